@@ -1,0 +1,269 @@
+//! The subcommands of `hsmspec`, as functions the binary calls.
+
+use clap::Args;
+use hsm_model::run::{self, CheckOptions, Kind, Verdict};
+use hsm_model::trace::{describe, Trace, TraceStep};
+use hsm_model::{Config, Families, HsmModel};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Options that choose and adjust a bounded configuration.
+#[derive(Args, Clone, Debug)]
+pub struct ConfigArgs {
+    /// A preset configuration: small, default or large.
+    #[arg(long, default_value = "default")]
+    pub config: String,
+    /// HSMs in the cluster.
+    #[arg(long)]
+    pub hsms: Option<u8>,
+    /// Clients (each holds one session per HSM).
+    #[arg(long)]
+    pub clients: Option<u8>,
+    /// User names in play beside admin and app_user.
+    #[arg(long)]
+    pub names: Option<usize>,
+    /// Key ids that may be generated.
+    #[arg(long)]
+    pub keys: Option<u8>,
+    /// Size of each pool of objects that left an HSM (masked, wrapped, ciphertexts, signatures).
+    #[arg(long)]
+    pub pool: Option<u8>,
+    /// Operation families switched on, comma-separated (sessions, cluster, lifecycle,
+    /// passwords, users, keys, crypto, masking; or all).
+    #[arg(long)]
+    pub ops: Option<String>,
+    /// Switch the symmetry reduction off.
+    #[arg(long)]
+    pub no_symmetry: bool,
+}
+
+impl ConfigArgs {
+    /// The configuration these options describe.
+    pub fn config(&self) -> Result<Config, String> {
+        let mut cfg = Config::preset(&self.config).ok_or_else(|| {
+            format!(
+                "unknown configuration `{}` (known: {})",
+                self.config,
+                Config::PRESETS.join(", ")
+            )
+        })?;
+        let mut custom = false;
+        if let Some(h) = self.hsms {
+            cfg.hsms = h;
+            custom = true;
+        }
+        if let Some(c) = self.clients {
+            cfg.clients = c;
+            custom = true;
+        }
+        if let Some(n) = self.names {
+            let pool = ["alice", "bob", "carol", "dave", "erin", "frank"];
+            if n > pool.len() {
+                return Err(format!("at most {} names", pool.len()));
+            }
+            cfg.names = pool[..n].iter().map(|s| s.to_string()).collect();
+            custom = true;
+        }
+        if let Some(k) = self.keys {
+            cfg.key_ids = k;
+            custom = true;
+        }
+        if let Some(p) = self.pool {
+            cfg.pools.masked = p.max(1);
+            cfg.pools.wrapped = p;
+            cfg.pools.ciphertexts = p;
+            cfg.pools.signatures = p;
+            custom = true;
+        }
+        if let Some(ops) = &self.ops {
+            cfg.families = Families::parse(ops)?;
+            custom = true;
+        }
+        if self.no_symmetry {
+            cfg.symmetry = false;
+        }
+        if custom {
+            cfg.name = format!("{} (adjusted)", cfg.name);
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// `hsmspec check`.
+#[derive(Args, Clone, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Checker threads (1 is usually fastest for this model on 2 cores).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Write every counterexample and example path as a trace file into this directory.
+    #[arg(long)]
+    pub save_paths: Option<PathBuf>,
+    /// Print the report as JSON on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn progress(unique: usize, total: usize, depth: usize) {
+    eprint!("\r  … {unique} unique states, {total} total, depth {depth}   ");
+}
+
+/// Runs `hsmspec check`; the exit status is 1 on a violated invariant or a missing example.
+pub fn check(args: &CheckArgs) -> ExitCode {
+    let cfg = match args.config.config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hsmspec check: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = CheckOptions {
+        threads: args.threads,
+        timeout: None,
+        progress: Some(progress),
+    };
+    let report = match run::check(&cfg, &options) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("hsmspec check: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    eprintln!();
+    let peak = run::peak_memory_bytes();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        print_report(&report, peak);
+    }
+    if let Some(dir) = &args.save_paths {
+        if let Err(e) = save_paths(&report, dir) {
+            eprintln!("hsmspec check: cannot save paths: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if report.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_report(r: &run::CheckReport, peak: Option<u64>) {
+    let c = &r.config;
+    println!("configuration: {}", c.name);
+    println!(
+        "  {} HSMs, {} clients, names {:?}, {} key ids, kinds {:?}, pools {:?}",
+        c.hsms, c.clients, c.names, c.key_ids, c.kinds, c.pools
+    );
+    println!("  policy {:?}", c.policy);
+    println!(
+        "  families {}, symmetry {} ({} renamings per state), {} setup steps",
+        c.families,
+        if c.symmetry { "on" } else { "off" },
+        r.symmetry_group,
+        c.setup.len()
+    );
+    println!(
+        "states: {} unique, {} total, depth {}, {:.2} s, {:.0} unique states/s, {} thread(s){}",
+        r.unique_states,
+        r.total_states,
+        r.max_depth,
+        r.seconds,
+        r.unique_states as f64 / r.seconds.max(1e-9),
+        r.threads,
+        if r.complete { "" } else { " (INCOMPLETE)" }
+    );
+    if let Some(p) = peak {
+        println!(
+            "peak memory: {:.1} MB, {:.0} bytes per unique state",
+            p as f64 / 1e6,
+            p as f64 / r.unique_states.max(1) as f64
+        );
+    }
+    println!("properties:");
+    for p in &r.properties {
+        let verdict = match p.verdict {
+            Verdict::Holds => "holds",
+            Verdict::Violated => "VIOLATED",
+            Verdict::Found => "found",
+            Verdict::Missing => "MISSING",
+            Verdict::NotApplicable => "n/a (families off)",
+        };
+        let kind = match p.kind {
+            Kind::Invariant => "always   ",
+            Kind::Example => "sometimes",
+        };
+        println!("  {kind} {verdict:>9}  {}", p.name);
+        if let Some(path) = &p.path {
+            if p.verdict == Verdict::Violated || p.kind == Kind::Example {
+                for a in &r.config.setup {
+                    println!("        (setup) {}", describe(&r.config, a));
+                }
+                for a in path {
+                    println!("        {}", describe(&r.config, a));
+                }
+            }
+        }
+    }
+    let missing: Vec<_> = r.cells.iter().filter(|c| !c.example_found()).collect();
+    println!(
+        "permission table: {} of {} cells shown by an example{}",
+        r.cells.len() - missing.len(),
+        r.cells.len(),
+        if r.cells_required { "" } else { " (not required: setup or families off)" }
+    );
+    for m in missing {
+        println!("  not shown: {} / {} ({})", m.row, m.column, m.expected.text());
+    }
+    println!("coverage: {} (role, operation, outcome) triples", r.coverage.len());
+}
+
+fn save_paths(r: &run::CheckReport, dir: &PathBuf) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for p in &r.properties {
+        let Some(path) = &p.path else { continue };
+        let steps = path
+            .iter()
+            .map(|a| TraceStep {
+                action: *a,
+                outcome: None,
+            })
+            .collect();
+        let trace = Trace::new(p.name, &r.config, steps).with_model_outcomes();
+        let file: String = p
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let file = dir.join(format!("{}.json", file.trim_matches('-')));
+        std::fs::write(&file, trace.to_json())?;
+        eprintln!("wrote {}", file.display());
+    }
+    Ok(())
+}
+
+/// Runs `hsmspec explore`: stateright's Explorer, until interrupted.
+pub fn explore(config: &ConfigArgs, port: u16) -> ExitCode {
+    let cfg = match config.config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hsmspec explore: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let model = match HsmModel::new(cfg) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("hsmspec explore: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let addr = format!("127.0.0.1:{port}");
+    eprintln!("Explorer on http://{addr}/ (Ctrl-C to stop)");
+    use stateright::Model;
+    model.checker().serve(addr);
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,38 @@
+//! `hsmspec`: the command line of hsmspec. It fronts every crate: the model checker
+//! (`check`, `explore`) and, as they land, the conformance runner and the docs.
+
+use clap::{Args, Parser, Subcommand};
+use hsm_conformance::cli;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "hsmspec", version, about = "The executable specification of HSM users and roles, and its conformance harness")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check every property of the model exhaustively over a bounded configuration.
+    Check(cli::CheckArgs),
+    /// Serve stateright's Explorer for a configuration on 127.0.0.1.
+    Explore(ExploreArgs),
+}
+
+#[derive(Args)]
+struct ExploreArgs {
+    #[command(flatten)]
+    config: cli::ConfigArgs,
+    /// The port to listen on.
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => cli::check(&args),
+        Command::Explore(args) => cli::explore(&args.config, args.port),
+    }
+}

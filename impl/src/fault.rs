@@ -1,0 +1,92 @@
+//! The fault zoo (feature `faults`, never in the default build): deliberate behavioural
+//! deviations from SPEC, each a one-line condition inside the real code path, so that the
+//! conformance runner can prove it catches them.
+
+/// One deliberate deviation from SPEC. A cluster made with
+/// [`Cluster::new_with_fault`](crate::Cluster::new_with_fault) behaves exactly as the real one
+/// except for its fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fault {
+    /// CreateUser is allowed for a CU (permission table violated).
+    CuMayCreateUsers,
+    /// GetSyncStatus answers an unauthenticated session instead of NotLoggedIn.
+    UnauthenticatedSyncStatus,
+    /// DeleteKey by a CU the key is only shared with succeeds (NotOwner skipped).
+    SharedUserMayDeleteKey,
+    /// The user is locked only at the (threshold + 1)-th consecutive failure.
+    LockoutOneLate,
+    /// Zeroize destroys users but keeps the keys.
+    ZeroizeKeepsKeys,
+    /// Masked objects use a fixed masking key and no cluster id, so any cluster's object is
+    /// accepted by any other cluster with this fault.
+    ForeignMaskedAccepted,
+    /// InsertMasked makes the inserting caller the key's owner.
+    InsertChangesOwner,
+    /// DeleteUser skips OwnsKeys (the deleted user's keys keep a missing owner).
+    DeleteUserWithKeys,
+    /// Activation keeps the PRECO role (the cluster still becomes active).
+    PrecoSurvivesActivation,
+    /// CreateUser checks UserExists before InvalidPassword.
+    ChecksOutOfOrder,
+    /// ShareKey allows one share more than the policy's limit.
+    ShareLimitOneHigh,
+    /// ChangePassword skips TargetLoggedIn.
+    ChangePasswordOfLoggedInUser,
+    /// DeleteUser skips TargetLoggedIn; the deleted user's sessions stay logged in.
+    DeletedUserStaysLoggedIn,
+    /// Clone also overwrites the target's AU password with the source's.
+    CloneCopiesAu,
+    /// ChangeOwnPassword clears the counter and lock.
+    ChangeOwnPasswordUnlocks,
+    /// A successful Login does not reset the failed-login counter.
+    SuccessDoesNotResetCounter,
+    /// A CO may Encrypt/Decrypt with any key.
+    CoMayUseKeys,
+    /// Zeroize resets the cluster-wide key-id counter to 1.
+    KeyIdReusedAfterZeroize,
+    /// UnwrapKey gives the new key the wrapping key's share list (less the caller).
+    UnwrapKeepsShares,
+    /// ExtractMasked by a CU succeeds for a key only shared with it (NotOwner skipped).
+    ExtractIgnoresOwnership,
+    /// Clone skips NotActivated.
+    CloneWhileUnactivated,
+    /// Login with an unknown name answers NoSuchUser (leaks which names exist).
+    LoginRevealsUnknownName,
+    /// Zeroize leaves sessions logged in (as users that are gone).
+    ZeroizeKeepsSessions,
+    /// WrapKey skips NotExtractable.
+    WrapIgnoresExtractable,
+    /// UserLimit does not count the AU.
+    UserLimitIgnoresAu,
+}
+
+impl Fault {
+    /// Every fault.
+    pub const ALL: &'static [Fault] = &[
+        Fault::CuMayCreateUsers,
+        Fault::UnauthenticatedSyncStatus,
+        Fault::SharedUserMayDeleteKey,
+        Fault::LockoutOneLate,
+        Fault::ZeroizeKeepsKeys,
+        Fault::ForeignMaskedAccepted,
+        Fault::InsertChangesOwner,
+        Fault::DeleteUserWithKeys,
+        Fault::PrecoSurvivesActivation,
+        Fault::ChecksOutOfOrder,
+        Fault::ShareLimitOneHigh,
+        Fault::ChangePasswordOfLoggedInUser,
+        Fault::DeletedUserStaysLoggedIn,
+        Fault::CloneCopiesAu,
+        Fault::ChangeOwnPasswordUnlocks,
+        Fault::SuccessDoesNotResetCounter,
+        Fault::CoMayUseKeys,
+        Fault::KeyIdReusedAfterZeroize,
+        Fault::UnwrapKeepsShares,
+        Fault::ExtractIgnoresOwnership,
+        Fault::CloneWhileUnactivated,
+        Fault::LoginRevealsUnknownName,
+        Fault::ZeroizeKeepsSessions,
+        Fault::WrapIgnoresExtractable,
+        Fault::UserLimitIgnoresAu,
+    ];
+}

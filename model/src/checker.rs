@@ -1,0 +1,604 @@
+//! The `stateright::Model` over the step function: which actions a bounded configuration
+//! enables, the transition invariants checked on every explored transition, the properties of
+//! SPEC §7 named as sentences, and the coverage of (role, operation, outcome) triples.
+
+use crate::action::{Action, Op, Outcome};
+use crate::config::Config;
+use crate::state::*;
+use crate::symmetry::Symmetry;
+use crate::table::{allows, Column, Row};
+use crate::vocab::{ErrorCode, Family, KeyKind, Operation, Role};
+use stateright::{Model, Property};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A (column, operation, outcome) triple: who ran what, and the answer (`None` for Ok).
+pub type Triple = (Column, Operation, Option<ErrorCode>);
+
+const OUTCOMES: usize = 1 + ErrorCode::ALL.len();
+const TRIPLES: usize = Column::ALL.len() * Operation::ALL.len() * OUTCOMES;
+
+fn triple_index(t: &Triple) -> usize {
+    let c = Column::ALL.iter().position(|x| *x == t.0).unwrap_or(0);
+    let o = t.1 as usize;
+    let r = t.2.map_or(0, |e| 1 + e as usize);
+    (c * Operation::ALL.len() + o) * OUTCOMES + r
+}
+
+fn triple_at(i: usize) -> Triple {
+    let r = i % OUTCOMES;
+    let o = (i / OUTCOMES) % Operation::ALL.len();
+    let c = i / OUTCOMES / Operation::ALL.len();
+    (
+        Column::ALL[c],
+        Operation::ALL[o],
+        (r > 0).then(|| ErrorCode::ALL[r - 1]),
+    )
+}
+
+/// The triples seen on explored transitions, filled by `next_state` from every checker thread.
+#[derive(Debug)]
+pub struct Coverage {
+    bits: [AtomicU64; TRIPLES.div_ceil(64)],
+    witnesses: Mutex<Vec<(Triple, State, Action)>>,
+}
+
+impl Default for Coverage {
+    fn default() -> Self {
+        Coverage {
+            bits: std::array::from_fn(|_| AtomicU64::new(0)),
+            witnesses: Mutex::default(),
+        }
+    }
+}
+
+impl Coverage {
+    fn record(&self, t: Triple, state: &State, action: &Action) {
+        let i = triple_index(&t);
+        let bit = 1u64 << (i % 64);
+        if self.bits[i / 64].fetch_or(bit, Ordering::Relaxed) & bit == 0 {
+            if let Ok(mut w) = self.witnesses.lock() {
+                w.push((t, *state, *action));
+            }
+        }
+    }
+
+    /// Every triple seen, in a stable order.
+    pub fn triples(&self) -> Vec<Triple> {
+        (0..TRIPLES)
+            .filter(|&i| self.bits[i / 64].load(Ordering::Relaxed) & (1 << (i % 64)) != 0)
+            .map(triple_at)
+            .collect()
+    }
+
+    /// For a triple seen, the (representative) state and action that first showed it.
+    pub fn witness(&self, t: &Triple) -> Option<(State, Action)> {
+        let w = self.witnesses.lock().ok()?;
+        w.iter().find(|(x, _, _)| x == t).map(|(_, s, a)| (*s, *a))
+    }
+}
+
+/// The model checked by stateright: a configuration, its symmetry group, and the coverage seen.
+#[derive(Clone)]
+pub struct HsmModel {
+    /// The bounded configuration.
+    pub cfg: Config,
+    symmetry: Symmetry,
+    /// Triples seen on explored transitions.
+    pub coverage: Arc<Coverage>,
+}
+
+impl HsmModel {
+    /// The model of `cfg`; an error if the configuration is not valid or its setup fails.
+    pub fn new(cfg: Config) -> Result<HsmModel, String> {
+        cfg.validate()?;
+        let model = HsmModel {
+            symmetry: Symmetry::new(&cfg),
+            cfg,
+            coverage: Arc::default(),
+        };
+        model.setup_state()?;
+        Ok(model)
+    }
+
+    /// How many renamings the symmetry reduction tries per state.
+    pub fn symmetry_size(&self) -> usize {
+        self.symmetry.size()
+    }
+
+    /// The symmetry group.
+    pub fn symmetry(&self) -> &Symmetry {
+        &self.symmetry
+    }
+
+    /// The concrete state after the configuration's setup steps.
+    pub fn setup_state(&self) -> Result<State, String> {
+        let mut s = State::new_cluster();
+        for (i, a) in self.cfg.setup.iter().enumerate() {
+            let (out, next) = self.cfg.step(&s, a);
+            if let Err(e) = out {
+                return Err(format!("setup step {} ({a:?}) answered {e}", i + 1));
+            }
+            s = next;
+        }
+        Ok(s)
+    }
+
+    /// The actions enabled in `s`. Errors never change the state (but for a failed Login), so
+    /// where every variant of an operation must answer the same error — NotLoggedIn for an
+    /// unauthenticated session, Forbidden by the step function's own role guard, AlreadyLoggedIn
+    /// — one representative variant is enough; this keeps transitions few without losing a
+    /// state or a (role, operation, outcome) triple.
+    fn enabled(&self, s: &State, out: &mut Vec<Action>) {
+        let cfg = &self.cfg;
+        let mut ops = Vec::new();
+        for c in 0..cfg.clients {
+            for h in 0..cfg.hsms {
+                let (client, hsm) = (ClientId(c), HsmId(h));
+                let role = s.session_role(client, hsm);
+                let logged_in = s.session(client, hsm).is_some();
+                for op in Operation::ALL {
+                    if !cfg.has(op.family()) {
+                        continue;
+                    }
+                    ops.clear();
+                    self.variants(s, op, &mut ops);
+                    let collapse = match (op, crate::step::callers(op)) {
+                        (Operation::Login, _) => logged_in,
+                        (_, None) => false,
+                        (_, Some(roles)) => role.is_none_or(|r| !roles.contains(&r)),
+                    };
+                    #[cfg(test)]
+                    let collapse = collapse && cfg.planted.is_none();
+                    let take = if collapse { 1 } else { ops.len() };
+                    out.extend(ops.iter().take(take).map(|&op| Action { client, hsm, op }));
+                }
+            }
+        }
+    }
+
+    /// Every argument variant of `op` the configuration puts in play in `s`.
+    fn variants(&self, s: &State, op: Operation, out: &mut Vec<Op>) {
+        let cfg = &self.cfg;
+        let valid_names = (0..cfg.valid_name_count() as u8).map(NameId);
+        let names = cfg.name_ids();
+        let new_passwords = (2..2 + cfg.passwords.len() as u8).map(PasswordId);
+        let keys = (1..=cfg.key_ids).map(KeyId);
+        let data = (0..cfg.data.len() as u8).map(DataId);
+        let can_make_key = s.next_key_id <= cfg.key_ids;
+        match op {
+            Operation::Login => {
+                for name in names {
+                    for password in cfg.password_ids() {
+                        out.push(Op::Login { name, password });
+                    }
+                }
+            }
+            Operation::Logout => out.push(Op::Logout),
+            Operation::GetClusterInfo => out.push(Op::GetClusterInfo),
+            Operation::ListUsers => out.push(Op::ListUsers),
+            Operation::Zeroize => out.push(Op::Zeroize),
+            Operation::Clone => out.extend((0..cfg.hsms).map(|h| Op::Clone { from: HsmId(h) })),
+            Operation::ChangeOwnPassword => {
+                out.extend(new_passwords.map(|password| Op::ChangeOwnPassword { password }))
+            }
+            Operation::ChangePassword => {
+                for name in names {
+                    for password in new_passwords.clone() {
+                        out.push(Op::ChangePassword { name, password });
+                    }
+                }
+            }
+            Operation::CreateUser => {
+                for name in valid_names.clone() {
+                    for role in [Role::CryptoUser, Role::CryptoOfficer] {
+                        for password in new_passwords.clone() {
+                            out.push(Op::CreateUser {
+                                name,
+                                role,
+                                password,
+                            });
+                        }
+                    }
+                }
+                let first_pw = PasswordId(2);
+                for name in names.skip(cfg.valid_name_count()) {
+                    out.push(Op::CreateUser {
+                        name,
+                        role: Role::CryptoUser,
+                        password: first_pw,
+                    });
+                }
+                if cfg.names.len() > 0 {
+                    out.push(Op::CreateUser {
+                        name: NameId(2),
+                        role: Role::ApplianceUser,
+                        password: first_pw,
+                    });
+                }
+            }
+            Operation::DeleteUser => out.extend(names.map(|name| Op::DeleteUser { name })),
+            Operation::GetSyncStatus => out.push(Op::GetSyncStatus),
+            Operation::ExtractMasked => out.extend(keys.map(|key| Op::ExtractMasked { key })),
+            Operation::InsertMasked => {
+                out.extend(s.masked.iter().map(|object| Op::InsertMasked { object }))
+            }
+            Operation::GenerateKey => {
+                if can_make_key {
+                    for &kind in &cfg.kinds {
+                        out.push(Op::GenerateKey {
+                            kind,
+                            extractable: true,
+                        });
+                        if cfg.non_extractable {
+                            out.push(Op::GenerateKey {
+                                kind,
+                                extractable: false,
+                            });
+                        }
+                    }
+                }
+            }
+            Operation::DeleteKey => out.extend(keys.map(|key| Op::DeleteKey { key })),
+            Operation::ShareKey | Operation::UnshareKey => {
+                for key in keys {
+                    for name in valid_names.clone() {
+                        out.push(if op == Operation::ShareKey {
+                            Op::ShareKey { key, name }
+                        } else {
+                            Op::UnshareKey { key, name }
+                        });
+                    }
+                }
+            }
+            Operation::SetAttribute => {
+                for key in keys {
+                    for l in 0..=cfg.labels.len() as u8 {
+                        out.push(Op::SetAttribute {
+                            key,
+                            label: LabelId(l),
+                        });
+                    }
+                }
+            }
+            Operation::WrapKey => {
+                for key in keys.clone() {
+                    for wrapping in keys.clone() {
+                        out.push(Op::WrapKey { key, wrapping });
+                    }
+                }
+            }
+            Operation::UnwrapKey => {
+                if can_make_key {
+                    for wrapping in keys {
+                        for wrapped in s.wrapped.iter().chain([WrappedKey::Garbage]) {
+                            out.push(Op::UnwrapKey { wrapped, wrapping });
+                        }
+                    }
+                }
+            }
+            Operation::Encrypt | Operation::Sign | Operation::Hmac => {
+                for key in keys {
+                    for data in data.clone() {
+                        out.push(match op {
+                            Operation::Encrypt => Op::Encrypt { key, data },
+                            Operation::Sign => Op::Sign { key, data },
+                            _ => Op::Hmac { key, data },
+                        });
+                    }
+                }
+            }
+            Operation::Decrypt => {
+                for key in keys {
+                    for ciphertext in s.ciphertexts.iter().chain([Ciphertext::Garbage]) {
+                        out.push(Op::Decrypt { key, ciphertext });
+                    }
+                }
+            }
+            Operation::Verify => {
+                for key in keys {
+                    for data in data.clone() {
+                        for signature in s.signatures.iter().chain([Signature::Garbage]) {
+                            out.push(Op::Verify {
+                                key,
+                                data,
+                                signature,
+                            });
+                        }
+                    }
+                }
+            }
+            Operation::Digest => out.extend(data.map(|data| Op::Digest { data })),
+        }
+    }
+
+    /// Whether `s` keeps within the configuration's pool bounds.
+    fn within_pools(&self, s: &State) -> bool {
+        let p = self.cfg.pools;
+        s.masked.len() <= p.masked as usize
+            && s.wrapped.len() <= p.wrapped as usize
+            && s.ciphertexts.len() <= p.ciphertexts as usize
+            && s.signatures.len() <= p.signatures as usize
+    }
+
+    /// One concrete transition with its transition invariants and coverage: the outcome and
+    /// the next state, flags set where a transition invariant failed. `None` when the action is
+    /// beyond the configuration's bounds.
+    pub fn transition(&self, s: &State, a: &Action) -> Option<(Outcome, State)> {
+        let (outcome, mut next) = self.cfg.step(s, a);
+        let role = s.session_role(a.client, a.hsm);
+        let op = a.op.operation();
+        self.coverage
+            .record((Column::of(role), op, outcome.as_ref().err().copied()), s, a);
+        if next == *s {
+            return Some((outcome, next));
+        }
+        if next.flags & flags::CAPACITY_EXCEEDED != 0 || !self.within_pools(&next) {
+            return None;
+        }
+        if outcome.is_ok() {
+            if let Some(row) = Row::of(op) {
+                if !allows(row, Column::of(role)) {
+                    next.flags |= flags::OK_NOT_IN_TABLE;
+                }
+            }
+            if role == Some(Role::CryptoUser) {
+                let me = s.session(a.client, a.hsm);
+                let hsm = &s.hsms[a.hsm.index()];
+                let access = |id: KeyId| {
+                    hsm.key(id)
+                        .is_some_and(|k| Some(k.owner) == me || me.is_some_and(|m| k.shares.contains(m)))
+                };
+                if !a.op.named_keys().all(access) {
+                    next.flags |= flags::KEY_USED_WITHOUT_ACCESS;
+                }
+            }
+        }
+        if owner_changed(s, &next) {
+            next.flags |= flags::OWNER_CHANGED;
+        }
+        Some((outcome, next))
+    }
+}
+
+/// Whether some key in `after` has an owner other than the one its id had anywhere in `before`
+/// (on an HSM, or in a masked object that left one).
+fn owner_changed(before: &State, after: &State) -> bool {
+    let owner_before = |id: KeyId| -> Option<NameId> {
+        before
+            .hsms
+            .iter()
+            .find_map(|h| h.key(id).map(|k| k.owner))
+            .or_else(|| {
+                before.masked.iter().find_map(|o| match o {
+                    MaskedObject::Sealed(r) if r.id == id => Some(r.key.owner),
+                    _ => None,
+                })
+            })
+    };
+    after.hsms.iter().any(|h| {
+        h.records()
+            .any(|r| owner_before(r.id).is_some_and(|o| o != r.key.owner))
+    })
+}
+
+impl Model for HsmModel {
+    type State = State;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<State> {
+        match self.setup_state() {
+            Ok(s) => vec![self.symmetry.canonicalize(&s).0],
+            Err(_) => vec![],
+        }
+    }
+
+    fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+        self.enabled(state, actions);
+    }
+
+    fn next_state(&self, last: &State, action: Action) -> Option<State> {
+        let (_, next) = self.transition(last, &action)?;
+        if next == *last {
+            return Some(next);
+        }
+        Some(self.symmetry.canonicalize(&next).0)
+    }
+
+    fn format_action(&self, action: &Action) -> String {
+        crate::trace::describe(&self.cfg, action)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        properties::all()
+    }
+}
+
+/// The properties of SPEC §7, each named as a sentence.
+pub mod properties {
+    use super::*;
+
+    /// Names of the invariants (always).
+    pub const INVARIANTS: [&str; 9] = [
+        OK_ALLOWED_BY_TABLE,
+        PRECO_ONLY_ON_HSM0_UNACTIVATED,
+        OWNERS_AND_SHARES_ARE_CUS,
+        KEY_USE_NEEDS_ACCESS,
+        OWNER_NEVER_CHANGES,
+        BLANK_HSM_HOLDS_ONLY_AU,
+        NO_SESSION_OF_GONE_USER,
+        ACTIVE_HSM_HAS_CO,
+        WITHIN_CAPACITY,
+    ];
+
+    pub const OK_ALLOWED_BY_TABLE: &str =
+        "every Ok outcome is allowed by the permission table for the session's role";
+    pub const PRECO_ONLY_ON_HSM0_UNACTIVATED: &str =
+        "a PRECO exists only on HSM 0 and only while the cluster is unactivated";
+    pub const OWNERS_AND_SHARES_ARE_CUS: &str = "every key's owner is a CU on its HSM, and its shares are CUs other than the owner, within the share limit";
+    pub const KEY_USE_NEEDS_ACCESS: &str = "a CU succeeds at an operation naming a key only if it owns the key or the key is shared with it";
+    pub const OWNER_NEVER_CHANGES: &str = "no operation changes a key's owner";
+    pub const BLANK_HSM_HOLDS_ONLY_AU: &str =
+        "every HSM holds the AU, and a blank HSM holds no key and no other user";
+    pub const NO_SESSION_OF_GONE_USER: &str = "no session is logged in as a user that is gone";
+    pub const ACTIVE_HSM_HAS_CO: &str =
+        "a non-blank HSM of an active cluster always holds at least one CO";
+    pub const WITHIN_CAPACITY: &str = "the model stays within its fixed capacity";
+
+    pub const ACTIVATION: &str = "the PRECO can activate the cluster";
+    pub const SHARED_KEY_USED_ON_CLONE: &str =
+        "a key shared with a second CU can be used by it on a cloned HSM";
+    pub const DELETED_KEY_REVIVED: &str =
+        "a deleted key comes back when its masked object is replayed (D9)";
+    pub const ALL_COS_LOCKED: &str = "every CO of an HSM can be locked out";
+    pub const ALL_ZEROIZED: &str = "every HSM can be zeroized, with all keys lost";
+    pub const MATERIAL_COPIED_BY_UNWRAP: &str =
+        "a CU can own a copy of another CU's key material by unwrapping what the owner wrapped (D10)";
+    pub const KEY_PASSES_TO_NEW_NAMESAKE: &str =
+        "a key can pass to a new user who got a deleted owner's name, by replaying its masked object (D12)";
+
+    /// The examples (sometimes) and the families each needs to be reachable.
+    pub const EXAMPLES: [(&str, &[Family]); 7] = [
+        (ACTIVATION, &[Family::Sessions, Family::Passwords]),
+        (
+            SHARED_KEY_USED_ON_CLONE,
+            &[
+                Family::Sessions,
+                Family::Users,
+                Family::Keys,
+                Family::Crypto,
+                Family::Lifecycle,
+            ],
+        ),
+        (
+            DELETED_KEY_REVIVED,
+            &[Family::Sessions, Family::Keys, Family::Masking],
+        ),
+        (ALL_COS_LOCKED, &[Family::Sessions]),
+        (
+            ALL_ZEROIZED,
+            &[Family::Sessions, Family::Keys, Family::Lifecycle],
+        ),
+        (
+            MATERIAL_COPIED_BY_UNWRAP,
+            &[Family::Sessions, Family::Users, Family::Keys],
+        ),
+        (
+            KEY_PASSES_TO_NEW_NAMESAKE,
+            &[Family::Sessions, Family::Users, Family::Keys, Family::Masking],
+        ),
+    ];
+
+    fn hsms(m: &HsmModel, s: &State) -> impl Iterator<Item = (HsmId, Hsm)> {
+        let n = m.cfg.hsms as usize;
+        s.hsms[..n]
+            .to_vec()
+            .into_iter()
+            .enumerate()
+            .map(|(i, h)| (HsmId(i as u8), h))
+    }
+
+    /// Every property, invariants first.
+    pub fn all() -> Vec<Property<HsmModel>> {
+        vec![
+            Property::always(OK_ALLOWED_BY_TABLE, |_, s: &State| {
+                s.flags & flags::OK_NOT_IN_TABLE == 0
+            }),
+            Property::always(PRECO_ONLY_ON_HSM0_UNACTIVATED, |m, s| {
+                hsms(m, s).all(|(h, hsm)| {
+                    hsm.users()
+                        .all(|(_, u)| u.role != Role::PreCryptoOfficer || (h.0 == 0 && !s.activated))
+                })
+            }),
+            Property::always(OWNERS_AND_SHARES_ARE_CUS, |m, s| {
+                hsms(m, s).all(|(_, hsm)| {
+                    hsm.keys.iter().flatten().all(|k| {
+                        hsm.is_crypto_user(k.owner)
+                            && !k.shares.contains(k.owner)
+                            && k.shares.iter().all(|n| hsm.is_crypto_user(n))
+                            && k.shares.len() <= m.cfg.policy.max_shares as usize
+                    })
+                })
+            }),
+            Property::always(KEY_USE_NEEDS_ACCESS, |_, s: &State| {
+                s.flags & flags::KEY_USED_WITHOUT_ACCESS == 0
+            }),
+            Property::always(OWNER_NEVER_CHANGES, |_, s: &State| {
+                s.flags & flags::OWNER_CHANGED == 0
+            }),
+            Property::always(BLANK_HSM_HOLDS_ONLY_AU, |m, s| {
+                hsms(m, s).all(|(_, hsm)| {
+                    matches!(hsm.user(APP_USER), Some(u) if u.role == Role::ApplianceUser)
+                        && (!hsm.blank
+                            || (hsm.keys.iter().all(Option::is_none) && hsm.users().count() == 1))
+                })
+            }),
+            Property::always(NO_SESSION_OF_GONE_USER, |m, s| {
+                (0..m.cfg.clients).all(|c| {
+                    hsms(m, s).all(|(h, hsm)| {
+                        s.session(ClientId(c), h)
+                            .is_none_or(|n| hsm.user(n).is_some())
+                    })
+                })
+            }),
+            Property::always(ACTIVE_HSM_HAS_CO, |m, s: &State| {
+                !s.activated
+                    || hsms(m, s).all(|(_, hsm)| {
+                        hsm.blank || hsm.users().any(|(_, u)| u.role == Role::CryptoOfficer)
+                    })
+            }),
+            Property::always(WITHIN_CAPACITY, |_, s: &State| {
+                s.flags & flags::CAPACITY_EXCEEDED == 0
+            }),
+            Property::sometimes(ACTIVATION, |_, s: &State| s.activated),
+            Property::sometimes(SHARED_KEY_USED_ON_CLONE, |_, s: &State| s.ghost_shared_use_on_clone),
+            Property::sometimes(DELETED_KEY_REVIVED, |m, s| {
+                hsms(m, s).any(|(_, hsm)| {
+                    hsm.records()
+                        .any(|r| hsm.ghost_deleted_keys & (1 << (r.id.index() - 1)) != 0)
+                })
+            }),
+            Property::sometimes(ALL_COS_LOCKED, |m, s| {
+                let t = m.cfg.policy.lockout_threshold;
+                hsms(m, s).any(|(_, hsm)| {
+                    let cos: Vec<_> = hsm
+                        .users()
+                        .filter(|(_, u)| u.role == Role::CryptoOfficer)
+                        .map(|(_, u)| *u)
+                        .collect();
+                    !cos.is_empty() && cos.iter().all(|u| u.failures >= t)
+                })
+            }),
+            Property::sometimes(ALL_ZEROIZED, |m, s: &State| {
+                s.next_key_id > 1 && hsms(m, s).all(|(_, hsm)| hsm.blank)
+            }),
+            Property::sometimes(MATERIAL_COPIED_BY_UNWRAP, |m, s| {
+                hsms(m, s).any(|(_, hsm)| {
+                    hsm.records().any(|a| {
+                        hsm.records().any(|b| {
+                            a.id != b.id
+                                && a.key.material == b.key.material
+                                && a.key.owner != b.key.owner
+                        })
+                    })
+                })
+            }),
+            Property::sometimes(KEY_PASSES_TO_NEW_NAMESAKE, |m, s| {
+                hsms(m, s).any(|(_, hsm)| {
+                    hsm.records().any(|r| {
+                        r.id.0 < hsm.ghost_name_deleted_at[r.key.owner.index()]
+                    })
+                })
+            }),
+        ]
+    }
+}
+
+/// Kinds a key of the model can have, for reports.
+pub fn kind_name(k: KeyKind) -> &'static str {
+    match k {
+        KeyKind::Aes256 => "AES-256",
+        KeyKind::HmacSha256 => "HMAC-SHA-256",
+        KeyKind::Signing => "signing",
+    }
+}

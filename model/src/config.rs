@@ -1,0 +1,340 @@
+//! Bounded configurations: the shape of the cluster, the names, passwords and other values in
+//! play, the policy, and the families switched on.
+//!
+//! Bounds versus limits: the bounds here (names, passwords, key ids, pool sizes) only disable
+//! actions; the [`Policy`] limits are errors of the spec, and the presets set them below the
+//! bounds so that every error code is reachable.
+
+use crate::action::{Action, Op};
+use crate::policy::{canonical_name, Policy};
+use crate::state::*;
+use crate::vocab::{Families, Family, KeyKind, Role};
+use serde::{Deserialize, Serialize};
+
+/// Sizes of the pools of objects that left an HSM (each at most [`POOL_CAPACITY`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PoolBounds {
+    /// Masked objects, the foreign one included.
+    pub masked: u8,
+    /// Wrapped keys.
+    pub wrapped: u8,
+    /// Ciphertexts.
+    pub ciphertexts: u8,
+    /// Signatures.
+    pub signatures: u8,
+}
+
+/// A bounded configuration of the model.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Config {
+    /// A name for reports (`default`, `small`, …).
+    pub name: String,
+    /// HSMs in the cluster (N ≥ 1).
+    pub hsms: u8,
+    /// Clients, each with one session per HSM.
+    pub clients: u8,
+    /// User names in play beside `admin` and `app_user`; interchangeable under symmetry.
+    pub names: Vec<String>,
+    /// Names that fail validation, tried by CreateUser and Login.
+    pub invalid_names: Vec<String>,
+    /// The AU's password, set when the cluster is created.
+    pub au_password: String,
+    /// New passwords in play (valid and invalid); Login also tries `password` and the AU's.
+    pub passwords: Vec<String>,
+    /// The key-id counter's bound: GenerateKey and UnwrapKey are disabled past this id.
+    pub key_ids: u8,
+    /// Key kinds GenerateKey may ask for.
+    pub kinds: Vec<KeyKind>,
+    /// Whether GenerateKey tries non-extractable keys too.
+    pub non_extractable: bool,
+    /// Labels SetAttribute may set, beside the empty one keys start with.
+    pub labels: Vec<String>,
+    /// Data (plaintexts and messages) in play.
+    pub data: Vec<String>,
+    /// Pool sizes.
+    pub pools: PoolBounds,
+    /// The spec's limits.
+    pub policy: Policy,
+    /// The operation families switched on.
+    pub families: Families,
+    /// Steps run on a new cluster to reach the initial state (part of every trace).
+    pub setup: Vec<Action>,
+    /// Whether the checker reduces states under symmetry of clients, names and HSMs 1..N-1.
+    pub symmetry: bool,
+    /// A fault planted in `step` by the model's own tests.
+    #[cfg(test)]
+    #[serde(skip)]
+    pub planted: Option<crate::step::Planted>,
+}
+
+impl Config {
+    /// The number of valid user names (`admin`, `app_user` and [`Config::names`]).
+    pub fn valid_name_count(&self) -> usize {
+        2 + self.names.len()
+    }
+
+    /// Every name id in play, the invalid ones included.
+    pub fn name_ids(&self) -> impl Iterator<Item = NameId> {
+        (0..(self.valid_name_count() + self.invalid_names.len()) as u8).map(NameId)
+    }
+
+    /// The text of a name.
+    pub fn name_text(&self, name: NameId) -> String {
+        match name.index() {
+            0 => "admin".to_string(),
+            1 => "app_user".to_string(),
+            i if i < self.valid_name_count() => self.names[i - 2].clone(),
+            i => self
+                .invalid_names
+                .get(i - self.valid_name_count())
+                .cloned()
+                .unwrap_or_else(|| format!("<name {i}>")),
+        }
+    }
+
+    /// Whether a name id denotes a valid name (one that can be a user).
+    pub fn name_is_valid(&self, name: NameId) -> bool {
+        name.index() < self.valid_name_count().min(MAX_NAMES)
+    }
+
+    /// Every password id in play.
+    pub fn password_ids(&self) -> impl Iterator<Item = PasswordId> {
+        (0..(2 + self.passwords.len()) as u8).map(PasswordId)
+    }
+
+    /// The text of a password.
+    pub fn password_text(&self, p: PasswordId) -> String {
+        match p.index() {
+            0 => "password".to_string(),
+            1 => self.au_password.clone(),
+            i => self
+                .passwords
+                .get(i - 2)
+                .cloned()
+                .unwrap_or_else(|| format!("<password {i}>")),
+        }
+    }
+
+    /// Whether a password id is a valid new password under the policy.
+    pub fn password_is_valid(&self, p: PasswordId) -> bool {
+        p.index() < 2 + self.passwords.len() && self.policy.password_is_valid(&self.password_text(p))
+    }
+
+    /// The text of a label (0 is the empty label).
+    pub fn label_text(&self, l: LabelId) -> String {
+        match l.index() {
+            0 => String::new(),
+            i => self
+                .labels
+                .get(i - 1)
+                .cloned()
+                .unwrap_or_else(|| format!("<label {i}>")),
+        }
+    }
+
+    /// The text of a datum.
+    pub fn data_text(&self, d: DataId) -> String {
+        self.data
+            .get(d.index())
+            .cloned()
+            .unwrap_or_else(|| format!("<data {}>", d.0))
+    }
+
+    /// Whether `family` is switched on.
+    pub fn has(&self, family: Family) -> bool {
+        self.families.contains(family)
+    }
+
+    /// Checks that the configuration fits the model's capacity and is self-consistent.
+    pub fn validate(&self) -> Result<(), String> {
+        let fail = |m: String| Err(m);
+        if !(1..=MAX_HSMS as u8).contains(&self.hsms) {
+            return fail(format!("hsms must be 1..={MAX_HSMS}, not {}", self.hsms));
+        }
+        if !(1..=MAX_CLIENTS as u8).contains(&self.clients) {
+            return fail(format!("clients must be 1..={MAX_CLIENTS}, not {}", self.clients));
+        }
+        if self.valid_name_count() > MAX_NAMES {
+            return fail(format!(
+                "at most {} names beside admin and app_user, not {}",
+                MAX_NAMES - 2,
+                self.names.len()
+            ));
+        }
+        if self.invalid_names.len() > 2 {
+            return fail("at most 2 invalid names".into());
+        }
+        let mut seen = vec!["admin".to_string(), "app_user".to_string()];
+        for n in &self.names {
+            if !self.policy.name_is_valid(n) {
+                return fail(format!("name `{n}` is not valid under the policy"));
+            }
+            let c = canonical_name(n);
+            if seen.contains(&c) {
+                return fail(format!("name `{n}` appears twice"));
+            }
+            seen.push(c);
+        }
+        for n in &self.invalid_names {
+            if self.policy.name_is_valid(n) {
+                return fail(format!("invalid name `{n}` is valid under the policy"));
+            }
+        }
+        if self.passwords.len() > 8 {
+            return fail("at most 8 passwords".into());
+        }
+        if !self.policy.password_is_valid(&self.au_password) {
+            return fail("the AU's password must be valid under the policy".into());
+        }
+        if self.key_ids as usize > MAX_KEY_IDS {
+            return fail(format!("key_ids must be at most {MAX_KEY_IDS}"));
+        }
+        if self.labels.len() > 3 || self.data.is_empty() || self.data.len() > 3 {
+            return fail("1 to 3 data, at most 3 labels".into());
+        }
+        if self.kinds.is_empty() {
+            return fail("at least one key kind".into());
+        }
+        let p = self.pools;
+        if [p.masked, p.wrapped, p.ciphertexts, p.signatures]
+            .iter()
+            .any(|&b| b as usize > POOL_CAPACITY)
+        {
+            return fail(format!("pool bounds must be at most {POOL_CAPACITY}"));
+        }
+        if p.masked < 1 {
+            return fail("the masked pool holds the foreign object: at least 1".into());
+        }
+        if self.policy.lockout_threshold == 0 {
+            return fail("lockout threshold must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// A configuration with every family, for tests to narrow.
+    fn base(name: &str) -> Config {
+        Config {
+            name: name.to_string(),
+            hsms: 2,
+            clients: 2,
+            names: vec!["alice".into(), "bob".into(), "carol".into()],
+            invalid_names: vec!["Bad Name!".into()],
+            au_password: "appliance-pw".into(),
+            passwords: vec!["secret-one".into(), "short".into()],
+            key_ids: 2,
+            kinds: vec![KeyKind::Aes256, KeyKind::Signing],
+            non_extractable: false,
+            labels: vec![],
+            data: vec!["hello".into()],
+            pools: PoolBounds {
+                masked: 2,
+                wrapped: 1,
+                ciphertexts: 1,
+                signatures: 1,
+            },
+            policy: Policy {
+                name_max_chars: 31,
+                password_min_chars: 8,
+                password_max_chars: 32,
+                lockout_threshold: 2,
+                max_shares: 1,
+                max_users: 4,
+                max_keys: 1,
+            },
+            families: Families::all(),
+            setup: vec![],
+            symmetry: true,
+            #[cfg(test)]
+            planted: None,
+        }
+    }
+
+    /// The default configuration of `hsmspec check`: every family at once, 2 HSMs, 2 clients,
+    /// 3 names, 2 key ids.
+    pub fn default_config() -> Config {
+        Config::base("default")
+    }
+
+    /// A small configuration for quick runs: 1 client.
+    pub fn small() -> Config {
+        Config {
+            name: "small".into(),
+            clients: 1,
+            ..Config::base("small")
+        }
+    }
+
+    /// A larger configuration: 3 HSMs.
+    pub fn large() -> Config {
+        Config {
+            name: "large".into(),
+            hsms: 3,
+            ..Config::base("large")
+        }
+    }
+
+    /// The preset called `name`.
+    pub fn preset(name: &str) -> Option<Config> {
+        match name {
+            "default" => Some(Config::default_config()),
+            "small" => Some(Config::small()),
+            "large" => Some(Config::large()),
+            _ => None,
+        }
+    }
+
+    /// Names of the presets.
+    pub const PRESETS: [&'static str; 3] = ["small", "default", "large"];
+
+    /// Setup steps that activate the cluster by client 0 on HSM 0 (PRECO login and
+    /// ChangeOwnPassword to the first configured password), then create `users` (name index
+    /// among [`Config::names`], role) with that password, then log `logins` in as
+    /// (client, name index) on HSM 0, and finally log the admin out.
+    pub fn activated_setup(&self, users: &[(usize, Role)], logins: &[(u8, usize)]) -> Vec<Action> {
+        let h0 = HsmId(0);
+        let c0 = ClientId(0);
+        let pw = PasswordId(2);
+        let mut steps = vec![
+            Action {
+                client: c0,
+                hsm: h0,
+                op: Op::Login {
+                    name: ADMIN,
+                    password: PRECO_PASSWORD,
+                },
+            },
+            Action {
+                client: c0,
+                hsm: h0,
+                op: Op::ChangeOwnPassword { password: pw },
+            },
+        ];
+        for &(n, role) in users {
+            steps.push(Action {
+                client: c0,
+                hsm: h0,
+                op: Op::CreateUser {
+                    name: NameId(2 + n as u8),
+                    role,
+                    password: pw,
+                },
+            });
+        }
+        steps.push(Action {
+            client: c0,
+            hsm: h0,
+            op: Op::Logout,
+        });
+        for &(c, n) in logins {
+            steps.push(Action {
+                client: ClientId(c),
+                hsm: h0,
+                op: Op::Login {
+                    name: NameId(2 + n as u8),
+                    password: pw,
+                },
+            });
+        }
+        steps
+    }
+}

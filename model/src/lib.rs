@@ -1,0 +1,41 @@
+//! # hsm-model: the executable specification
+//!
+//! The users-and-roles behaviour of an HSM cluster (pre-crypto officer, crypto officer, crypto
+//! user, appliance user, unauthenticated sessions; zeroize; cloning and sync through masked
+//! objects), written as one pure, deterministic transition function over a small state —
+//! [`Config::step`] — and checked exhaustively with [stateright](https://docs.rs/stateright)
+//! through [`HsmModel`].
+//!
+//! It is the oracle of the conformance runner (`hsm-conformance`) and the source of the
+//! generated documentation in the repository's `docs/` (see `docs/index.md`).
+//!
+//! - [`vocab`]: roles, key kinds, the error codes of the spec, operations and their families.
+//! - [`policy`]: the credentials and limits policy.
+//! - [`config`]: bounded configurations (bounds disable actions; policy limits are errors).
+//! - [`state`], [`action`]: the state and the actions with their outcomes.
+//! - [`step`]: every operation as a guard followed by an effect.
+//! - [`table`]: the permission table as data, held against `step` by the checker.
+//! - [`checker`]: the stateright model, its properties and coverage.
+//! - [`symmetry`]: canonical representatives under renaming of clients, names and HSMs.
+//! - [`trace`]: the JSON trace format shared by the checker and the runner.
+
+pub mod action;
+pub mod checker;
+pub mod config;
+pub mod policy;
+pub mod run;
+pub mod state;
+pub mod step;
+pub mod symmetry;
+pub mod table;
+pub mod trace;
+pub mod vocab;
+
+pub use action::{Action, Observation, Op, Outcome, UserEntry};
+pub use checker::{Coverage, HsmModel, Triple};
+pub use config::{Config, PoolBounds};
+pub use policy::Policy;
+pub use state::State;
+pub use table::{Cell, Column, Row};
+pub use trace::{Trace, TraceError, TraceStep};
+pub use vocab::{ErrorCode, Families, Family, KeyKind, Operation, Role};

@@ -1,0 +1,249 @@
+//! Running the exhaustive check of a configuration and reporting on it: states, depth, time,
+//! every property's verdict with a concrete path, and the permission-table cells seen.
+
+use crate::action::Action;
+use crate::checker::{properties, HsmModel, Triple};
+use crate::config::Config;
+use crate::table::{cell, Cell, Column, Row};
+use crate::trace::concretize;
+use crate::vocab::{ErrorCode, Families};
+use serde::Serialize;
+use stateright::{Checker, Model};
+use std::time::{Duration, Instant};
+
+/// What a property is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Kind {
+    /// Must hold in every reachable state.
+    Invariant,
+    /// Must hold in some reachable state.
+    Example,
+}
+
+/// A property's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Verdict {
+    /// An invariant with no counterexample.
+    Holds,
+    /// An invariant with a counterexample.
+    Violated,
+    /// An example found.
+    Found,
+    /// An example not found, though its families are on: a failure.
+    Missing,
+    /// An example not found, with families it needs switched off.
+    NotApplicable,
+}
+
+impl Verdict {
+    /// Whether the verdict fails the check.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Verdict::Violated | Verdict::Missing)
+    }
+}
+
+/// One property's result.
+#[derive(Clone, Debug, Serialize)]
+pub struct PropertyResult {
+    /// The property, as a sentence.
+    pub name: &'static str,
+    /// Invariant or example.
+    pub kind: Kind,
+    /// Its verdict.
+    pub verdict: Verdict,
+    /// For a violation or an example: the concrete path from the setup state.
+    pub path: Option<Vec<Action>>,
+}
+
+/// One cell of the permission table as the exploration saw it.
+#[derive(Clone, Debug, Serialize)]
+pub struct CellResult {
+    /// The row.
+    pub row: Row,
+    /// The column.
+    pub column: Column,
+    /// The cell of SPEC §8.
+    pub expected: Cell,
+    /// Whether some explored transition succeeded for this column at an operation of the row.
+    pub succeeded: bool,
+    /// Whether some explored transition was refused (NotLoggedIn or Forbidden) for it.
+    pub denied: bool,
+}
+
+impl CellResult {
+    /// A Yes cell that succeeded somewhere, a No cell denied somewhere, or Not applicable.
+    pub fn example_found(&self) -> bool {
+        match self.expected {
+            Cell::Yes => self.succeeded,
+            Cell::No => self.denied,
+            Cell::NotApplicable => true,
+        }
+    }
+}
+
+/// The report of one exhaustive check.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    /// The configuration checked.
+    pub config: Config,
+    /// Renamings tried per state by the symmetry reduction (1 without it).
+    pub symmetry_group: usize,
+    /// Checker threads.
+    pub threads: usize,
+    /// Unique states (representatives).
+    pub unique_states: usize,
+    /// States generated, repeats included.
+    pub total_states: usize,
+    /// The greatest depth explored.
+    pub max_depth: usize,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Whether the checker finished (false after a timeout).
+    pub complete: bool,
+    /// Every property.
+    pub properties: Vec<PropertyResult>,
+    /// Every cell of the table.
+    pub cells: Vec<CellResult>,
+    /// Whether the cell examples are required (a new cluster with every family).
+    pub cells_required: bool,
+    /// The (column, operation, outcome) triples seen.
+    pub coverage: Vec<Triple>,
+}
+
+impl CheckReport {
+    /// Whether the check failed: an invariant violated, an example of an enabled family
+    /// missing, a required cell example missing, or the check cut short.
+    pub fn failed(&self) -> bool {
+        !self.complete
+            || self.properties.iter().any(|p| p.verdict.is_failure())
+            || (self.cells_required && self.cells.iter().any(|c| !c.example_found()))
+    }
+
+    /// The result of the property called `name`.
+    pub fn property(&self, name: &str) -> Option<&PropertyResult> {
+        self.properties.iter().find(|p| p.name == name)
+    }
+}
+
+/// Options of a check.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Checker threads.
+    pub threads: usize,
+    /// Give up after this long.
+    pub timeout: Option<Duration>,
+    /// Called about every second with (unique states, total states, depth).
+    pub progress: Option<fn(usize, usize, usize)>,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            threads: 1,
+            timeout: None,
+            progress: None,
+        }
+    }
+}
+
+/// Checks `cfg` exhaustively with stateright's BFS.
+pub fn check(cfg: &Config, options: &CheckOptions) -> Result<CheckReport, String> {
+    let model = HsmModel::new(cfg.clone())?;
+    let start = Instant::now();
+    let mut builder = model.clone().checker().threads(options.threads.max(1));
+    if let Some(t) = options.timeout {
+        builder = builder.timeout(t);
+    }
+    let checker = builder.spawn_bfs();
+    if let Some(progress) = options.progress {
+        while !checker.is_done() {
+            std::thread::sleep(Duration::from_millis(500));
+            progress(
+                checker.unique_state_count(),
+                checker.state_count(),
+                checker.max_depth(),
+            );
+        }
+    }
+    let checker = checker.join();
+    let seconds = start.elapsed().as_secs_f64();
+    let complete = options
+        .timeout
+        .is_none_or(|t| start.elapsed() < t);
+    let discoveries = checker.discoveries();
+    let mut results = Vec::new();
+    for name in properties::INVARIANTS {
+        let path = discoveries.get(name);
+        results.push(PropertyResult {
+            name,
+            kind: Kind::Invariant,
+            verdict: if path.is_some() {
+                Verdict::Violated
+            } else {
+                Verdict::Holds
+            },
+            path: path.map(|p| concretize(&model, &p.clone().into_actions())),
+        });
+    }
+    for (name, families) in properties::EXAMPLES {
+        let path = discoveries.get(name);
+        let enabled = families.iter().all(|f| cfg.has(*f));
+        results.push(PropertyResult {
+            name,
+            kind: Kind::Example,
+            verdict: match (path.is_some(), enabled) {
+                (true, _) => Verdict::Found,
+                (false, true) => Verdict::Missing,
+                (false, false) => Verdict::NotApplicable,
+            },
+            path: path.map(|p| concretize(&model, &p.clone().into_actions())),
+        });
+    }
+    let coverage = model.coverage.triples();
+    let cells = cells_from(&coverage);
+    Ok(CheckReport {
+        cells_required: cfg.setup.is_empty() && cfg.families == Families::all(),
+        config: cfg.clone(),
+        symmetry_group: model.symmetry_size(),
+        threads: options.threads.max(1),
+        unique_states: checker.unique_state_count(),
+        total_states: checker.state_count(),
+        max_depth: checker.max_depth(),
+        seconds,
+        complete,
+        properties: results,
+        cells,
+        coverage,
+    })
+}
+
+/// The cells of the table as the triples show them.
+pub fn cells_from(coverage: &[Triple]) -> Vec<CellResult> {
+    let mut out = Vec::new();
+    for row in Row::ALL {
+        for column in Column::ALL {
+            let ops: Vec<_> = row.operations().collect();
+            let seen = |pred: &dyn Fn(Option<ErrorCode>) -> bool| {
+                coverage
+                    .iter()
+                    .any(|(c, o, r)| *c == column && ops.contains(o) && pred(*r))
+            };
+            out.push(CellResult {
+                row,
+                column,
+                expected: cell(row, column),
+                succeeded: seen(&|r| r.is_none()),
+                denied: seen(&|r| matches!(r, Some(ErrorCode::NotLoggedIn | ErrorCode::Forbidden))),
+            });
+        }
+    }
+    out
+}
+
+/// The peak resident memory of this process in bytes (Linux `VmHWM`), if known.
+pub fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}

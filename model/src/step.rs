@@ -1,0 +1,681 @@
+//! The transition function: every operation of SPEC §3 as a guard (its checks in SPEC order,
+//! the first that applies is the answer) followed by its effect.
+//!
+//! `step` is pure and deterministic and does not read the permission table of [`crate::table`]:
+//! who may call an operation is encoded here a second time, as each operation's `caller`
+//! guard, and the checker holds the two encodings against each other.
+
+use crate::action::{Action, Observation, Op, Outcome, UserEntry};
+use crate::config::Config;
+use crate::state::*;
+use crate::vocab::{ErrorCode, ErrorCode::*, KeyKind, Operation, Role};
+
+type Step = Result<Observation, ErrorCode>;
+
+/// A fault planted in `step` by the tests, to show that each property can fail.
+#[cfg(test)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Planted {
+    /// A CU may create users.
+    CuMayCreateUsers,
+    /// Activation leaves the PRECO's role as it was.
+    PrecoSurvivesActivation,
+    /// DeleteUser skips the OwnsKeys check.
+    DeleteUserWithKeys,
+    /// ShareKey skips the ShareLimit check.
+    NoShareLimit,
+    /// Zeroize keeps the keys.
+    ZeroizeKeepsKeys,
+    /// DeleteUser skips the TargetLoggedIn check.
+    DeleteLoggedInUser,
+    /// A CO may delete itself (TargetLoggedIn skipped for the caller, who is logged out).
+    CallerMayDeleteItself,
+    /// InsertMasked gives the key to the caller.
+    InsertChangesOwner,
+    /// A CU may encrypt with any key of the HSM.
+    EncryptWithoutAccess,
+}
+
+/// The roles that may run `op` at all, as the step function sees it; `None` for operations
+/// that need no login (Login, Logout, GetClusterInfo, ListUsers, Zeroize).
+///
+/// This is the step function's own encoding of who may call what; it must agree with the
+/// permission table of [`crate::table`] without reading it (the checker compares the two).
+pub fn callers(op: Operation) -> Option<&'static [Role]> {
+    use Operation::*;
+    use Role::*;
+    match op {
+        Login | Logout | GetClusterInfo | ListUsers | Zeroize => None,
+        ChangeOwnPassword | GetSyncStatus => Some(&Role::ALL),
+        ChangePassword | CreateUser | DeleteUser => Some(&[CryptoOfficer]),
+        ExtractMasked | InsertMasked => Some(&[CryptoOfficer, CryptoUser, ApplianceUser]),
+        Clone => Some(&[ApplianceUser]),
+        GenerateKey | DeleteKey | ShareKey | UnshareKey | SetAttribute | WrapKey | UnwrapKey
+        | Encrypt | Decrypt | Sign | Verify | Hmac | Digest => Some(&[CryptoUser]),
+    }
+}
+
+/// The role-checking step shared by every operation that belongs to a row of the table:
+/// NotLoggedIn, then Forbidden unless the role is one of [`callers`].
+fn caller(s: &State, a: &Action) -> Result<(NameId, Role), ErrorCode> {
+    let name = s.session(a.client, a.hsm).ok_or(NotLoggedIn)?;
+    let role = s.session_role(a.client, a.hsm).ok_or(NotLoggedIn)?;
+    if callers(a.op.operation()).is_some_and(|allowed| allowed.contains(&role)) {
+        Ok((name, role))
+    } else {
+        Err(Forbidden)
+    }
+}
+
+fn hsm_mut(s: &mut State, h: HsmId) -> &mut Hsm {
+    &mut s.hsms[h.index()]
+}
+
+fn key_slot(id: KeyId) -> Option<usize> {
+    (id.0 as usize).checked_sub(1).filter(|&i| i < MAX_KEY_IDS)
+}
+
+/// D7: a key the caller can use (owns, or is shared with it). Anything else is NoSuchKey.
+fn usable(hsm: &Hsm, id: KeyId, name: NameId) -> Result<Key, ErrorCode> {
+    match hsm.key(id) {
+        Some(k) if k.owner == name || k.shares.contains(name) => Ok(*k),
+        _ => Err(NoSuchKey),
+    }
+}
+
+/// D7: a key the caller owns: NoSuchKey if it cannot use it, NotOwner if it is only shared.
+fn owned(hsm: &Hsm, id: KeyId, name: NameId) -> Result<Key, ErrorCode> {
+    let k = usable(hsm, id, name)?;
+    if k.owner == name {
+        Ok(k)
+    } else {
+        Err(NotOwner)
+    }
+}
+
+impl Config {
+    /// Runs `action` on `state`: the outcome, and the next state. On an error the next state
+    /// equals `state`, but for a Login that answers BadCredentials for an existing name (its
+    /// failure counter grows).
+    pub fn step(&self, state: &State, action: &Action) -> (Outcome, State) {
+        let mut next = *state;
+        if action.hsm.index() >= self.hsms as usize || action.client.index() >= self.clients as usize
+        {
+            // No such session: the runner and the checker never ask; the answer is the one an
+            // unknown session would get.
+            return (Err(NotLoggedIn), next);
+        }
+        let outcome = self.apply(&mut next, action);
+        let login_failure =
+            matches!(action.op, Op::Login { .. }) && outcome == Err(BadCredentials);
+        if outcome.is_err() && !login_failure {
+            next = *state; // SPEC §3: nothing changes on an error
+        }
+        (outcome, next)
+    }
+
+    fn apply(&self, s: &mut State, a: &Action) -> Step {
+        match a.op {
+            Op::Login { name, password } => self.login(s, a, name, password),
+            Op::Logout => logout(s, a),
+            Op::GetClusterInfo => Ok(self.cluster_info(s)),
+            Op::ListUsers => Ok(self.list_users(s, a.hsm)),
+            Op::Zeroize => self.zeroize(s, a.hsm),
+            Op::ChangeOwnPassword { password } => self.change_own_password(s, a, password),
+            Op::ChangePassword { name, password } => self.change_password(s, a, name, password),
+            Op::CreateUser {
+                name,
+                role,
+                password,
+            } => self.create_user(s, a, name, role, password),
+            Op::DeleteUser { name } => self.delete_user(s, a, name),
+            Op::GetSyncStatus => get_sync_status(s, a),
+            Op::ExtractMasked { key } => extract_masked(s, a, key),
+            Op::InsertMasked { object } => self.insert_masked(s, a, object),
+            Op::Clone { from } => self.clone_hsm(s, a, from),
+            Op::GenerateKey { kind, extractable } => self.generate_key(s, a, kind, extractable),
+            Op::DeleteKey { key } => delete_key(s, a, key),
+            Op::ShareKey { key, name } => self.share_key(s, a, key, name),
+            Op::UnshareKey { key, name } => unshare_key(s, a, key, name),
+            Op::SetAttribute { key, label } => set_attribute(s, a, key, label),
+            Op::WrapKey { key, wrapping } => wrap_key(s, a, key, wrapping),
+            Op::UnwrapKey { wrapped, wrapping } => self.unwrap_key(s, a, wrapped, wrapping),
+            Op::Encrypt { key, data } => self.encrypt(s, a, key, data),
+            Op::Decrypt { key, ciphertext } => decrypt(s, a, key, ciphertext),
+            Op::Sign { key, data } => sign(s, a, key, data),
+            Op::Verify {
+                key,
+                data,
+                signature,
+            } => verify(s, a, key, data, signature),
+            Op::Hmac { key, data } => hmac(s, a, key, data),
+            Op::Digest { data } => {
+                caller(s, a)?;
+                Ok(Observation::Digest(data))
+            }
+        }
+    }
+
+    // ---- sessions -------------------------------------------------------------------------
+
+    fn login(&self, s: &mut State, a: &Action, name: NameId, password: PasswordId) -> Step {
+        if s.session(a.client, a.hsm).is_some() {
+            return Err(AlreadyLoggedIn);
+        }
+        let threshold = self.policy.lockout_threshold;
+        let user = match s.hsm(a.hsm).and_then(|h| h.user(name)) {
+            Some(u) if self.name_is_valid(name) => *u,
+            _ => return Err(BadCredentials),
+        };
+        if user.failures >= threshold {
+            return Err(LockedOut);
+        }
+        let slot = hsm_mut(s, a.hsm).users[name.index()].as_mut();
+        let Some(u) = slot else {
+            return Err(BadCredentials);
+        };
+        if user.password != password {
+            u.failures = u.failures.saturating_add(1);
+            return Err(BadCredentials);
+        }
+        u.failures = 0;
+        s.sessions[a.client.index()][a.hsm.index()] = Some(name);
+        Ok(Observation::LoggedIn(user.role))
+    }
+
+    // ---- cluster --------------------------------------------------------------------------
+
+    fn cluster_info(&self, s: &State) -> Observation {
+        Observation::ClusterInfo {
+            activated: s.activated,
+            blank: s.hsms[..self.hsms as usize].iter().map(|h| h.blank).collect(),
+        }
+    }
+
+    fn list_users(&self, s: &State, h: HsmId) -> Observation {
+        let threshold = self.policy.lockout_threshold;
+        let mut users: Vec<_> = s.hsms[h.index()]
+            .users()
+            .map(|(name, u)| UserEntry {
+                name,
+                role: u.role,
+                locked: u.failures >= threshold,
+            })
+            .collect();
+        users.sort_by_key(|u| self.name_text(u.name));
+        Observation::Users(users)
+    }
+
+    // ---- passwords ------------------------------------------------------------------------
+
+    fn change_own_password(&self, s: &mut State, a: &Action, password: PasswordId) -> Step {
+        let (me, role) = caller(s, a)?;
+        if !self.password_is_valid(password) {
+            return Err(InvalidPassword);
+        }
+        let activate = role == Role::PreCryptoOfficer;
+        #[cfg(test)]
+        let activate = activate && self.planted != Some(Planted::PrecoSurvivesActivation);
+        let user = hsm_mut(s, a.hsm).users[me.index()].as_mut().ok_or(NotLoggedIn)?;
+        user.password = password;
+        if activate {
+            // D1: the PRECO becomes a CO with the same name; the cluster is active for good.
+            user.role = Role::CryptoOfficer;
+            s.activated = true;
+        } else if role == Role::PreCryptoOfficer {
+            s.activated = true;
+        }
+        Ok(Observation::Done)
+    }
+
+    fn change_password(&self, s: &mut State, a: &Action, name: NameId, pw: PasswordId) -> Step {
+        let (me, _) = caller(s, a)?;
+        if !self.password_is_valid(pw) {
+            return Err(InvalidPassword);
+        }
+        let target = s.hsms[a.hsm.index()].user(name).ok_or(NoSuchUser)?;
+        if matches!(target.role, Role::ApplianceUser | Role::PreCryptoOfficer) {
+            return Err(ProtectedUser);
+        }
+        if name != me && s.logged_in(a.hsm, name) {
+            return Err(TargetLoggedIn);
+        }
+        let user = hsm_mut(s, a.hsm).users[name.index()].as_mut().ok_or(NoSuchUser)?;
+        user.password = pw;
+        user.failures = 0;
+        Ok(Observation::Done)
+    }
+
+    // ---- users ----------------------------------------------------------------------------
+
+    fn create_user(
+        &self,
+        s: &mut State,
+        a: &Action,
+        name: NameId,
+        role: Role,
+        pw: PasswordId,
+    ) -> Step {
+        #[cfg(test)]
+        if self.planted == Some(Planted::CuMayCreateUsers)
+            && s.session_role(a.client, a.hsm) == Some(Role::CryptoUser)
+        {
+            // planted: skip the role guard for a CU
+        } else {
+            caller(s, a)?;
+        }
+        #[cfg(not(test))]
+        caller(s, a)?;
+        if !self.name_is_valid(name) {
+            return Err(InvalidName);
+        }
+        if !matches!(role, Role::CryptoOfficer | Role::CryptoUser) {
+            return Err(InvalidRole);
+        }
+        if !self.password_is_valid(pw) {
+            return Err(InvalidPassword);
+        }
+        let hsm = &s.hsms[a.hsm.index()];
+        if hsm.user(name).is_some() {
+            return Err(UserExists);
+        }
+        if hsm.users().count() >= self.policy.max_users as usize {
+            return Err(UserLimit);
+        }
+        hsm_mut(s, a.hsm).users[name.index()] = Some(User {
+            role,
+            password: pw,
+            failures: 0,
+        });
+        Ok(Observation::Done)
+    }
+
+    fn delete_user(&self, s: &mut State, a: &Action, name: NameId) -> Step {
+        let (me, _) = caller(s, a)?;
+        let hsm = &s.hsms[a.hsm.index()];
+        let target = hsm.user(name).ok_or(NoSuchUser)?;
+        if matches!(target.role, Role::ApplianceUser | Role::PreCryptoOfficer) {
+            return Err(ProtectedUser);
+        }
+        let check_logged_in = true;
+        #[cfg(test)]
+        let check_logged_in = match self.planted {
+            Some(Planted::DeleteLoggedInUser) => false,
+            Some(Planted::CallerMayDeleteItself) => name != me,
+            _ => check_logged_in,
+        };
+        let _ = me;
+        if check_logged_in && s.logged_in(a.hsm, name) {
+            return Err(TargetLoggedIn);
+        }
+        let check_owns = true;
+        #[cfg(test)]
+        let check_owns = check_owns && self.planted != Some(Planted::DeleteUserWithKeys);
+        if check_owns && hsm.keys.iter().flatten().any(|k| k.owner == name) {
+            return Err(OwnsKeys);
+        }
+        let counter = s.next_key_id;
+        let hsm = hsm_mut(s, a.hsm);
+        hsm.users[name.index()] = None;
+        for k in hsm.keys.iter_mut().flatten() {
+            k.shares.remove(name);
+        }
+        hsm.ghost_name_deleted_at[name.index()] = counter;
+        #[cfg(test)]
+        if self.planted == Some(Planted::CallerMayDeleteItself) {
+            for row in s.sessions.iter_mut() {
+                if row[a.hsm.index()] == Some(name) {
+                    row[a.hsm.index()] = None;
+                }
+            }
+        }
+        Ok(Observation::Done)
+    }
+
+    // ---- lifecycle ------------------------------------------------------------------------
+
+    fn clone_hsm(&self, s: &mut State, a: &Action, from: HsmId) -> Step {
+        caller(s, a)?;
+        if !s.activated {
+            return Err(NotActivated);
+        }
+        if !s.hsms[a.hsm.index()].blank {
+            return Err(NotBlank);
+        }
+        if from.index() >= self.hsms as usize || from == a.hsm || s.hsms[from.index()].blank {
+            return Err(SourceBlank);
+        }
+        // D2: every user but the AU (passwords and locks as they are) and every key.
+        let source = s.hsms[from.index()];
+        let target = hsm_mut(s, a.hsm);
+        for (i, u) in source.users.iter().enumerate() {
+            if i != APP_USER.index() {
+                target.users[i] = *u;
+            }
+        }
+        target.keys = source.keys;
+        target.blank = false;
+        Ok(Observation::Done)
+    }
+
+    // ---- masking --------------------------------------------------------------------------
+
+    fn insert_masked(&self, s: &mut State, a: &Action, object: MaskedObject) -> Step {
+        caller(s, a)?;
+        #[cfg(test)]
+        let me = s.session(a.client, a.hsm);
+        let record = match object {
+            MaskedObject::Sealed(r) if s.masked.contains(&object) => r,
+            _ => return Err(BadMaskedObject),
+        };
+        let hsm = &s.hsms[a.hsm.index()];
+        let slot = key_slot(record.id).ok_or(BadMaskedObject)?;
+        if hsm.keys[slot].is_some() {
+            return Err(KeyExists);
+        }
+        let k = record.key;
+        if !hsm.is_crypto_user(k.owner) || k.shares.iter().any(|n| !hsm.is_crypto_user(n)) {
+            return Err(NoSuchUser);
+        }
+        if hsm.keys.iter().flatten().count() >= self.policy.max_keys as usize {
+            return Err(KeyLimit);
+        }
+        #[allow(unused_mut)]
+        let mut k = k;
+        #[cfg(test)]
+        if self.planted == Some(Planted::InsertChangesOwner) {
+            if let Some(me) = me {
+                k.owner = me;
+            }
+        }
+        hsm_mut(s, a.hsm).keys[slot] = Some(k);
+        Ok(Observation::Key(record.id))
+    }
+
+    // ---- keys -----------------------------------------------------------------------------
+
+    fn new_key_id(&self, s: &mut State) -> Result<KeyId, ErrorCode> {
+        let id = KeyId(s.next_key_id);
+        if key_slot(id).is_none() {
+            // Beyond the model's capacity: the checker's bounds and the runner never get here.
+            s.flags |= flags::CAPACITY_EXCEEDED;
+            return Err(KeyLimit);
+        }
+        s.next_key_id += 1;
+        Ok(id)
+    }
+
+    fn generate_key(&self, s: &mut State, a: &Action, kind: KeyKind, extractable: bool) -> Step {
+        let (me, _) = caller(s, a)?;
+        if s.hsms[a.hsm.index()].keys.iter().flatten().count() >= self.policy.max_keys as usize {
+            return Err(KeyLimit);
+        }
+        let id = self.new_key_id(s)?;
+        hsm_mut(s, a.hsm).keys[id.index() - 1] = Some(Key {
+            kind,
+            material: Material(id.0),
+            owner: me,
+            shares: NameSet::default(),
+            extractable,
+            label: LabelId(0),
+        });
+        Ok(Observation::Key(id))
+    }
+
+    fn share_key(&self, s: &mut State, a: &Action, key: KeyId, name: NameId) -> Step {
+        let (me, _) = caller(s, a)?;
+        let hsm = &s.hsms[a.hsm.index()];
+        let k = owned(hsm, key, me)?;
+        let target = hsm.user(name).ok_or(NoSuchUser)?;
+        if target.role != Role::CryptoUser || name == k.owner {
+            return Err(InvalidTarget);
+        }
+        if k.shares.contains(name) {
+            return Err(AlreadyShared);
+        }
+        let limit = true;
+        #[cfg(test)]
+        let limit = limit && self.planted != Some(Planted::NoShareLimit);
+        if limit && k.shares.len() >= self.policy.max_shares as usize {
+            return Err(ShareLimit);
+        }
+        if let Some(k) = hsm_mut(s, a.hsm).keys[key.index() - 1].as_mut() {
+            k.shares.insert(name);
+        }
+        Ok(Observation::Done)
+    }
+
+    fn unwrap_key(&self, s: &mut State, a: &Action, wrapped: WrappedKey, wrapping: KeyId) -> Step {
+        let (me, _) = caller(s, a)?;
+        let hsm = &s.hsms[a.hsm.index()];
+        let w = usable(hsm, wrapping, me)?;
+        if w.kind != KeyKind::Aes256 {
+            return Err(WrongKeyKind);
+        }
+        let (kind, material) = match wrapped {
+            WrappedKey::Wrapped {
+                kind,
+                material,
+                under,
+            } if under == w.material && s.wrapped.contains(&wrapped) => (kind, material),
+            _ => return Err(BadWrappedKey),
+        };
+        if hsm.keys.iter().flatten().count() >= self.policy.max_keys as usize {
+            return Err(KeyLimit);
+        }
+        let id = self.new_key_id(s)?;
+        // D10: a new key with the same kind and material, owned by the caller, extractable.
+        hsm_mut(s, a.hsm).keys[id.index() - 1] = Some(Key {
+            kind,
+            material,
+            owner: me,
+            shares: NameSet::default(),
+            extractable: true,
+            label: LabelId(0),
+        });
+        Ok(Observation::Key(id))
+    }
+
+    // ---- crypto ---------------------------------------------------------------------------
+
+    fn encrypt(&self, s: &mut State, a: &Action, key: KeyId, data: DataId) -> Step {
+        let (me, _) = caller(s, a)?;
+        let hsm = &s.hsms[a.hsm.index()];
+        let access = usable(hsm, key, me);
+        #[cfg(test)]
+        let access = match (access, self.planted) {
+            (Err(_), Some(Planted::EncryptWithoutAccess)) => hsm.key(key).copied().ok_or(NoSuchKey),
+            (r, _) => r,
+        };
+        let k = access?;
+        if k.kind != KeyKind::Aes256 {
+            return Err(WrongKeyKind);
+        }
+        note_shared_use(s, a, &k, me);
+        let ct = Ciphertext::Made {
+            material: k.material,
+            data,
+        };
+        add_to_pool(s, |s| s.ciphertexts.insert(ct));
+        Ok(Observation::Ciphertext(ct))
+    }
+}
+
+/// Records the ghost fact that a CU used a key shared with it on an HSM other than HSM 0.
+fn note_shared_use(s: &mut State, a: &Action, k: &Key, me: NameId) {
+    if k.owner != me && a.hsm.index() != 0 {
+        s.ghost_shared_use_on_clone = true;
+    }
+}
+
+fn add_to_pool(s: &mut State, insert: impl FnOnce(&mut State) -> bool) {
+    if !insert(s) {
+        s.flags |= flags::CAPACITY_EXCEEDED;
+    }
+}
+
+fn logout(s: &mut State, a: &Action) -> Step {
+    if s.session(a.client, a.hsm).is_none() {
+        return Err(NotLoggedIn);
+    }
+    s.sessions[a.client.index()][a.hsm.index()] = None;
+    Ok(Observation::Done)
+}
+
+impl Config {
+/// D3: anyone may zeroize the HSM its session is bound to.
+fn zeroize(&self, s: &mut State, h: HsmId) -> Step {
+    #[allow(unused_mut)]
+    let mut fresh = Hsm::blank();
+    let hsm = hsm_mut(s, h);
+    #[cfg(test)]
+    if self.planted == Some(Planted::ZeroizeKeepsKeys) {
+        fresh.keys = hsm.keys;
+    }
+    // The AU stays, with its password; its counter and lock are cleared.
+    fresh.users[APP_USER.index()] = hsm.users[APP_USER.index()].map(|u| User { failures: 0, ..u });
+    *hsm = fresh;
+    for row in s.sessions.iter_mut() {
+        row[h.index()] = None;
+    }
+    Ok(Observation::Done)
+}
+}
+
+fn get_sync_status(s: &State, a: &Action) -> Step {
+    caller(s, a)?;
+    Ok(Observation::SyncStatus(s.hsms[a.hsm.index()].records().collect()))
+}
+
+/// D6: CO and AU may extract any key; a CU only keys it owns.
+fn extract_masked(s: &mut State, a: &Action, key: KeyId) -> Step {
+    let (me, role) = caller(s, a)?;
+    let hsm = &s.hsms[a.hsm.index()];
+    let k = if role == Role::CryptoUser {
+        owned(hsm, key, me)?
+    } else {
+        *hsm.key(key).ok_or(NoSuchKey)?
+    };
+    let object = MaskedObject::Sealed(KeyRecord { id: key, key: k });
+    add_to_pool(s, |s| s.masked.insert(object));
+    Ok(Observation::Masked(object))
+}
+
+fn delete_key(s: &mut State, a: &Action, key: KeyId) -> Step {
+    let (me, _) = caller(s, a)?;
+    owned(&s.hsms[a.hsm.index()], key, me)?;
+    let hsm = hsm_mut(s, a.hsm);
+    hsm.keys[key.index() - 1] = None;
+    hsm.ghost_deleted_keys |= 1 << (key.index() - 1);
+    Ok(Observation::Done)
+}
+
+fn unshare_key(s: &mut State, a: &Action, key: KeyId, name: NameId) -> Step {
+    let (me, _) = caller(s, a)?;
+    let hsm = &s.hsms[a.hsm.index()];
+    let k = owned(hsm, key, me)?;
+    let target = hsm.user(name).ok_or(NoSuchUser)?;
+    if target.role != Role::CryptoUser || name == k.owner {
+        return Err(InvalidTarget);
+    }
+    if !k.shares.contains(name) {
+        return Err(NotShared);
+    }
+    if let Some(k) = hsm_mut(s, a.hsm).keys[key.index() - 1].as_mut() {
+        k.shares.remove(name);
+    }
+    Ok(Observation::Done)
+}
+
+fn set_attribute(s: &mut State, a: &Action, key: KeyId, label: LabelId) -> Step {
+    let (me, _) = caller(s, a)?;
+    owned(&s.hsms[a.hsm.index()], key, me)?;
+    if let Some(k) = hsm_mut(s, a.hsm).keys[key.index() - 1].as_mut() {
+        k.label = label;
+    }
+    Ok(Observation::Done)
+}
+
+fn wrap_key(s: &mut State, a: &Action, key: KeyId, wrapping: KeyId) -> Step {
+    let (me, _) = caller(s, a)?;
+    let hsm = &s.hsms[a.hsm.index()];
+    let k = usable(hsm, key, me)?;
+    let w = usable(hsm, wrapping, me)?;
+    if k.owner != me {
+        return Err(NotOwner);
+    }
+    if !k.extractable {
+        return Err(NotExtractable);
+    }
+    if w.kind != KeyKind::Aes256 {
+        return Err(WrongKeyKind);
+    }
+    note_shared_use(s, a, &w, me);
+    let wrapped = WrappedKey::Wrapped {
+        kind: k.kind,
+        material: k.material,
+        under: w.material,
+    };
+    add_to_pool(s, |s| s.wrapped.insert(wrapped));
+    Ok(Observation::Wrapped(wrapped))
+}
+
+fn decrypt(s: &mut State, a: &Action, key: KeyId, ct: Ciphertext) -> Step {
+    let (me, _) = caller(s, a)?;
+    let k = usable(&s.hsms[a.hsm.index()], key, me)?;
+    if k.kind != KeyKind::Aes256 {
+        return Err(WrongKeyKind);
+    }
+    match ct {
+        Ciphertext::Made { material, data }
+            if material == k.material && s.ciphertexts.contains(&ct) =>
+        {
+            note_shared_use(s, a, &k, me);
+            Ok(Observation::Plaintext(data))
+        }
+        _ => Err(BadCiphertext),
+    }
+}
+
+fn sign(s: &mut State, a: &Action, key: KeyId, data: DataId) -> Step {
+    let (me, _) = caller(s, a)?;
+    let k = usable(&s.hsms[a.hsm.index()], key, me)?;
+    if k.kind != KeyKind::Signing {
+        return Err(WrongKeyKind);
+    }
+    note_shared_use(s, a, &k, me);
+    let sig = Signature::Made {
+        material: k.material,
+        data,
+    };
+    add_to_pool(s, |s| s.signatures.insert(sig));
+    Ok(Observation::Signature(sig))
+}
+
+fn verify(s: &mut State, a: &Action, key: KeyId, data: DataId, sig: Signature) -> Step {
+    let (me, _) = caller(s, a)?;
+    let k = usable(&s.hsms[a.hsm.index()], key, me)?;
+    if k.kind != KeyKind::Signing {
+        return Err(WrongKeyKind);
+    }
+    note_shared_use(s, a, &k, me);
+    let valid = sig
+        == Signature::Made {
+            material: k.material,
+            data,
+        };
+    Ok(Observation::Verified(valid))
+}
+
+fn hmac(s: &mut State, a: &Action, key: KeyId, data: DataId) -> Step {
+    let (me, _) = caller(s, a)?;
+    let k = usable(&s.hsms[a.hsm.index()], key, me)?;
+    if k.kind != KeyKind::HmacSha256 {
+        return Err(WrongKeyKind);
+    }
+    note_shared_use(s, a, &k, me);
+    Ok(Observation::Mac {
+        material: k.material,
+        data,
+    })
+}

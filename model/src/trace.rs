@@ -1,0 +1,351 @@
+//! The trace format, defined once: a configuration and a list of actions, each optionally with
+//! its outcome. `hsmspec check --save-paths` writes counterexamples and examples in it, and the
+//! conformance runner replays the same files.
+//!
+//! ```json
+//! { "format": "hsmspec-trace", "version": 1, "name": "…", "config": { … },
+//!   "steps": [ { "client": 0, "hsm": 0, "op": "Login", "name": 0, "password": 0,
+//!                "outcome": { "Ok": { "kind": "LoggedIn", "value": "PreCryptoOfficer" } } } ] }
+//! ```
+//! Names, passwords, labels and data are indices into the configuration's tables (name 0 is
+//! `admin`, 1 `app_user`; password 0 is `password`, 1 the AU's). A trace starts from a new
+//! cluster: its configuration's `setup` is empty and the setup steps are the trace's first steps.
+
+use crate::action::{Action, Op, Outcome};
+use crate::checker::HsmModel;
+use crate::config::Config;
+use crate::state::*;
+use serde::{Deserialize, Serialize};
+
+/// The `format` field of every trace file.
+pub const FORMAT: &str = "hsmspec-trace";
+/// The version of the trace format this crate reads and writes.
+pub const VERSION: u32 = 1;
+
+/// One step of a trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceStep {
+    /// The action.
+    #[serde(flatten)]
+    pub action: Action,
+    /// Its outcome, when recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+}
+
+/// A trace: a configuration and the steps run from a new cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trace {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Always [`VERSION`].
+    pub version: u32,
+    /// What the trace shows (a property's name, a failure).
+    pub name: String,
+    /// The configuration; its `setup` is empty.
+    pub config: Config,
+    /// The steps.
+    pub steps: Vec<TraceStep>,
+}
+
+/// Why a trace could not be read or replayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceError {
+    /// Not JSON of the trace format.
+    Malformed(String),
+    /// Another format or version.
+    Unsupported(String),
+    /// The configuration is not valid.
+    BadConfig(String),
+    /// A step names something outside the configuration (step number from 1).
+    BadStep(usize, String),
+    /// The model answered otherwise than the recorded outcome (step number from 1).
+    OutcomeMismatch {
+        step: usize,
+        recorded: Outcome,
+        model: Outcome,
+    },
+}
+
+impl std::fmt::Display for TraceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TraceError::Malformed(m) => write!(f, "malformed trace: {m}"),
+            TraceError::Unsupported(m) => write!(f, "unsupported trace: {m}"),
+            TraceError::BadConfig(m) => write!(f, "invalid configuration in trace: {m}"),
+            TraceError::BadStep(i, m) => write!(f, "step {i}: {m}"),
+            TraceError::OutcomeMismatch {
+                step,
+                recorded,
+                model,
+            } => write!(
+                f,
+                "step {step}: recorded outcome {recorded:?}, the model answers {model:?}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TraceError {}
+
+impl Config {
+    /// Checks that `a` names only clients, HSMs, names, passwords, keys, labels and data of this
+    /// configuration's tables.
+    pub fn check_action(&self, a: &Action) -> Result<(), String> {
+        if a.client.0 >= self.clients {
+            return Err(format!("client {} outside 0..{}", a.client.0, self.clients));
+        }
+        if a.hsm.0 >= self.hsms {
+            return Err(format!("HSM {} outside 0..{}", a.hsm.0, self.hsms));
+        }
+        let names = self.valid_name_count() + self.invalid_names.len();
+        let name_ok = |n: NameId| n.index() < names;
+        let pw_ok = |p: PasswordId| p.index() < 2 + self.passwords.len();
+        let key_ok = |k: KeyId| (1..=MAX_KEY_IDS).contains(&k.index());
+        let data_ok = |d: DataId| d.index() < self.data.len();
+        let ok = match a.op {
+            Op::Login { name, password } => name_ok(name) && pw_ok(password),
+            Op::ChangeOwnPassword { password } => pw_ok(password),
+            Op::ChangePassword { name, password } | Op::CreateUser { name, password, .. } => {
+                name_ok(name) && pw_ok(password)
+            }
+            Op::DeleteUser { name } => name_ok(name),
+            Op::Clone { from } => from.0 < 8,
+            Op::ExtractMasked { key } | Op::DeleteKey { key } => key_ok(key),
+            Op::ShareKey { key, name } | Op::UnshareKey { key, name } => {
+                key_ok(key) && name_ok(name)
+            }
+            Op::SetAttribute { key, label } => key_ok(key) && label.index() <= self.labels.len(),
+            Op::WrapKey { key, wrapping } => key_ok(key) && key_ok(wrapping),
+            Op::UnwrapKey { wrapping, .. } => key_ok(wrapping),
+            Op::Encrypt { key, data } | Op::Sign { key, data } | Op::Hmac { key, data } => {
+                key_ok(key) && data_ok(data)
+            }
+            Op::Verify { key, data, .. } => key_ok(key) && data_ok(data),
+            Op::Decrypt { key, .. } => key_ok(key),
+            Op::Digest { data } => data_ok(data),
+            Op::InsertMasked { object } => match object {
+                MaskedObject::Sealed(r) => key_ok(r.id) && name_ok(r.key.owner),
+                _ => true,
+            },
+            Op::Logout
+            | Op::GenerateKey { .. }
+            | Op::GetClusterInfo
+            | Op::ListUsers
+            | Op::Zeroize
+            | Op::GetSyncStatus => true,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err("an argument is outside the configuration's tables".into())
+        }
+    }
+}
+
+impl Trace {
+    /// A trace of `steps` from a new cluster of `config`'s shape: the configuration's setup
+    /// steps become the trace's first steps.
+    pub fn new(name: &str, config: &Config, steps: Vec<TraceStep>) -> Trace {
+        let mut cfg = config.clone();
+        let mut all: Vec<TraceStep> = cfg
+            .setup
+            .drain(..)
+            .map(|action| TraceStep {
+                action,
+                outcome: None,
+            })
+            .collect();
+        all.extend(steps);
+        Trace {
+            format: FORMAT.into(),
+            version: VERSION,
+            name: name.into(),
+            config: cfg,
+            steps: all,
+        }
+    }
+
+    /// Reads a trace from JSON text, checking format, version, configuration and every step.
+    pub fn from_json(text: &str) -> Result<Trace, TraceError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| TraceError::Malformed(e.to_string()))?;
+        let format = value.get("format").and_then(|f| f.as_str());
+        if format != Some(FORMAT) {
+            return Err(TraceError::Unsupported(format!(
+                "format is {format:?}, expected \"{FORMAT}\""
+            )));
+        }
+        let version = value.get("version").and_then(|v| v.as_u64());
+        if version != Some(VERSION as u64) {
+            return Err(TraceError::Unsupported(format!(
+                "version {version:?}, this build reads version {VERSION}"
+            )));
+        }
+        let trace: Trace =
+            serde_json::from_value(value).map_err(|e| TraceError::Malformed(e.to_string()))?;
+        trace.config.validate().map_err(TraceError::BadConfig)?;
+        for (i, s) in trace.config.setup.iter().enumerate() {
+            trace
+                .config
+                .check_action(s)
+                .map_err(|m| TraceError::BadStep(i + 1, format!("setup: {m}")))?;
+        }
+        for (i, s) in trace.steps.iter().enumerate() {
+            trace
+                .config
+                .check_action(&s.action)
+                .map_err(|m| TraceError::BadStep(i + 1, m))?;
+        }
+        Ok(trace)
+    }
+
+    /// The trace as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Runs the trace on the model from a new cluster (the configuration's setup first):
+    /// each step's outcome, or the first step whose recorded outcome the model contradicts.
+    pub fn replay_model(&self) -> Result<Vec<Outcome>, TraceError> {
+        let mut s = State::new_cluster();
+        for a in &self.config.setup {
+            s = self.config.step(&s, a).1;
+        }
+        let mut outcomes = Vec::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            let (out, next) = self.config.step(&s, &step.action);
+            if let Some(recorded) = &step.outcome {
+                if *recorded != out {
+                    return Err(TraceError::OutcomeMismatch {
+                        step: i + 1,
+                        recorded: recorded.clone(),
+                        model: out,
+                    });
+                }
+            }
+            outcomes.push(out);
+            s = next;
+        }
+        Ok(outcomes)
+    }
+
+    /// The trace with every step's outcome recorded from the model.
+    pub fn with_model_outcomes(mut self) -> Trace {
+        let mut s = State::new_cluster();
+        for a in &self.config.setup {
+            s = self.config.step(&s, a).1;
+        }
+        for step in &mut self.steps {
+            let (out, next) = self.config.step(&s, &step.action);
+            step.outcome = Some(out);
+            s = next;
+        }
+        self
+    }
+}
+
+/// Turns a path of the checker (actions on representative states, after the setup) into the
+/// concrete actions that reach the same states up to renaming, from the setup state.
+pub fn concretize(model: &HsmModel, canonical_actions: &[Action]) -> Vec<Action> {
+    let Ok(mut concrete) = model.setup_state() else {
+        return vec![];
+    };
+    let (_, mut perm) = model.symmetry().canonicalize(&concrete);
+    let mut out = Vec::new();
+    for a in canonical_actions {
+        let b = perm.inverse().action(a);
+        let (_, next) = model.cfg.step(&concrete, &b);
+        out.push(b);
+        if next != concrete {
+            perm = model.symmetry().canonicalize(&next).1;
+        }
+        concrete = next;
+    }
+    out
+}
+
+/// One readable line for an action: `client 0 @ HSM 1: ShareKey(key 1, "bob")`.
+pub fn describe(cfg: &Config, a: &Action) -> String {
+    let n = |x: NameId| format!("{:?}", cfg.name_text(x));
+    let p = |x: PasswordId| format!("{:?}", cfg.password_text(x));
+    let d = |x: DataId| format!("{:?}", cfg.data_text(x));
+    let op = match a.op {
+        Op::Login { name, password } => format!("Login({}, {})", n(name), p(password)),
+        Op::Logout => "Logout".into(),
+        Op::GetClusterInfo => "GetClusterInfo".into(),
+        Op::ListUsers => "ListUsers".into(),
+        Op::Zeroize => "Zeroize".into(),
+        Op::ChangeOwnPassword { password } => format!("ChangeOwnPassword({})", p(password)),
+        Op::ChangePassword { name, password } => {
+            format!("ChangePassword({}, {})", n(name), p(password))
+        }
+        Op::CreateUser {
+            name,
+            role,
+            password,
+        } => format!("CreateUser({}, {role}, {})", n(name), p(password)),
+        Op::DeleteUser { name } => format!("DeleteUser({})", n(name)),
+        Op::GetSyncStatus => "GetSyncStatus".into(),
+        Op::ExtractMasked { key } => format!("ExtractMasked(key {})", key.0),
+        Op::InsertMasked { object } => match object {
+            MaskedObject::Sealed(r) => format!(
+                "InsertMasked(masked key {} owned by {})",
+                r.id.0,
+                n(r.key.owner)
+            ),
+            MaskedObject::Foreign => "InsertMasked(another cluster's object)".into(),
+            MaskedObject::Garbage => "InsertMasked(garbage)".into(),
+        },
+        Op::Clone { from } => format!("Clone(from HSM {})", from.0),
+        Op::GenerateKey { kind, extractable } => format!(
+            "GenerateKey({}{})",
+            crate::checker::kind_name(kind),
+            if extractable { "" } else { ", not extractable" }
+        ),
+        Op::DeleteKey { key } => format!("DeleteKey(key {})", key.0),
+        Op::ShareKey { key, name } => format!("ShareKey(key {}, {})", key.0, n(name)),
+        Op::UnshareKey { key, name } => format!("UnshareKey(key {}, {})", key.0, n(name)),
+        Op::SetAttribute { key, label } => {
+            format!("SetAttribute(key {}, {:?})", key.0, cfg.label_text(label))
+        }
+        Op::WrapKey { key, wrapping } => format!("WrapKey(key {}, under key {})", key.0, wrapping.0),
+        Op::UnwrapKey { wrapped, wrapping } => match wrapped {
+            WrappedKey::Wrapped {
+                material, under, ..
+            } => format!(
+                "UnwrapKey(material of key {} wrapped under material of key {}, with key {})",
+                material.0, under.0, wrapping.0
+            ),
+            WrappedKey::Garbage => format!("UnwrapKey(garbage, with key {})", wrapping.0),
+        },
+        Op::Encrypt { key, data } => format!("Encrypt(key {}, {})", key.0, d(data)),
+        Op::Decrypt { key, ciphertext } => match ciphertext {
+            Ciphertext::Made { material, data } => format!(
+                "Decrypt(key {}, ciphertext of {} under material of key {})",
+                key.0,
+                d(data),
+                material.0
+            ),
+            Ciphertext::Garbage => format!("Decrypt(key {}, garbage)", key.0),
+        },
+        Op::Sign { key, data } => format!("Sign(key {}, {})", key.0, d(data)),
+        Op::Verify {
+            key,
+            data,
+            signature,
+        } => match signature {
+            Signature::Made { material, data: sd } => format!(
+                "Verify(key {}, {}, signature of {} by material of key {})",
+                key.0,
+                d(data),
+                d(sd),
+                material.0
+            ),
+            Signature::Garbage => format!("Verify(key {}, {}, malformed signature)", key.0, d(data)),
+        },
+        Op::Hmac { key, data } => format!("Hmac(key {}, {})", key.0, d(data)),
+        Op::Digest { data } => format!("Digest({})", d(data)),
+    };
+    format!("client {} @ HSM {}: {op}", a.client.0, a.hsm.0)
+}
