@@ -134,7 +134,10 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     eprintln!();
     let peak = run::peak_memory_bytes();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
     } else {
         print_report(&report, peak);
     }
@@ -213,12 +216,24 @@ fn print_report(r: &run::CheckReport, peak: Option<u64>) {
         "permission table: {} of {} cells shown by an example{}",
         r.cells.len() - missing.len(),
         r.cells.len(),
-        if r.cells_required { "" } else { " (not required: setup or families off)" }
+        if r.cells_required {
+            ""
+        } else {
+            " (not required: setup or families off)"
+        }
     );
     for m in missing {
-        println!("  not shown: {} / {} ({})", m.row, m.column, m.expected.text());
+        println!(
+            "  not shown: {} / {} ({})",
+            m.row,
+            m.column,
+            m.expected.text()
+        );
     }
-    println!("coverage: {} (role, operation, outcome) triples", r.coverage.len());
+    println!(
+        "coverage: {} (role, operation, outcome) triples",
+        r.coverage.len()
+    );
 }
 
 fn save_paths(r: &run::CheckReport, dir: &PathBuf) -> std::io::Result<()> {

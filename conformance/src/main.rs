@@ -6,7 +6,11 @@ use hsm_conformance::cli;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "hsmspec", version, about = "The executable specification of HSM users and roles, and its conformance harness")]
+#[command(
+    name = "hsmspec",
+    version,
+    about = "The executable specification of HSM users and roles, and its conformance harness"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

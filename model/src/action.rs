@@ -2,8 +2,8 @@
 //! outcomes.
 
 use crate::state::{
-    Ciphertext, ClientId, DataId, HsmId, KeyId, KeyRecord, LabelId, MaskedObject, Material,
-    NameId, PasswordId, Signature, WrappedKey,
+    Ciphertext, ClientId, DataId, HsmId, KeyId, KeyRecord, LabelId, MaskedObject, Material, NameId,
+    PasswordId, Signature, WrappedKey,
 };
 use crate::vocab::{ErrorCode, KeyKind, Operation, Role};
 use serde::{Deserialize, Serialize};
@@ -24,32 +24,90 @@ pub struct Action {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "op")]
 pub enum Op {
-    Login { name: NameId, password: PasswordId },
+    Login {
+        name: NameId,
+        password: PasswordId,
+    },
     Logout,
     GetClusterInfo,
     ListUsers,
     Zeroize,
-    ChangeOwnPassword { password: PasswordId },
-    ChangePassword { name: NameId, password: PasswordId },
-    CreateUser { name: NameId, role: Role, password: PasswordId },
-    DeleteUser { name: NameId },
+    ChangeOwnPassword {
+        password: PasswordId,
+    },
+    ChangePassword {
+        name: NameId,
+        password: PasswordId,
+    },
+    CreateUser {
+        name: NameId,
+        role: Role,
+        password: PasswordId,
+    },
+    DeleteUser {
+        name: NameId,
+    },
     GetSyncStatus,
-    ExtractMasked { key: KeyId },
-    InsertMasked { object: MaskedObject },
-    Clone { from: HsmId },
-    GenerateKey { kind: KeyKind, extractable: bool },
-    DeleteKey { key: KeyId },
-    ShareKey { key: KeyId, name: NameId },
-    UnshareKey { key: KeyId, name: NameId },
-    SetAttribute { key: KeyId, label: LabelId },
-    WrapKey { key: KeyId, wrapping: KeyId },
-    UnwrapKey { wrapped: WrappedKey, wrapping: KeyId },
-    Encrypt { key: KeyId, data: DataId },
-    Decrypt { key: KeyId, ciphertext: Ciphertext },
-    Sign { key: KeyId, data: DataId },
-    Verify { key: KeyId, data: DataId, signature: Signature },
-    Hmac { key: KeyId, data: DataId },
-    Digest { data: DataId },
+    ExtractMasked {
+        key: KeyId,
+    },
+    InsertMasked {
+        object: MaskedObject,
+    },
+    Clone {
+        from: HsmId,
+    },
+    GenerateKey {
+        kind: KeyKind,
+        extractable: bool,
+    },
+    DeleteKey {
+        key: KeyId,
+    },
+    ShareKey {
+        key: KeyId,
+        name: NameId,
+    },
+    UnshareKey {
+        key: KeyId,
+        name: NameId,
+    },
+    SetAttribute {
+        key: KeyId,
+        label: LabelId,
+    },
+    WrapKey {
+        key: KeyId,
+        wrapping: KeyId,
+    },
+    UnwrapKey {
+        wrapped: WrappedKey,
+        wrapping: KeyId,
+    },
+    Encrypt {
+        key: KeyId,
+        data: DataId,
+    },
+    Decrypt {
+        key: KeyId,
+        ciphertext: Ciphertext,
+    },
+    Sign {
+        key: KeyId,
+        data: DataId,
+    },
+    Verify {
+        key: KeyId,
+        data: DataId,
+        signature: Signature,
+    },
+    Hmac {
+        key: KeyId,
+        data: DataId,
+    },
+    Digest {
+        data: DataId,
+    },
 }
 
 impl Op {

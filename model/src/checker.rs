@@ -142,14 +142,15 @@ impl HsmModel {
                         continue;
                     }
                     ops.clear();
-                    self.variants(s, op, &mut ops);
+                    self.variants(s, hsm, op, &mut ops);
                     let collapse = match (op, crate::step::callers(op)) {
                         (Operation::Login, _) => logged_in,
                         (_, None) => false,
                         (_, Some(roles)) => role.is_none_or(|r| !roles.contains(&r)),
                     };
                     #[cfg(test)]
-                    let collapse = collapse && cfg.planted.is_none();
+                    let collapse =
+                        collapse && cfg.planted != Some(crate::step::Planted::CuMayCreateUsers);
                     let take = if collapse { 1 } else { ops.len() };
                     out.extend(ops.iter().take(take).map(|&op| Action { client, hsm, op }));
                 }
@@ -158,18 +159,29 @@ impl HsmModel {
     }
 
     /// Every argument variant of `op` the configuration puts in play in `s`.
-    fn variants(&self, s: &State, op: Operation, out: &mut Vec<Op>) {
+    fn variants(&self, s: &State, hsm: HsmId, op: Operation, out: &mut Vec<Op>) {
         let cfg = &self.cfg;
         let valid_names = (0..cfg.valid_name_count() as u8).map(NameId);
         let names = cfg.name_ids();
         let new_passwords = (2..2 + cfg.passwords.len() as u8).map(PasswordId);
         let keys = (1..=cfg.key_ids).map(KeyId);
         let data = (0..cfg.data.len() as u8).map(DataId);
-        let can_make_key = s.next_key_id <= cfg.key_ids;
+        // The key-id bound is enforced on the resulting state (see `transition`), so that
+        // GenerateKey stays enabled to answer KeyLimit when the HSM is full.
+        let can_make_key = true;
         match op {
             Operation::Login => {
                 for name in names {
-                    for password in cfg.password_ids() {
+                    if cfg.wrong_logins {
+                        for password in cfg.password_ids() {
+                            out.push(Op::Login { name, password });
+                        }
+                    } else {
+                        // Only the right password (any one, for a name that is no user).
+                        let password = s
+                            .hsm(hsm)
+                            .and_then(|h| h.user(name))
+                            .map_or(PasswordId(2), |u| u.password);
                         out.push(Op::Login { name, password });
                     }
                 }
@@ -242,7 +254,7 @@ impl HsmModel {
             Operation::DeleteKey => out.extend(keys.map(|key| Op::DeleteKey { key })),
             Operation::ShareKey | Operation::UnshareKey => {
                 for key in keys {
-                    for name in valid_names.clone() {
+                    for name in cfg.name_ids() {
                         out.push(if op == Operation::ShareKey {
                             Op::ShareKey { key, name }
                         } else {
@@ -328,12 +340,18 @@ impl HsmModel {
         let (outcome, mut next) = self.cfg.step(s, a);
         let role = s.session_role(a.client, a.hsm);
         let op = a.op.operation();
-        self.coverage
-            .record((Column::of(role), op, outcome.as_ref().err().copied()), s, a);
+        self.coverage.record(
+            (Column::of(role), op, outcome.as_ref().err().copied()),
+            s,
+            a,
+        );
         if next == *s {
             return Some((outcome, next));
         }
-        if next.flags & flags::CAPACITY_EXCEEDED != 0 || !self.within_pools(&next) {
+        if next.flags & flags::CAPACITY_EXCEEDED != 0
+            || !self.within_pools(&next)
+            || next.next_key_id > self.cfg.key_ids + 1
+        {
             return None;
         }
         if outcome.is_ok() {
@@ -346,8 +364,9 @@ impl HsmModel {
                 let me = s.session(a.client, a.hsm);
                 let hsm = &s.hsms[a.hsm.index()];
                 let access = |id: KeyId| {
-                    hsm.key(id)
-                        .is_some_and(|k| Some(k.owner) == me || me.is_some_and(|m| k.shares.contains(m)))
+                    hsm.key(id).is_some_and(|k| {
+                        Some(k.owner) == me || me.is_some_and(|m| k.shares.contains(m))
+                    })
                 };
                 if !a.op.named_keys().all(access) {
                     next.flags |= flags::KEY_USED_WITHOUT_ACCESS;
@@ -419,7 +438,7 @@ pub mod properties {
     use super::*;
 
     /// Names of the invariants (always).
-    pub const INVARIANTS: [&str; 9] = [
+    pub const INVARIANTS: [&str; 8] = [
         OK_ALLOWED_BY_TABLE,
         PRECO_ONLY_ON_HSM0_UNACTIVATED,
         OWNERS_AND_SHARES_ARE_CUS,
@@ -428,7 +447,6 @@ pub mod properties {
         BLANK_HSM_HOLDS_ONLY_AU,
         NO_SESSION_OF_GONE_USER,
         ACTIVE_HSM_HAS_CO,
-        WITHIN_CAPACITY,
     ];
 
     pub const OK_ALLOWED_BY_TABLE: &str =
@@ -443,7 +461,6 @@ pub mod properties {
     pub const NO_SESSION_OF_GONE_USER: &str = "no session is logged in as a user that is gone";
     pub const ACTIVE_HSM_HAS_CO: &str =
         "a non-blank HSM of an active cluster always holds at least one CO";
-    pub const WITHIN_CAPACITY: &str = "the model stays within its fixed capacity";
 
     pub const ACTIVATION: &str = "the PRECO can activate the cluster";
     pub const SHARED_KEY_USED_ON_CLONE: &str =
@@ -485,9 +502,35 @@ pub mod properties {
         ),
         (
             KEY_PASSES_TO_NEW_NAMESAKE,
-            &[Family::Sessions, Family::Users, Family::Keys, Family::Masking],
+            &[
+                Family::Sessions,
+                Family::Users,
+                Family::Keys,
+                Family::Masking,
+            ],
         ),
     ];
+
+    /// Whether a configuration's bounds leave room for an example (its families aside).
+    pub fn example_within_bounds(name: &str, cfg: &Config) -> bool {
+        let p = cfg.pools;
+        match name {
+            SHARED_KEY_USED_ON_CLONE => cfg.hsms >= 2 && cfg.names.len() >= 2,
+            DELETED_KEY_REVIVED | KEY_PASSES_TO_NEW_NAMESAKE => {
+                p.masked >= 2 && !cfg.names.is_empty()
+            }
+            ALL_COS_LOCKED => cfg.wrong_logins,
+            MATERIAL_COPIED_BY_UNWRAP => {
+                p.wrapped >= 1
+                    && cfg.key_ids >= 2
+                    && cfg.names.len() >= 2
+                    && cfg.policy.max_keys >= 2
+                    && cfg.policy.max_shares >= 1
+            }
+            ALL_ZEROIZED => !cfg.names.is_empty(),
+            _ => true,
+        }
+    }
 
     fn hsms(m: &HsmModel, s: &State) -> impl Iterator<Item = (HsmId, Hsm)> {
         let n = m.cfg.hsms as usize;
@@ -506,8 +549,9 @@ pub mod properties {
             }),
             Property::always(PRECO_ONLY_ON_HSM0_UNACTIVATED, |m, s| {
                 hsms(m, s).all(|(h, hsm)| {
-                    hsm.users()
-                        .all(|(_, u)| u.role != Role::PreCryptoOfficer || (h.0 == 0 && !s.activated))
+                    hsm.users().all(|(_, u)| {
+                        u.role != Role::PreCryptoOfficer || (h.0 == 0 && !s.activated)
+                    })
                 })
             }),
             Property::always(OWNERS_AND_SHARES_ARE_CUS, |m, s| {
@@ -547,16 +591,12 @@ pub mod properties {
                         hsm.blank || hsm.users().any(|(_, u)| u.role == Role::CryptoOfficer)
                     })
             }),
-            Property::always(WITHIN_CAPACITY, |_, s: &State| {
-                s.flags & flags::CAPACITY_EXCEEDED == 0
-            }),
             Property::sometimes(ACTIVATION, |_, s: &State| s.activated),
-            Property::sometimes(SHARED_KEY_USED_ON_CLONE, |_, s: &State| s.ghost_shared_use_on_clone),
-            Property::sometimes(DELETED_KEY_REVIVED, |m, s| {
-                hsms(m, s).any(|(_, hsm)| {
-                    hsm.records()
-                        .any(|r| hsm.ghost_deleted_keys & (1 << (r.id.index() - 1)) != 0)
-                })
+            Property::sometimes(SHARED_KEY_USED_ON_CLONE, |_, s: &State| {
+                s.events & events::SHARED_USE_ON_CLONE != 0
+            }),
+            Property::sometimes(DELETED_KEY_REVIVED, |_, s: &State| {
+                s.events & events::KEY_REVIVED != 0
             }),
             Property::sometimes(ALL_COS_LOCKED, |m, s| {
                 let t = m.cfg.policy.lockout_threshold;
@@ -583,12 +623,8 @@ pub mod properties {
                     })
                 })
             }),
-            Property::sometimes(KEY_PASSES_TO_NEW_NAMESAKE, |m, s| {
-                hsms(m, s).any(|(_, hsm)| {
-                    hsm.records().any(|r| {
-                        r.id.0 < hsm.ghost_name_deleted_at[r.key.owner.index()]
-                    })
-                })
+            Property::sometimes(KEY_PASSES_TO_NEW_NAMESAKE, |_, s: &State| {
+                s.events & events::KEY_TO_NAMESAKE != 0
             }),
         ]
     }

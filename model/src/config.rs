@@ -6,6 +6,8 @@
 //! bounds so that every error code is reachable.
 
 use crate::action::{Action, Op};
+#[allow(unused_imports)]
+use crate::policy::Policy as _;
 use crate::policy::{canonical_name, Policy};
 use crate::state::*;
 use crate::vocab::{Families, Family, KeyKind, Role};
@@ -45,6 +47,9 @@ pub struct Config {
     pub key_ids: u8,
     /// Key kinds GenerateKey may ask for.
     pub kinds: Vec<KeyKind>,
+    /// Whether Login tries wrong passwords (else only each user's current one, so no user is
+    /// ever locked out).
+    pub wrong_logins: bool,
     /// Whether GenerateKey tries non-extractable keys too.
     pub non_extractable: bool,
     /// Labels SetAttribute may set, beside the empty one keys start with.
@@ -117,7 +122,8 @@ impl Config {
 
     /// Whether a password id is a valid new password under the policy.
     pub fn password_is_valid(&self, p: PasswordId) -> bool {
-        p.index() < 2 + self.passwords.len() && self.policy.password_is_valid(&self.password_text(p))
+        p.index() < 2 + self.passwords.len()
+            && self.policy.password_is_valid(&self.password_text(p))
     }
 
     /// The text of a label (0 is the empty label).
@@ -152,7 +158,10 @@ impl Config {
             return fail(format!("hsms must be 1..={MAX_HSMS}, not {}", self.hsms));
         }
         if !(1..=MAX_CLIENTS as u8).contains(&self.clients) {
-            return fail(format!("clients must be 1..={MAX_CLIENTS}, not {}", self.clients));
+            return fail(format!(
+                "clients must be 1..={MAX_CLIENTS}, not {}",
+                self.clients
+            ));
         }
         if self.valid_name_count() > MAX_NAMES {
             return fail(format!(
@@ -224,6 +233,7 @@ impl Config {
             key_ids: 2,
             kinds: vec![KeyKind::Aes256, KeyKind::Signing],
             non_extractable: false,
+            wrong_logins: true,
             labels: vec![],
             data: vec!["hello".into()],
             pools: PoolBounds {
@@ -239,7 +249,7 @@ impl Config {
                 lockout_threshold: 2,
                 max_shares: 1,
                 max_users: 4,
-                max_keys: 1,
+                max_keys: 2,
             },
             families: Families::all(),
             setup: vec![],
@@ -279,12 +289,134 @@ impl Config {
             "default" => Some(Config::default_config()),
             "small" => Some(Config::small()),
             "large" => Some(Config::large()),
+            "accounts" => Some(Config::accounts()),
+            "lifecycle" => Some(Config::lifecycle()),
+            "keys" => Some(Config::keys()),
+            "masking" => Some(Config::masking()),
             _ => None,
         }
     }
 
     /// Names of the presets.
-    pub const PRESETS: [&'static str; 3] = ["small", "default", "large"];
+    pub const PRESETS: [&'static str; 7] = [
+        "small",
+        "default",
+        "large",
+        "accounts",
+        "lifecycle",
+        "keys",
+        "masking",
+    ];
+
+    /// One concern: sessions, passwords and users on a new cluster of one HSM (activation,
+    /// lockout, every user-management error).
+    pub fn accounts() -> Config {
+        Config {
+            name: "accounts".into(),
+            hsms: 1,
+            clients: 2,
+            names: vec!["alice".into(), "bob".into()],
+            families: [
+                Family::Sessions,
+                Family::Cluster,
+                Family::Passwords,
+                Family::Users,
+                Family::Masking,
+            ]
+            .into_iter()
+            .collect(),
+            policy: Policy {
+                max_users: 3,
+                ..Config::base("").policy
+            },
+            ..Config::base("accounts")
+        }
+    }
+
+    /// One concern: zeroize and clone on a new cluster of three HSMs, one client.
+    pub fn lifecycle() -> Config {
+        Config {
+            name: "lifecycle".into(),
+            hsms: 3,
+            clients: 1,
+            names: vec![],
+            families: [
+                Family::Sessions,
+                Family::Cluster,
+                Family::Passwords,
+                Family::Lifecycle,
+                // No CU can exist here: these only show that the others are refused.
+                Family::Keys,
+                Family::Crypto,
+            ]
+            .into_iter()
+            .collect(),
+            ..Config::base("lifecycle")
+        }
+    }
+
+    /// One concern: key management and crypto by two CUs logged in on an activated HSM.
+    pub fn keys() -> Config {
+        let mut cfg = Config {
+            name: "keys".into(),
+            hsms: 1,
+            clients: 2,
+            names: vec!["alice".into(), "bob".into(), "carol".into()],
+            kinds: KeyKind::ALL.to_vec(),
+            non_extractable: true,
+            labels: vec!["label-a".into()],
+            key_ids: 2,
+            families: [Family::Keys, Family::Crypto].into_iter().collect(),
+            symmetry: false,
+            policy: Policy {
+                max_users: 5,
+                ..Config::base("").policy
+            },
+            ..Config::base("keys")
+        };
+        cfg.setup = cfg.activated_setup(
+            &[
+                (0, Role::CryptoUser),
+                (1, Role::CryptoUser),
+                (2, Role::CryptoUser),
+            ],
+            &[(0, 0), (1, 1)],
+        );
+        cfg
+    }
+
+    /// One concern: masked objects, sync and clone between two HSMs of an activated cluster
+    /// with two CUs (D9, D12, a shared key used on a cloned HSM).
+    pub fn masking() -> Config {
+        let mut cfg = Config {
+            name: "masking".into(),
+            hsms: 2,
+            clients: 1,
+            names: vec!["alice".into(), "bob".into()],
+            key_ids: 1,
+            kinds: vec![KeyKind::Aes256],
+            families: [
+                Family::Sessions,
+                Family::Users,
+                Family::Keys,
+                Family::Crypto,
+                Family::Masking,
+                Family::Lifecycle,
+            ]
+            .into_iter()
+            .collect(),
+            pools: PoolBounds {
+                masked: 2,
+                wrapped: 0,
+                ciphertexts: 1,
+                signatures: 0,
+            },
+            wrong_logins: false,
+            ..Config::base("masking")
+        };
+        cfg.setup = cfg.activated_setup(&[(0, Role::CryptoUser), (1, Role::CryptoUser)], &[]);
+        cfg
+    }
 
     /// Setup steps that activate the cluster by client 0 on HSM 0 (PRECO login and
     /// ChangeOwnPassword to the first configured password), then create `users` (name index

@@ -31,6 +31,9 @@ pub mod table;
 pub mod trace;
 pub mod vocab;
 
+#[cfg(test)]
+mod tests;
+
 pub use action::{Action, Observation, Op, Outcome, UserEntry};
 pub use checker::{Coverage, HsmModel, Triple};
 pub use config::{Config, PoolBounds};

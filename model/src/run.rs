@@ -167,9 +167,7 @@ pub fn check(cfg: &Config, options: &CheckOptions) -> Result<CheckReport, String
     }
     let checker = checker.join();
     let seconds = start.elapsed().as_secs_f64();
-    let complete = options
-        .timeout
-        .is_none_or(|t| start.elapsed() < t);
+    let complete = options.timeout.is_none_or(|t| start.elapsed() < t);
     let discoveries = checker.discoveries();
     let mut results = Vec::new();
     for name in properties::INVARIANTS {
@@ -187,7 +185,8 @@ pub fn check(cfg: &Config, options: &CheckOptions) -> Result<CheckReport, String
     }
     for (name, families) in properties::EXAMPLES {
         let path = discoveries.get(name);
-        let enabled = families.iter().all(|f| cfg.has(*f));
+        let enabled =
+            families.iter().all(|f| cfg.has(*f)) && properties::example_within_bounds(name, cfg);
         results.push(PropertyResult {
             name,
             kind: Kind::Example,

@@ -76,7 +76,9 @@ pub const PRECO_PASSWORD: PasswordId = PasswordId(0);
 pub const AU_PASSWORD: PasswordId = PasswordId(1);
 
 /// A set of names (share lists), as a bit set over [`NameId`]s.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(into = "Vec<NameId>", from = "Vec<NameId>")]
 pub struct NameSet(pub u8);
 
@@ -181,12 +183,42 @@ pub struct Hsm {
     pub users: [Option<User>; MAX_NAMES],
     /// Keys by id (index `id - 1`).
     pub keys: [Option<Key>; MAX_KEY_IDS],
-    /// Ghost state for the hazard examples, not part of any HSM's real state: key ids destroyed
-    /// by DeleteKey on this HSM since it was last zeroized (D9).
-    pub ghost_deleted_keys: u8,
-    /// Ghost state: for each name, the key-id counter when a user of that name was last deleted
-    /// here (0: never since the last zeroize) (D12).
-    pub ghost_name_deleted_at: [u8; MAX_NAMES],
+    /// History kept for the hazard examples only; not part of the state's identity.
+    pub ghost: HsmGhost,
+}
+
+/// History of one HSM that the hazard examples need (D9, D12) but that no HSM keeps.
+///
+/// It is deliberately left out of equality, ordering and hashing, so it never multiplies the
+/// state space: a state reached by several paths keeps the history of the first (shortest) one.
+/// Examples found with it are real (their path is replayed), but one could be missed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HsmGhost {
+    /// Key ids destroyed by DeleteKey on this HSM since it was last zeroized (D9).
+    pub deleted_keys: u8,
+    /// For each name, the key-id counter when a user of that name was last deleted here
+    /// (0: never since the last zeroize) (D12).
+    pub name_deleted_at: [u8; MAX_NAMES],
+}
+
+impl PartialEq for HsmGhost {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for HsmGhost {}
+impl PartialOrd for HsmGhost {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for HsmGhost {
+    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+impl std::hash::Hash for HsmGhost {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
 impl Hsm {
@@ -202,8 +234,7 @@ impl Hsm {
             blank: true,
             users,
             keys: [None; MAX_KEY_IDS],
-            ghost_deleted_keys: 0,
-            ghost_name_deleted_at: [0; MAX_NAMES],
+            ghost: HsmGhost::default(),
         }
     }
 
@@ -361,8 +392,22 @@ pub mod flags {
     pub const CAPACITY_EXCEEDED: u8 = 8;
 }
 
+/// Events of a step that the hazard examples look for.
+pub mod events {
+    /// A CU used a key shared with it on an HSM other than HSM 0 (one that was cloned).
+    pub const SHARED_USE_ON_CLONE: u8 = 1;
+    /// InsertMasked brought back a key deleted on this HSM since it was last zeroized (D9).
+    pub const KEY_REVIVED: u8 = 2;
+    /// InsertMasked gave a key to a user created under the name of its deleted owner (D12).
+    pub const KEY_TO_NAMESAKE: u8 = 4;
+}
+
 /// The whole state of a cluster and its clients.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// `Hash` is written by hand: the state is packed into bytes and hashed in one write, which
+/// is several times faster than the derived field-by-field hash that stateright's fingerprints
+/// would otherwise spend most of their time in (ghost history is left out, as in `Eq`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct State {
     /// Whether the PRECO has activated the cluster (D1).
     pub activated: bool,
@@ -380,8 +425,9 @@ pub struct State {
     pub ciphertexts: Pool<Ciphertext>,
     /// Signatures that have left an HSM.
     pub signatures: Pool<Signature>,
-    /// Ghost state: a CU used a key shared with it on an HSM other than HSM 0 (a cloned one).
-    pub ghost_shared_use_on_clone: bool,
+    /// The hazard [`events`] the last step showed (cleared by the next step); part of the state
+    /// so that the examples can see them, at the cost of one extra state per such step.
+    pub events: u8,
     /// Sticky [`flags`]; zero in every state of a correct model within its capacity.
     pub flags: u8,
 }
@@ -408,7 +454,7 @@ impl State {
             wrapped: Pool::default(),
             ciphertexts: Pool::default(),
             signatures: Pool::default(),
-            ghost_shared_use_on_clone: false,
+            events: 0,
             flags: 0,
         }
     }
@@ -438,5 +484,123 @@ impl State {
         self.sessions
             .iter()
             .any(|row| row.get(h.index()).copied().flatten() == Some(name))
+    }
+}
+
+fn pack_role(r: Role) -> u8 {
+    r as u8
+}
+
+fn pack_key(k: &Key, out: &mut [u8]) {
+    out[0] = 1 + k.kind as u8 + ((k.extractable as u8) << 4);
+    out[1] = k.material.0;
+    out[2] = k.owner.0;
+    out[3] = k.shares.0;
+    out[4] = k.label.0;
+}
+
+impl State {
+    /// The state packed into bytes: equal states give equal bytes (ghost history excluded).
+    pub fn pack(&self, buf: &mut [u8; PACKED_LEN]) -> usize {
+        let mut i = 0;
+        let mut put = |b: u8| {
+            buf[i] = b;
+            i += 1;
+        };
+        put(self.activated as u8 | (self.events << 1));
+        put(self.next_key_id);
+        put(self.flags);
+        for h in &self.hsms {
+            put(h.blank as u8);
+            for u in &h.users {
+                match u {
+                    None => put(0),
+                    Some(u) => {
+                        put(1 + pack_role(u.role));
+                        put(u.password.0);
+                        put(u.failures);
+                    }
+                }
+            }
+            for k in &h.keys {
+                match k {
+                    None => put(0),
+                    Some(k) => {
+                        let mut b = [0u8; 5];
+                        pack_key(k, &mut b);
+                        b.into_iter().for_each(&mut put);
+                    }
+                }
+            }
+        }
+        for row in &self.sessions {
+            for s in row {
+                put(s.map_or(0, |n| n.0 + 1));
+            }
+        }
+        for o in self.masked.iter() {
+            match o {
+                MaskedObject::Sealed(r) => {
+                    put(1);
+                    put(r.id.0);
+                    let mut b = [0u8; 5];
+                    pack_key(&r.key, &mut b);
+                    b.into_iter().for_each(&mut put);
+                }
+                MaskedObject::Foreign => put(2),
+                MaskedObject::Garbage => put(3),
+            }
+        }
+        put(0xff);
+        for w in self.wrapped.iter() {
+            match w {
+                WrappedKey::Wrapped {
+                    kind,
+                    material,
+                    under,
+                } => {
+                    put(1 + kind as u8);
+                    put(material.0);
+                    put(under.0);
+                }
+                WrappedKey::Garbage => put(0xfe),
+            }
+        }
+        put(0xff);
+        for c in self.ciphertexts.iter() {
+            match c {
+                Ciphertext::Made { material, data } => {
+                    put(material.0);
+                    put(data.0);
+                }
+                Ciphertext::Garbage => put(0xfe),
+            }
+        }
+        put(0xff);
+        for c in self.signatures.iter() {
+            match c {
+                Signature::Made { material, data } => {
+                    put(material.0);
+                    put(data.0);
+                }
+                Signature::Garbage => put(0xfe),
+            }
+        }
+        i
+    }
+}
+
+/// An upper bound on the packed length of a state.
+pub const PACKED_LEN: usize = 8
+    + MAX_HSMS * (1 + 3 * MAX_NAMES + 5 * MAX_KEY_IDS)
+    + MAX_CLIENTS * MAX_HSMS
+    + POOL_CAPACITY * (7 + 3 + 2 + 2)
+    + 8;
+
+impl std::hash::Hash for State {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let mut buf = [0u8; PACKED_LEN];
+        let n = self.pack(&mut buf);
+        state.write(&buf[..n]);
     }
 }

@@ -99,15 +99,16 @@ impl Config {
     /// failure counter grows).
     pub fn step(&self, state: &State, action: &Action) -> (Outcome, State) {
         let mut next = *state;
-        if action.hsm.index() >= self.hsms as usize || action.client.index() >= self.clients as usize
+        next.events = 0;
+        if action.hsm.index() >= self.hsms as usize
+            || action.client.index() >= self.clients as usize
         {
             // No such session: the runner and the checker never ask; the answer is the one an
             // unknown session would get.
             return (Err(NotLoggedIn), next);
         }
         let outcome = self.apply(&mut next, action);
-        let login_failure =
-            matches!(action.op, Op::Login { .. }) && outcome == Err(BadCredentials);
+        let login_failure = matches!(action.op, Op::Login { .. }) && outcome == Err(BadCredentials);
         if outcome.is_err() && !login_failure {
             next = *state; // SPEC §3: nothing changes on an error
         }
@@ -188,7 +189,10 @@ impl Config {
     fn cluster_info(&self, s: &State) -> Observation {
         Observation::ClusterInfo {
             activated: s.activated,
-            blank: s.hsms[..self.hsms as usize].iter().map(|h| h.blank).collect(),
+            blank: s.hsms[..self.hsms as usize]
+                .iter()
+                .map(|h| h.blank)
+                .collect(),
         }
     }
 
@@ -216,7 +220,9 @@ impl Config {
         let activate = role == Role::PreCryptoOfficer;
         #[cfg(test)]
         let activate = activate && self.planted != Some(Planted::PrecoSurvivesActivation);
-        let user = hsm_mut(s, a.hsm).users[me.index()].as_mut().ok_or(NotLoggedIn)?;
+        let user = hsm_mut(s, a.hsm).users[me.index()]
+            .as_mut()
+            .ok_or(NotLoggedIn)?;
         user.password = password;
         if activate {
             // D1: the PRECO becomes a CO with the same name; the cluster is active for good.
@@ -240,7 +246,9 @@ impl Config {
         if name != me && s.logged_in(a.hsm, name) {
             return Err(TargetLoggedIn);
         }
-        let user = hsm_mut(s, a.hsm).users[name.index()].as_mut().ok_or(NoSuchUser)?;
+        let user = hsm_mut(s, a.hsm).users[name.index()]
+            .as_mut()
+            .ok_or(NoSuchUser)?;
         user.password = pw;
         user.failures = 0;
         Ok(Observation::Done)
@@ -320,7 +328,7 @@ impl Config {
         for k in hsm.keys.iter_mut().flatten() {
             k.shares.remove(name);
         }
-        hsm.ghost_name_deleted_at[name.index()] = counter;
+        hsm.ghost.name_deleted_at[name.index()] = counter;
         #[cfg(test)]
         if self.planted == Some(Planted::CallerMayDeleteItself) {
             for row in s.sessions.iter_mut() {
@@ -387,6 +395,13 @@ impl Config {
             if let Some(me) = me {
                 k.owner = me;
             }
+        }
+        let ghost = s.hsms[a.hsm.index()].ghost;
+        if ghost.deleted_keys & (1 << slot) != 0 {
+            s.events |= events::KEY_REVIVED;
+        }
+        if record.id.0 < ghost.name_deleted_at[k.owner.index()] {
+            s.events |= events::KEY_TO_NAMESAKE;
         }
         hsm_mut(s, a.hsm).keys[slot] = Some(k);
         Ok(Observation::Key(record.id))
@@ -504,7 +519,7 @@ impl Config {
 /// Records the ghost fact that a CU used a key shared with it on an HSM other than HSM 0.
 fn note_shared_use(s: &mut State, a: &Action, k: &Key, me: NameId) {
     if k.owner != me && a.hsm.index() != 0 {
-        s.ghost_shared_use_on_clone = true;
+        s.events |= events::SHARED_USE_ON_CLONE;
     }
 }
 
@@ -523,28 +538,31 @@ fn logout(s: &mut State, a: &Action) -> Step {
 }
 
 impl Config {
-/// D3: anyone may zeroize the HSM its session is bound to.
-fn zeroize(&self, s: &mut State, h: HsmId) -> Step {
-    #[allow(unused_mut)]
-    let mut fresh = Hsm::blank();
-    let hsm = hsm_mut(s, h);
-    #[cfg(test)]
-    if self.planted == Some(Planted::ZeroizeKeepsKeys) {
-        fresh.keys = hsm.keys;
+    /// D3: anyone may zeroize the HSM its session is bound to.
+    fn zeroize(&self, s: &mut State, h: HsmId) -> Step {
+        #[allow(unused_mut)]
+        let mut fresh = Hsm::blank();
+        let hsm = hsm_mut(s, h);
+        #[cfg(test)]
+        if self.planted == Some(Planted::ZeroizeKeepsKeys) {
+            fresh.keys = hsm.keys;
+        }
+        // The AU stays, with its password; its counter and lock are cleared.
+        fresh.users[APP_USER.index()] =
+            hsm.users[APP_USER.index()].map(|u| User { failures: 0, ..u });
+        *hsm = fresh;
+        for row in s.sessions.iter_mut() {
+            row[h.index()] = None;
+        }
+        Ok(Observation::Done)
     }
-    // The AU stays, with its password; its counter and lock are cleared.
-    fresh.users[APP_USER.index()] = hsm.users[APP_USER.index()].map(|u| User { failures: 0, ..u });
-    *hsm = fresh;
-    for row in s.sessions.iter_mut() {
-        row[h.index()] = None;
-    }
-    Ok(Observation::Done)
-}
 }
 
 fn get_sync_status(s: &State, a: &Action) -> Step {
     caller(s, a)?;
-    Ok(Observation::SyncStatus(s.hsms[a.hsm.index()].records().collect()))
+    Ok(Observation::SyncStatus(
+        s.hsms[a.hsm.index()].records().collect(),
+    ))
 }
 
 /// D6: CO and AU may extract any key; a CU only keys it owns.
@@ -566,7 +584,7 @@ fn delete_key(s: &mut State, a: &Action, key: KeyId) -> Step {
     owned(&s.hsms[a.hsm.index()], key, me)?;
     let hsm = hsm_mut(s, a.hsm);
     hsm.keys[key.index() - 1] = None;
-    hsm.ghost_deleted_keys |= 1 << (key.index() - 1);
+    hsm.ghost.deleted_keys |= 1 << (key.index() - 1);
     Ok(Observation::Done)
 }
 

@@ -86,7 +86,7 @@ impl Perm {
         for i in 0..MAX_NAMES {
             let j = self.names[i] as usize;
             out.users[j] = hsm.users[i];
-            out.ghost_name_deleted_at[j] = hsm.ghost_name_deleted_at[i];
+            out.ghost.name_deleted_at[j] = hsm.ghost.name_deleted_at[i];
         }
         for k in out.keys.iter_mut().flatten() {
             *k = self.key(*k);
@@ -204,7 +204,11 @@ impl Symmetry {
         }
         Symmetry {
             perms,
-            clients: if cfg.symmetry { cfg.clients as usize } else { 0 },
+            clients: if cfg.symmetry {
+                cfg.clients as usize
+            } else {
+                0
+            },
         }
     }
 

@@ -151,7 +151,7 @@ impl Cell {
 
 /// SPEC §8 as data: columns PRECO, CO, CU, AU, unauthenticated.
 const TABLE: [(Row, [Cell; 5]); 11] = {
-    use Cell::{NotApplicable as Na, No, Yes};
+    use Cell::{No, NotApplicable as Na, Yes};
     [
         (Row::GetBasicClusterInfo, [Yes, Yes, Yes, Yes, Yes]),
         (Row::ZeroizeAnHsm, [Yes, Yes, Yes, Yes, Yes]),

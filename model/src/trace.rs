@@ -309,7 +309,9 @@ pub fn describe(cfg: &Config, a: &Action) -> String {
         Op::SetAttribute { key, label } => {
             format!("SetAttribute(key {}, {:?})", key.0, cfg.label_text(label))
         }
-        Op::WrapKey { key, wrapping } => format!("WrapKey(key {}, under key {})", key.0, wrapping.0),
+        Op::WrapKey { key, wrapping } => {
+            format!("WrapKey(key {}, under key {})", key.0, wrapping.0)
+        }
         Op::UnwrapKey { wrapped, wrapping } => match wrapped {
             WrappedKey::Wrapped {
                 material, under, ..
@@ -342,7 +344,9 @@ pub fn describe(cfg: &Config, a: &Action) -> String {
                 d(sd),
                 material.0
             ),
-            Signature::Garbage => format!("Verify(key {}, {}, malformed signature)", key.0, d(data)),
+            Signature::Garbage => {
+                format!("Verify(key {}, {}, malformed signature)", key.0, d(data))
+            }
         },
         Op::Hmac { key, data } => format!("Hmac(key {}, {})", key.0, d(data)),
         Op::Digest { data } => format!("Digest({})", d(data)),

@@ -167,11 +167,36 @@ impl ErrorCode {
             ($($v:ident),*) => { match self { $(ErrorCode::$v => stringify!($v)),* } };
         }
         names!(
-            NotLoggedIn, Forbidden, AlreadyLoggedIn, BadCredentials, LockedOut, InvalidPassword,
-            InvalidName, InvalidRole, NoSuchUser, ProtectedUser, TargetLoggedIn, UserExists,
-            UserLimit, OwnsKeys, NoSuchKey, NotOwner, BadMaskedObject, KeyExists, KeyLimit,
-            NotActivated, NotBlank, SourceBlank, InvalidTarget, AlreadyShared, NotShared,
-            ShareLimit, NotExtractable, WrongKeyKind, BadWrappedKey, BadCiphertext
+            NotLoggedIn,
+            Forbidden,
+            AlreadyLoggedIn,
+            BadCredentials,
+            LockedOut,
+            InvalidPassword,
+            InvalidName,
+            InvalidRole,
+            NoSuchUser,
+            ProtectedUser,
+            TargetLoggedIn,
+            UserExists,
+            UserLimit,
+            OwnsKeys,
+            NoSuchKey,
+            NotOwner,
+            BadMaskedObject,
+            KeyExists,
+            KeyLimit,
+            NotActivated,
+            NotBlank,
+            SourceBlank,
+            InvalidTarget,
+            AlreadyShared,
+            NotShared,
+            ShareLimit,
+            NotExtractable,
+            WrongKeyKind,
+            BadWrappedKey,
+            BadCiphertext
         )
     }
 
@@ -244,7 +269,9 @@ impl Family {
 
     /// The operations of this family.
     pub fn operations(self) -> impl Iterator<Item = Operation> {
-        Operation::ALL.into_iter().filter(move |o| o.family() == self)
+        Operation::ALL
+            .into_iter()
+            .filter(move |o| o.family() == self)
     }
 }
 
@@ -289,7 +316,10 @@ impl Families {
             }
             let family = Family::from_name(part).ok_or_else(|| {
                 let known: Vec<_> = Family::ALL.iter().map(|f| f.name()).collect();
-                format!("unknown operation family `{part}` (known: {})", known.join(", "))
+                format!(
+                    "unknown operation family `{part}` (known: {})",
+                    known.join(", ")
+                )
             })?;
             set = set.with(family);
         }

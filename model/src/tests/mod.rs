@@ -1,0 +1,3 @@
+//! Tests that need the test-only planted faults of `step`.
+
+mod planted;
