@@ -10,8 +10,9 @@ use std::process::ExitCode;
 /// Options that choose and adjust a bounded configuration.
 #[derive(Args, Clone, Debug)]
 pub struct ConfigArgs {
-    /// A preset configuration: small, default or large.
-    #[arg(long, default_value = "default")]
+    /// A preset configuration: small, default, large, accounts, lifecycle, keys, masking; or
+    /// `suite` (for `check`, the default): accounts, lifecycle, keys and masking in turn.
+    #[arg(long, default_value = "suite")]
     pub config: String,
     /// HSMs in the cluster.
     #[arg(long)]
@@ -38,11 +39,34 @@ pub struct ConfigArgs {
 }
 
 impl ConfigArgs {
-    /// The configuration these options describe.
+    /// The configurations these options describe: the suite's four, or one preset adjusted.
+    pub fn configs(&self) -> Result<Vec<Config>, String> {
+        if self.config == "suite" {
+            let adjusted = self.hsms.is_some()
+                || self.clients.is_some()
+                || self.names.is_some()
+                || self.keys.is_some()
+                || self.pool.is_some()
+                || self.ops.is_some()
+                || self.no_symmetry;
+            if adjusted {
+                return Err("the suite cannot be adjusted: name one preset with --config".into());
+            }
+            return Ok(SUITE.iter().filter_map(|n| Config::preset(n)).collect());
+        }
+        Ok(vec![self.config()?])
+    }
+
+    /// The one configuration these options describe (`suite` means `default` here).
     pub fn config(&self) -> Result<Config, String> {
-        let mut cfg = Config::preset(&self.config).ok_or_else(|| {
+        let name = if self.config == "suite" {
+            "default"
+        } else {
+            &self.config
+        };
+        let mut cfg = Config::preset(name).ok_or_else(|| {
             format!(
-                "unknown configuration `{}` (known: {})",
+                "unknown configuration `{}` (known: suite, {})",
                 self.config,
                 Config::PRESETS.join(", ")
             )
@@ -110,25 +134,94 @@ fn progress(unique: usize, total: usize, depth: usize) {
     eprint!("\r  … {unique} unique states, {total} total, depth {depth}   ");
 }
 
+/// The configurations `hsmspec check` runs by default: one per concern, together every
+/// family, every example, every error code and every cell of the table.
+pub const SUITE: [&str; 4] = ["accounts", "lifecycle", "keys", "masking"];
+
 /// Runs `hsmspec check`; the exit status is 1 on a violated invariant or a missing example.
 pub fn check(args: &CheckArgs) -> ExitCode {
-    let cfg = match args.config.config() {
+    let configs = match args.config.configs() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("hsmspec check: {e}");
             return ExitCode::from(2);
         }
     };
+    let mut reports = Vec::new();
+    let mut status = ExitCode::SUCCESS;
+    for cfg in configs {
+        let (code, report) = check_one(args, cfg);
+        if code != ExitCode::SUCCESS {
+            status = code;
+        }
+        if let Some(r) = report {
+            reports.push(r);
+        }
+    }
+    if reports.len() > 1 && !args.json {
+        if !summarize_suite(&reports) && status == ExitCode::SUCCESS {
+            status = ExitCode::from(1);
+        }
+    }
+    status
+}
+
+/// Prints what the suite shows together; false if an example, a code or a cell is missing.
+fn summarize_suite(reports: &[run::CheckReport]) -> bool {
+    use hsm_model::checker::properties::EXAMPLES;
+    use hsm_model::ErrorCode;
+    println!("== suite: {} configurations together", reports.len());
+    let mut ok = true;
+    for (name, _) in EXAMPLES {
+        let found = reports.iter().any(|r| {
+            r.property(name)
+                .is_some_and(|p| p.verdict == Verdict::Found)
+        });
+        if !found {
+            ok = false;
+        }
+        println!("  {:>7}  {name}", if found { "found" } else { "MISSING" });
+    }
+    let triples: Vec<_> = reports.iter().flat_map(|r| r.coverage.clone()).collect();
+    let missing_codes: Vec<_> = ErrorCode::ALL
+        .iter()
+        .filter(|c| !triples.iter().any(|t| t.2 == Some(**c)))
+        .collect();
+    println!(
+        "  error codes reached: {} of {}{}",
+        ErrorCode::ALL.len() - missing_codes.len(),
+        ErrorCode::ALL.len(),
+        if missing_codes.is_empty() {
+            String::new()
+        } else {
+            format!(" (missing {missing_codes:?})")
+        }
+    );
+    let cells = run::cells_from(&triples);
+    let unshown = cells.iter().filter(|c| !c.example_found()).count();
+    println!(
+        "  permission-table cells shown: {} of {}",
+        cells.len() - unshown,
+        cells.len()
+    );
+    let states: usize = reports.iter().map(|r| r.unique_states).sum();
+    let seconds: f64 = reports.iter().map(|r| r.seconds).sum();
+    println!("  {states} unique states in {seconds:.1} s");
+    ok && missing_codes.is_empty() && unshown == 0
+}
+
+fn check_one(args: &CheckArgs, cfg: Config) -> (ExitCode, Option<run::CheckReport>) {
     let options = CheckOptions {
         threads: args.threads,
         timeout: None,
         progress: Some(progress),
     };
+    eprintln!("checking `{}` …", cfg.name);
     let report = match run::check(&cfg, &options) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("hsmspec check: {e}");
-            return ExitCode::from(2);
+            return (ExitCode::from(2), None);
         }
     };
     eprintln!();
@@ -144,14 +237,15 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     if let Some(dir) = &args.save_paths {
         if let Err(e) = save_paths(&report, dir) {
             eprintln!("hsmspec check: cannot save paths: {e}");
-            return ExitCode::from(2);
+            return (ExitCode::from(2), Some(report));
         }
     }
-    if report.failed() {
+    let code = if report.failed() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
+    };
+    (code, Some(report))
 }
 
 fn print_report(r: &run::CheckReport, peak: Option<u64>) {
@@ -193,7 +287,7 @@ fn print_report(r: &run::CheckReport, peak: Option<u64>) {
             Verdict::Violated => "VIOLATED",
             Verdict::Found => "found",
             Verdict::Missing => "MISSING",
-            Verdict::NotApplicable => "n/a (families off)",
+            Verdict::NotApplicable => "n/a",
         };
         let kind = match p.kind {
             Kind::Invariant => "always   ",
@@ -222,7 +316,7 @@ fn print_report(r: &run::CheckReport, peak: Option<u64>) {
             " (not required: setup or families off)"
         }
     );
-    for m in missing {
+    for m in missing.iter().filter(|_| r.cells_required) {
         println!(
             "  not shown: {} / {} ({})",
             m.row,
@@ -253,7 +347,11 @@ fn save_paths(r: &run::CheckReport, dir: &PathBuf) -> std::io::Result<()> {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
             .collect();
-        let file = dir.join(format!("{}.json", file.trim_matches('-')));
+        let file = dir.join(format!(
+            "{}--{}.json",
+            r.config.name.replace([' ', '(', ')'], ""),
+            file.trim_matches('-')
+        ));
         std::fs::write(&file, trace.to_json())?;
         eprintln!("wrote {}", file.display());
     }

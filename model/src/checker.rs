@@ -221,7 +221,7 @@ impl HsmModel {
                         password: first_pw,
                     });
                 }
-                if cfg.names.len() > 0 {
+                if !cfg.names.is_empty() {
                     out.push(Op::CreateUser {
                         name: NameId(2),
                         role: Role::ApplianceUser,
@@ -532,11 +532,11 @@ pub mod properties {
         }
     }
 
-    fn hsms(m: &HsmModel, s: &State) -> impl Iterator<Item = (HsmId, Hsm)> {
+    fn hsms<'a>(m: &HsmModel, s: &'a State) -> impl Iterator<Item = (HsmId, Hsm)> + 'a {
         let n = m.cfg.hsms as usize;
         s.hsms[..n]
-            .to_vec()
-            .into_iter()
+            .iter()
+            .copied()
             .enumerate()
             .map(|(i, h)| (HsmId(i as u8), h))
     }

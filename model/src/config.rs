@@ -262,7 +262,11 @@ impl Config {
     /// The default configuration of `hsmspec check`: every family at once, 2 HSMs, 2 clients,
     /// 3 names, 2 key ids.
     pub fn default_config() -> Config {
-        Config::base("default")
+        let mut cfg = Config::base("default");
+        // Counters 0 and 1 only: lockout on the first failure keeps every lockout path while
+        // halving each user's counter states (see docs/decisions.md).
+        cfg.policy.lockout_threshold = 1;
+        cfg
     }
 
     /// A small configuration for quick runs: 1 client.

@@ -365,7 +365,7 @@ impl<T: Copy + Ord> Pool<T> {
             return false;
         }
         self.items[len] = Some(item);
-        self.items[..=len].sort_unstable_by(|a, b| a.cmp(b));
+        self.items[..=len].sort_unstable();
         true
     }
     /// Rewrites every object with `f`, then sorts again.
