@@ -278,13 +278,29 @@ impl Config {
         }
     }
 
-    /// A larger configuration: 3 HSMs.
+    /// A larger configuration: the `keys` concern with three clients, each logged in as its own
+    /// CU, and larger pools.
     pub fn large() -> Config {
-        Config {
+        let mut cfg = Config {
             name: "large".into(),
-            hsms: 3,
-            ..Config::base("large")
-        }
+            clients: 3,
+            pools: PoolBounds {
+                masked: 2,
+                wrapped: 2,
+                ciphertexts: 2,
+                signatures: 2,
+            },
+            ..Config::keys()
+        };
+        cfg.setup = cfg.activated_setup(
+            &[
+                (0, Role::CryptoUser),
+                (1, Role::CryptoUser),
+                (2, Role::CryptoUser),
+            ],
+            &[(0, 0), (1, 1), (2, 2)],
+        );
+        cfg
     }
 
     /// The preset called `name`.
