@@ -158,10 +158,9 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             reports.push(r);
         }
     }
-    if reports.len() > 1 && !args.json {
-        if !summarize_suite(&reports) && status == ExitCode::SUCCESS {
-            status = ExitCode::from(1);
-        }
+    if reports.len() > 1 && !args.json && !summarize_suite(&reports) && status == ExitCode::SUCCESS
+    {
+        status = ExitCode::from(1);
     }
     status
 }
