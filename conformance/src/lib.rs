@@ -1,8 +1,23 @@
 //! # hsm-conformance: the runner and the `hsmspec` command line
 //!
-//! Will hold an implementation to the specification of `hsm-model`: traces run in lockstep on
-//! the model (the oracle) and on a system under test (issue 4; work in progress on the
-//! `wip/conformance` branch). Today it hosts the `hsmspec` binary, which fronts every crate of
-//! the workspace: `check` and `explore` (see the repository's `README.md` and `docs/`).
+//! Holds an implementation to the specification of `hsm-model`: traces run in lockstep on the
+//! model (the oracle) and on a system under test. This crate also hosts the `hsmspec` binary,
+//! which fronts every crate of the workspace (see the repository's `README.md` and `docs/`).
+//!
+//! - [`sut`]: the `SystemUnderTest` interface; [`adapter`]: the `hsm-impl` adapter and its
+//!   abstraction function.
+//! - [`runner`]: lockstep replay of one trace, shrinking to a 1-minimal trace.
+//! - [`generate`]: random traces that know the model's state, and the random campaign.
+//! - [`exhaustive`]: every transition of a small configuration's reachable graph, replayed.
+//! - [`coverage`]: the (role, operation, outcome) triples the model can reach, and which a
+//!   campaign reached.
+//! - [`conform_cli`]: `hsmspec conform` and `hsmspec replay`, reports (JSON, JUnit).
 
+pub mod adapter;
 pub mod cli;
+pub mod conform_cli;
+pub mod coverage;
+pub mod exhaustive;
+pub mod generate;
+pub mod runner;
+pub mod sut;

@@ -1,8 +1,8 @@
 //! `hsmspec`: the command line of hsmspec. It fronts every crate: the model checker
-//! (`check`, `explore`) and, as they land, the conformance runner and the docs.
+//! (`check`, `explore`) and the conformance runner (`conform`, `replay`).
 
 use clap::{Args, Parser, Subcommand};
-use hsm_conformance::cli;
+use hsm_conformance::{cli, conform_cli};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -22,6 +22,11 @@ enum Command {
     Check(cli::CheckArgs),
     /// Serve stateright's Explorer for a configuration on 127.0.0.1.
     Explore(ExploreArgs),
+    /// Run the conformance campaign: hsm-impl against the model (exit 0 pass, 1 divergence,
+    /// 2 usage or input error).
+    Conform(conform_cli::ConformArgs),
+    /// Replay trace files against the model and hsm-impl, showing the first divergence.
+    Replay(conform_cli::ReplayArgs),
 }
 
 #[derive(Args)]
@@ -38,5 +43,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => cli::check(&args),
         Command::Explore(args) => cli::explore(&args.config, args.port),
+        Command::Conform(args) => conform_cli::conform(&args),
+        Command::Replay(args) => conform_cli::replay(&args),
     }
 }

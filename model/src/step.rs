@@ -110,7 +110,12 @@ impl Config {
         let outcome = self.apply(&mut next, action);
         let login_failure = matches!(action.op, Op::Login { .. }) && outcome == Err(BadCredentials);
         if outcome.is_err() && !login_failure {
-            next = *state; // SPEC §3: nothing changes on an error
+            // SPEC §3: nothing changes on an error. The capacity flag is the model's own
+            // bookkeeping, not the spec's state: it survives, so callers can tell an answer
+            // beyond the model's capacity from a real KeyLimit.
+            let capacity = next.flags & flags::CAPACITY_EXCEEDED;
+            next = *state;
+            next.flags |= capacity;
         }
         (outcome, next)
     }

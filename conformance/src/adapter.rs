@@ -1,0 +1,687 @@
+//! The adapter that drives `hsm-impl` through its public API, and its abstraction function:
+//! how the implementation's handles, names, digests, masked objects, wrapped bytes,
+//! ciphertexts, signatures and tags map onto the model's ids and tokens.
+//!
+//! See `docs/conformance.md` for the abstraction function in prose.
+
+use crate::sut::{SutFactory, SystemUnderTest};
+use hsm_impl as imp;
+use hsm_impl::{Cluster, HsmError, Session};
+use hsm_model::state::{
+    Ciphertext, DataId, KeyId, KeyRecord, MaskedObject, Material, NameId, Signature, WrappedKey,
+    MAX_KEY_IDS,
+};
+use hsm_model::{Action, Config, ErrorCode, KeyKind, Observation, Op, Outcome, Role, State};
+use sha2::{Digest as _, Sha256};
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// Makes a cluster: `(hsm count, AU password, policy)`. The runner uses `Cluster::new`; the
+/// fault-zoo tests pass `Cluster::new_with_fault`.
+pub type Constructor =
+    Arc<dyn Fn(usize, &str, imp::Policy) -> Result<Cluster, HsmError> + Send + Sync>;
+
+/// Bytes that are no masked object, wrapped key, ciphertext or signature (the `Garbage` tokens).
+pub const GARBAGE: &[u8] = b"hsmspec: garbage bytes, no object of any kind";
+
+/// The implementation's policy for the model's: field by field, with the cheap test cost.
+pub fn impl_policy(p: &hsm_model::Policy) -> imp::Policy {
+    imp::Policy {
+        name_max_chars: p.name_max_chars as usize,
+        password_min_chars: p.password_min_chars as usize,
+        password_max_chars: p.password_max_chars as usize,
+        lockout_threshold: p.lockout_threshold as u32,
+        max_shares: p.max_shares as usize,
+        max_users: p.max_users as usize,
+        max_keys: p.max_keys as usize,
+        password_cost: imp::PasswordCost::Test,
+    }
+}
+
+/// The model's role for the implementation's.
+pub fn role_of(r: imp::Role) -> Role {
+    match r {
+        imp::Role::PreCryptoOfficer => Role::PreCryptoOfficer,
+        imp::Role::CryptoOfficer => Role::CryptoOfficer,
+        imp::Role::CryptoUser => Role::CryptoUser,
+        imp::Role::ApplianceUser => Role::ApplianceUser,
+    }
+}
+
+/// The implementation's role for the model's.
+pub fn impl_role(r: Role) -> imp::Role {
+    match r {
+        Role::PreCryptoOfficer => imp::Role::PreCryptoOfficer,
+        Role::CryptoOfficer => imp::Role::CryptoOfficer,
+        Role::CryptoUser => imp::Role::CryptoUser,
+        Role::ApplianceUser => imp::Role::ApplianceUser,
+    }
+}
+
+/// The implementation's key kind for the model's.
+pub fn impl_kind(k: KeyKind) -> imp::KeyKind {
+    match k {
+        KeyKind::Aes256 => imp::KeyKind::Aes256,
+        KeyKind::HmacSha256 => imp::KeyKind::HmacSha256,
+        KeyKind::Signing => imp::KeyKind::Signing,
+    }
+}
+
+/// The model's error code for the implementation's, by its stable code string; an error the
+/// spec does not have (`NoSuchHsm`, `InvalidPolicy`, `RandomFailure`) is a divergence.
+pub fn error_code(e: HsmError) -> Result<ErrorCode, String> {
+    ErrorCode::from_name(e.code()).ok_or_else(|| {
+        format!(
+            "the implementation answered {}, a code the spec does not have",
+            e.code()
+        )
+    })
+}
+
+/// The model's key id for the implementation's (the same counter rule: identity).
+pub fn key_id(id: imp::KeyId) -> Result<KeyId, String> {
+    u8::try_from(id.0).map(KeyId).map_err(|_| {
+        format!(
+            "the implementation gave key id {}, beyond the model's ids",
+            id.0
+        )
+    })
+}
+
+/// The adapter's factory: fresh `hsm-impl` clusters.
+#[derive(Clone)]
+pub struct ImplFactory {
+    make: Constructor,
+    label: String,
+}
+
+impl ImplFactory {
+    /// Clusters made by `Cluster::new`: the implementation as shipped.
+    pub fn correct() -> ImplFactory {
+        ImplFactory {
+            make: Arc::new(Cluster::new),
+            label: format!("hsm-impl {}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+
+    /// Clusters made by `make` (the fault-zoo tests pass `Cluster::new_with_fault`).
+    pub fn with_constructor(label: &str, make: Constructor) -> ImplFactory {
+        ImplFactory {
+            make,
+            label: label.to_string(),
+        }
+    }
+}
+
+impl SutFactory for ImplFactory {
+    fn fresh(&self, cfg: &Config) -> Result<Box<dyn SystemUnderTest>, String> {
+        Ok(Box::new(ImplSut::new(cfg, self.make.clone())?))
+    }
+    fn describe(&self) -> String {
+        self.label.clone()
+    }
+}
+
+/// One `hsm-impl` cluster and the sessions of the model's clients, with the maps the
+/// abstraction function learns while the trace runs.
+pub struct ImplSut {
+    cfg: Config,
+    make: Constructor,
+    cluster: Cluster,
+    /// `sessions[client][hsm]`: each client's session on each HSM, opened when the cluster is.
+    sessions: Vec<Vec<Session>>,
+    masked: HashMap<MaskedObject, Vec<u8>>,
+    wrapped: HashMap<WrappedKey, Vec<u8>>,
+    ciphertexts: HashMap<Ciphertext, Vec<u8>>,
+    signatures: HashMap<Signature, Vec<u8>>,
+    macs: HashMap<(Material, DataId), [u8; 32]>,
+    /// Every sync status seen: the model's record set and the implementation's digest set.
+    sync_seen: Vec<(Vec<KeyRecord>, BTreeSet<[u8; 32]>)>,
+    /// A masked object of another cluster made by the same constructor (made on first use).
+    foreign: Option<Vec<u8>>,
+}
+
+impl ImplSut {
+    /// A fresh cluster of `cfg`'s shape and policy, made by `make`.
+    pub fn new(cfg: &Config, make: Constructor) -> Result<ImplSut, String> {
+        let policy = impl_policy(&cfg.policy);
+        let cluster = make(cfg.hsms as usize, &cfg.au_password, policy)
+            .map_err(|e| format!("cannot make a cluster: {e}"))?;
+        let mut sessions = Vec::new();
+        for _ in 0..cfg.clients {
+            let mut row = Vec::new();
+            for h in 0..cfg.hsms as usize {
+                row.push(
+                    cluster
+                        .open_session(h)
+                        .map_err(|e| format!("cannot open a session: {e}"))?,
+                );
+            }
+            sessions.push(row);
+        }
+        Ok(ImplSut {
+            cfg: cfg.clone(),
+            make,
+            cluster,
+            sessions,
+            masked: HashMap::new(),
+            wrapped: HashMap::new(),
+            ciphertexts: HashMap::new(),
+            signatures: HashMap::new(),
+            macs: HashMap::new(),
+            sync_seen: Vec::new(),
+            foreign: None,
+        })
+    }
+
+    /// The text sent for a name: the table's text, upper-cased for one action in four (chosen
+    /// by a fixed hash of the action, so replays and shrinking send the same text) to exercise
+    /// case-insensitive names.
+    fn name_arg(&self, a: &Action, n: NameId) -> String {
+        let t = self.cfg.name_text(n);
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        a.hash(&mut h);
+        if h.finish().is_multiple_of(4) {
+            t.to_uppercase()
+        } else {
+            t
+        }
+    }
+
+    fn name_id(&self, text: &str) -> Result<NameId, String> {
+        self.cfg
+            .name_ids()
+            .find(|&n| self.cfg.name_text(n).to_lowercase() == text)
+            .ok_or_else(|| format!("the implementation shows a user `{text}` no step created"))
+    }
+
+    fn data_id(&self, bytes: &[u8]) -> Result<DataId, String> {
+        (0..self.cfg.data.len() as u8)
+            .map(DataId)
+            .find(|&d| self.cfg.data_text(d).as_bytes() == bytes)
+            .ok_or_else(|| "decrypt answered a plaintext that is no datum of the trace".to_string())
+    }
+
+    /// Bytes of a masked object of another cluster: a second cluster made by the same
+    /// constructor (so with the same fault, if any), activated, with a CU named like the
+    /// configuration's first name, which generates keys until one has an id beyond the model's
+    /// ids (so it can never collide with a key of this trace) and extracts it.
+    fn foreign_bytes(&mut self) -> Result<Vec<u8>, String> {
+        if let Some(b) = &self.foreign {
+            return Ok(b.clone());
+        }
+        // A fault may break the way there (activation, user creation): then a correct
+        // cluster's object stands in.
+        let make = self.make.clone();
+        let bytes = self
+            .foreign_from(&*make)
+            .or_else(|_| self.foreign_from(&|n, pw, p| Cluster::new(n, pw, p)))?;
+        self.foreign = Some(bytes.clone());
+        Ok(bytes)
+    }
+
+    fn foreign_from(
+        &self,
+        make: &dyn Fn(usize, &str, imp::Policy) -> Result<Cluster, HsmError>,
+    ) -> Result<Vec<u8>, String> {
+        let e = |e: HsmError| format!("cannot make the foreign masked object: {e}");
+        let pw = self.cfg.au_password.clone();
+        let owner = self
+            .cfg
+            .names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "foreign".into());
+        let other = make(1, &pw, imp::Policy::for_tests()).map_err(e)?;
+        let co = other.open_session(0).map_err(e)?;
+        co.login(imp::PRECO_NAME, imp::PRECO_PASSWORD).map_err(e)?;
+        co.change_own_password(&pw).map_err(e)?;
+        co.create_user(&owner, imp::Role::CryptoUser, &pw)
+            .map_err(e)?;
+        let cu = other.open_session(0).map_err(e)?;
+        cu.login(&owner, &pw).map_err(e)?;
+        let mut id = cu.generate_key(imp::KeyKind::Aes256, true).map_err(e)?;
+        while id.0 <= MAX_KEY_IDS as u64 {
+            id = cu.generate_key(imp::KeyKind::Aes256, true).map_err(e)?;
+        }
+        cu.extract_masked(id).map_err(e)
+    }
+
+    fn masked_bytes(&mut self, o: MaskedObject) -> Result<Vec<u8>, String> {
+        Ok(match o {
+            MaskedObject::Foreign => self.foreign_bytes()?,
+            MaskedObject::Garbage => GARBAGE.to_vec(),
+            MaskedObject::Sealed(_) => self
+                .masked
+                .get(&o)
+                .cloned()
+                .unwrap_or_else(|| GARBAGE.to_vec()),
+        })
+    }
+
+    fn sync_status(
+        &mut self,
+        digests: BTreeSet<[u8; 32]>,
+        expected: &Outcome,
+    ) -> Result<Observation, String> {
+        let Ok(Observation::SyncStatus(records)) = expected else {
+            return Ok(Observation::SyncStatus(vec![]));
+        };
+        if digests.len() != records.len() {
+            return Err(format!(
+                "sync status has {} digests, the model holds {} keys",
+                digests.len(),
+                records.len()
+            ));
+        }
+        for (r, d) in &self.sync_seen {
+            if (r == records) != (*d == digests) {
+                return Err(format!(
+                    "sync status: digest sets are {} where the model's key records are {}",
+                    if *d == digests { "equal" } else { "different" },
+                    if r == records { "equal" } else { "different" }
+                ));
+            }
+        }
+        self.sync_seen.push((records.clone(), digests));
+        Ok(Observation::SyncStatus(records.clone()))
+    }
+
+    /// Runs the action on the implementation and abstracts its answer.
+    fn run(&mut self, a: &Action, expected: &Outcome) -> Result<Outcome, String> {
+        let s = &self.sessions[a.client.index()][a.hsm.index()];
+        let exp_ok = expected.as_ref().ok();
+        macro_rules! lift {
+            ($r:expr, $v:ident => $obs:expr) => {
+                match $r {
+                    Ok($v) => Ok($obs),
+                    Err(e) => Err(error_code(e)?),
+                }
+            };
+        }
+        let text = |p| self.cfg.password_text(p);
+        let data = |d: DataId| self.cfg.data_text(d).into_bytes();
+        let out: Outcome = match a.op {
+            Op::Login { name, password } => {
+                lift!(s.login(&self.name_arg(a, name), &text(password)), r => Observation::LoggedIn(role_of(r)))
+            }
+            Op::Logout => lift!(s.logout(), _x => Observation::Done),
+            Op::GetClusterInfo => lift!(s.cluster_info(), i => Observation::ClusterInfo {
+                activated: i.activated,
+                blank: i.hsms.iter().map(|h| h.blank).collect(),
+            }),
+            Op::ListUsers => match s.list_users() {
+                Ok(users) => {
+                    let mut out = Vec::new();
+                    for u in users {
+                        out.push(hsm_model::UserEntry {
+                            name: self.name_id(&u.name)?,
+                            role: role_of(u.role),
+                            locked: u.locked,
+                        });
+                    }
+                    Ok(Observation::Users(out))
+                }
+                Err(e) => Err(error_code(e)?),
+            },
+            Op::Zeroize => lift!(s.zeroize(), _x => Observation::Done),
+            Op::ChangeOwnPassword { password } => {
+                lift!(s.change_own_password(&text(password)), _x => Observation::Done)
+            }
+            Op::ChangePassword { name, password } => {
+                lift!(s.change_password(&self.name_arg(a, name), &text(password)), _x => Observation::Done)
+            }
+            Op::CreateUser {
+                name,
+                role,
+                password,
+            } => lift!(
+                s.create_user(&self.name_arg(a, name), impl_role(role), &text(password)),
+                _x => Observation::Done
+            ),
+            Op::DeleteUser { name } => {
+                lift!(s.delete_user(&self.name_arg(a, name)), _x => Observation::Done)
+            }
+            Op::GetSyncStatus => match s.sync_status() {
+                Ok(d) => Ok(self.sync_status(d, expected)?),
+                Err(e) => Err(error_code(e)?),
+            },
+            Op::ExtractMasked { key } => match s.extract_masked(imp::KeyId(key.0 as u64)) {
+                Ok(bytes) => match exp_ok {
+                    Some(Observation::Masked(tok)) => {
+                        self.masked.entry(*tok).or_insert(bytes);
+                        Ok(Observation::Masked(*tok))
+                    }
+                    _ => Ok(Observation::Masked(MaskedObject::Garbage)),
+                },
+                Err(e) => Err(error_code(e)?),
+            },
+            Op::InsertMasked { object } => {
+                let bytes = self.masked_bytes(object)?;
+                let s = &self.sessions[a.client.index()][a.hsm.index()];
+                match s.insert_masked(&bytes) {
+                    Ok(id) => Ok(Observation::Key(key_id(id)?)),
+                    Err(e) => Err(error_code(e)?),
+                }
+            }
+            Op::Clone { from } => lift!(s.clone_from(from.index()), _x => Observation::Done),
+            Op::GenerateKey { kind, extractable } => {
+                match s.generate_key(impl_kind(kind), extractable) {
+                    Ok(id) => Ok(Observation::Key(key_id(id)?)),
+                    Err(e) => Err(error_code(e)?),
+                }
+            }
+            Op::DeleteKey { key } => lift!(s.delete_key(imp_key(key)), _x => Observation::Done),
+            Op::ShareKey { key, name } => {
+                lift!(s.share_key(imp_key(key), &self.name_arg(a, name)), _x => Observation::Done)
+            }
+            Op::UnshareKey { key, name } => {
+                lift!(s.unshare_key(imp_key(key), &self.name_arg(a, name)), _x => Observation::Done)
+            }
+            Op::SetAttribute { key, label } => {
+                lift!(s.set_label(imp_key(key), &self.cfg.label_text(label)), _x => Observation::Done)
+            }
+            Op::WrapKey { key, wrapping } => match s.wrap_key(imp_key(key), imp_key(wrapping)) {
+                Ok(bytes) => match exp_ok {
+                    Some(Observation::Wrapped(tok)) => {
+                        self.wrapped.entry(*tok).or_insert(bytes);
+                        Ok(Observation::Wrapped(*tok))
+                    }
+                    _ => Ok(Observation::Wrapped(WrappedKey::Garbage)),
+                },
+                Err(e) => Err(error_code(e)?),
+            },
+            Op::UnwrapKey { wrapped, wrapping } => {
+                let bytes = self
+                    .wrapped
+                    .get(&wrapped)
+                    .cloned()
+                    .unwrap_or_else(|| GARBAGE.to_vec());
+                match s.unwrap_key(&bytes, imp_key(wrapping)) {
+                    Ok(id) => Ok(Observation::Key(key_id(id)?)),
+                    Err(e) => Err(error_code(e)?),
+                }
+            }
+            Op::Encrypt { key, data: d } => match s.encrypt(imp_key(key), &data(d)) {
+                Ok(bytes) => match exp_ok {
+                    Some(Observation::Ciphertext(tok)) => {
+                        self.ciphertexts.entry(*tok).or_insert(bytes);
+                        Ok(Observation::Ciphertext(*tok))
+                    }
+                    _ => Ok(Observation::Ciphertext(Ciphertext::Garbage)),
+                },
+                Err(e) => Err(error_code(e)?),
+            },
+            Op::Decrypt { key, ciphertext } => {
+                let bytes = self
+                    .ciphertexts
+                    .get(&ciphertext)
+                    .cloned()
+                    .unwrap_or_else(|| GARBAGE.to_vec());
+                match s.decrypt(imp_key(key), &bytes) {
+                    Ok(pt) => Ok(Observation::Plaintext(self.data_id(&pt)?)),
+                    Err(e) => Err(error_code(e)?),
+                }
+            }
+            Op::Sign { key, data: d } => match s.sign(imp_key(key), &data(d)) {
+                Ok(bytes) => match exp_ok {
+                    Some(Observation::Signature(tok)) => {
+                        self.signatures.entry(*tok).or_insert(bytes);
+                        Ok(Observation::Signature(*tok))
+                    }
+                    _ => Ok(Observation::Signature(Signature::Garbage)),
+                },
+                Err(e) => Err(error_code(e)?),
+            },
+            Op::Verify {
+                key,
+                data: d,
+                signature,
+            } => {
+                let bytes = self
+                    .signatures
+                    .get(&signature)
+                    .cloned()
+                    .unwrap_or_else(|| GARBAGE.to_vec());
+                lift!(s.verify(imp_key(key), &data(d), &bytes), v => Observation::Verified(v))
+            }
+            Op::Hmac { key, data: d } => match s.hmac(imp_key(key), &data(d)) {
+                Ok(tag) => match exp_ok {
+                    Some(Observation::Mac { material, data }) => {
+                        let k = (*material, *data);
+                        if let Some(old) = self.macs.get(&k) {
+                            if *old != tag {
+                                return Err(
+                                    "HMAC of the same material and data gave a different tag"
+                                        .into(),
+                                );
+                            }
+                        } else if self.macs.values().any(|t| *t == tag) {
+                            return Err(
+                                "HMAC of different material or data gave the same tag".into()
+                            );
+                        }
+                        self.macs.insert(k, tag);
+                        Ok(Observation::Mac {
+                            material: *material,
+                            data: *data,
+                        })
+                    }
+                    _ => Ok(Observation::Mac {
+                        material: Material(0),
+                        data: d,
+                    }),
+                },
+                Err(e) => Err(error_code(e)?),
+            },
+            Op::Digest { data: d } => match s.digest(&data(d)) {
+                Ok(digest) => {
+                    let want: [u8; 32] = Sha256::digest(data(d)).into();
+                    if digest != want {
+                        return Err(format!(
+                            "Digest({:?}) is not its SHA-256",
+                            self.cfg.data_text(d)
+                        ));
+                    }
+                    Ok(Observation::Digest(d))
+                }
+                Err(e) => Err(error_code(e)?),
+            },
+        };
+        Ok(out)
+    }
+
+    /// The crypto laws, on the implementation's real bytes, after a step the model and the
+    /// implementation agreed on: decrypt of encrypt, verify of sign, and tampered ciphertexts,
+    /// signatures, wrapped keys and masked objects rejected. Run in the same session (they
+    /// change nothing but the audit log).
+    fn laws(&self, a: &Action, out: &Outcome) -> Result<(), String> {
+        let s = &self.sessions[a.client.index()][a.hsm.index()];
+        let data = |d: DataId| self.cfg.data_text(d).into_bytes();
+        match (a.op, out) {
+            (Op::Encrypt { key, data: d }, Ok(Observation::Ciphertext(tok))) => {
+                let ct = &self.ciphertexts[tok];
+                if s.decrypt(imp_key(key), ct).ok() != Some(data(d)) {
+                    return Err("law: decrypt(encrypt(data)) is not data".into());
+                }
+                if s.decrypt(imp_key(key), &tamper(ct)) != Err(HsmError::BadCiphertext) {
+                    return Err(
+                        "law: a tampered ciphertext was not rejected with BadCiphertext".into(),
+                    );
+                }
+            }
+            (Op::Sign { key, data: d }, Ok(Observation::Signature(tok))) => {
+                let sig = &self.signatures[tok];
+                if s.verify(imp_key(key), &data(d), sig) != Ok(true) {
+                    return Err("law: verify(sign(data)) is not valid".into());
+                }
+                if s.verify(imp_key(key), &data(d), &tamper(sig)) != Ok(false) {
+                    return Err("law: a tampered signature verified".into());
+                }
+                if s.verify(imp_key(key), b"hsmspec: other data", sig) != Ok(false) {
+                    return Err("law: a signature verified for other data".into());
+                }
+            }
+            (Op::WrapKey { wrapping, .. }, Ok(Observation::Wrapped(tok))) => {
+                let w = &self.wrapped[tok];
+                if s.unwrap_key(&tamper(w), imp_key(wrapping)) != Err(HsmError::BadWrappedKey) {
+                    return Err(
+                        "law: tampered wrapped bytes were not rejected with BadWrappedKey".into(),
+                    );
+                }
+            }
+            (Op::ExtractMasked { .. }, Ok(Observation::Masked(tok))) => {
+                let m = &self.masked[tok];
+                if s.insert_masked(&tamper(m)) != Err(HsmError::BadMaskedObject) {
+                    return Err(
+                        "law: a tampered masked object was not rejected with BadMaskedObject"
+                            .into(),
+                    );
+                }
+                if s.insert_masked(&m[..m.len() / 2]) != Err(HsmError::BadMaskedObject) {
+                    return Err(
+                        "law: a truncated masked object was not rejected with BadMaskedObject"
+                            .into(),
+                    );
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn imp_key(k: KeyId) -> imp::KeyId {
+    imp::KeyId(k.0 as u64)
+}
+
+/// The bytes with one bit of the middle byte flipped.
+fn tamper(b: &[u8]) -> Vec<u8> {
+    let mut t = b.to_vec();
+    if t.is_empty() {
+        t.push(0);
+    } else {
+        let i = t.len() / 2;
+        t[i] ^= 0x01;
+    }
+    t
+}
+
+impl SystemUnderTest for ImplSut {
+    fn step(
+        &mut self,
+        action: &Action,
+        _before: &State,
+        expected: &Outcome,
+    ) -> Result<Outcome, String> {
+        let out = self.run(action, expected)?;
+        if out == *expected && out.is_ok() {
+            self.laws(action, &out)?;
+        }
+        Ok(out)
+    }
+
+    fn check_state(&mut self, model: &State) -> Result<(), String> {
+        let cfg = &self.cfg;
+        let threshold = cfg.policy.lockout_threshold;
+        for h in 0..cfg.hsms as usize {
+            let snap = self
+                .cluster
+                .inspect(h)
+                .map_err(|e| format!("inspect({h}) answered {e}"))?;
+            let m = &model.hsms[h];
+            if snap.activated != model.activated {
+                return Err(format!(
+                    "HSM {h}: cluster activated is {}, the model says {}",
+                    snap.activated, model.activated
+                ));
+            }
+            if snap.blank != m.blank {
+                return Err(format!(
+                    "HSM {h}: blank is {}, the model says {}",
+                    snap.blank, m.blank
+                ));
+            }
+            let mut want: Vec<(String, imp::Role, u32, bool)> = m
+                .users()
+                .map(|(n, u)| {
+                    (
+                        cfg.name_text(n).to_lowercase(),
+                        impl_role(u.role),
+                        u.failures as u32,
+                        u.failures >= threshold,
+                    )
+                })
+                .collect();
+            want.sort();
+            let mut got: Vec<(String, imp::Role, u32, bool)> = snap
+                .users
+                .iter()
+                .map(|u| (u.name.clone(), u.role, u.failed_logins, u.locked))
+                .collect();
+            got.sort();
+            if want != got {
+                return Err(format!(
+                    "HSM {h}: users (name, role, failed logins, locked) are {got:?}, the model says {want:?}"
+                ));
+            }
+            let want: Vec<_> = m
+                .records()
+                .map(|r| {
+                    let mut shares: Vec<String> =
+                        r.key.shares.iter().map(|n| cfg.name_text(n)).collect();
+                    shares.sort();
+                    (
+                        r.id.0 as u64,
+                        impl_kind(r.key.kind),
+                        cfg.name_text(r.key.owner),
+                        shares,
+                        r.key.extractable,
+                        cfg.label_text(r.key.label),
+                    )
+                })
+                .collect();
+            let got: Vec<_> = snap
+                .keys
+                .iter()
+                .map(|k| {
+                    (
+                        k.id.0,
+                        k.kind,
+                        k.owner.clone(),
+                        k.shares.clone(),
+                        k.extractable,
+                        k.label.clone(),
+                    )
+                })
+                .collect();
+            if want != got {
+                return Err(format!(
+                    "HSM {h}: keys (id, kind, owner, shares, extractable, label) are {got:?}, the model says {want:?}"
+                ));
+            }
+            for (c, row) in self.sessions.iter().enumerate() {
+                let id = row[h].id();
+                let got = snap
+                    .sessions
+                    .iter()
+                    .find(|s| s.session == id)
+                    .map(|s| s.user.clone())
+                    .ok_or_else(|| format!("HSM {h}: client {c}'s session is gone"))?;
+                let want = model
+                    .session(
+                        hsm_model::state::ClientId(c as u8),
+                        hsm_model::state::HsmId(h as u8),
+                    )
+                    .map(|n| cfg.name_text(n).to_lowercase());
+                if got != want {
+                    return Err(format!(
+                        "HSM {h}: client {c}'s session is logged in as {got:?}, the model says {want:?}"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,358 @@
+//! Model-guided exhaustive conformance: for a small configuration, every transition of the
+//! model's reachable state graph (concrete states, no symmetry), each reached by a shortest
+//! path from the initial state, is replayed on a fresh system under test.
+
+use crate::generate::Failure;
+use crate::runner::{format_run, run_trace, shrink, Triple};
+use crate::sut::SutFactory;
+use hsm_model::trace::{Trace, TraceStep};
+use hsm_model::{Action, Config, HsmModel, KeyKind, PoolBounds, Role, State};
+use serde::Serialize;
+use stateright::Model;
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+/// What an exhaustive campaign did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ExhaustiveResult {
+    /// The configuration's name.
+    pub config: String,
+    /// Reachable concrete states.
+    pub states: u64,
+    /// Transitions replayed (one trace each).
+    pub transitions: u64,
+    /// Steps run on the system under test (setup and paths included).
+    pub steps: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Failing transitions, shrunk (at most one when stopping at the first).
+    pub failures: Vec<Failure>,
+    /// Triples reached.
+    #[serde(skip)]
+    pub triples: BTreeSet<Triple>,
+}
+
+/// The configurations of the exhaustive campaign, each small enough for a debug test build
+/// (families narrowed, setup steps to start where the interesting behaviour is):
+/// - `fresh`: a new cluster of 2 HSMs, 1 client: activation, the PRECO, clone (also before
+///   activation), lockout, unknown names, masking with no keys (the foreign object);
+/// - `users`: an activated HSM, 2 clients: users and passwords, limits, logged-in targets;
+/// - `keys`: an activated HSM with CUs alice and bob logged in, carol a CU too: keys, shares,
+///   wrapping and masking;
+/// - `zeroize`: 2 HSMs (HSM 1 cloned), alice logged in on both and the CO on HSM 0, bob
+///   owning a key: keys, crypto (the CO's refusal), zeroize;
+/// - `owners`: the same start, users only: deleting a user who owns keys.
+pub fn exhaustive_configs() -> Vec<Config> {
+    use hsm_model::state::{
+        ClientId, HsmId, KeyId, NameId, PasswordId, ADMIN, APP_USER, AU_PASSWORD, PRECO_PASSWORD,
+    };
+    use hsm_model::{Families, Op};
+    let act = |c: u8, h: u8, op: Op| Action {
+        client: ClientId(c),
+        hsm: HsmId(h),
+        op,
+    };
+    let pw = PasswordId(2);
+    let activate = |_c: &Config| -> Vec<Action> {
+        vec![
+            act(
+                0,
+                0,
+                Op::Login {
+                    name: ADMIN,
+                    password: PRECO_PASSWORD,
+                },
+            ),
+            act(0, 0, Op::ChangeOwnPassword { password: pw }),
+        ]
+    };
+    let create = |n: u8, role: Role| {
+        act(
+            0,
+            0,
+            Op::CreateUser {
+                name: NameId(n),
+                role,
+                password: pw,
+            },
+        )
+    };
+    let mut out = Vec::new();
+
+    let mut c = base("fresh");
+    c.hsms = 2;
+    c.clients = 1;
+    c.names = vec![];
+    c.families = Families::parse("sessions,passwords,lifecycle,masking").expect("families");
+    c.key_ids = 0;
+    out.push(c);
+
+    let mut c = base("users");
+    c.hsms = 1;
+    c.clients = 2;
+    c.names = vec!["alice".into(), "bob".into()];
+    c.policy.max_users = 3;
+    c.policy.lockout_threshold = 1;
+    c.invalid_names = vec![];
+    c.families = Families::parse("sessions,users,passwords").expect("families");
+    c.key_ids = 0;
+    let mut setup = activate(&c);
+    setup.push(act(0, 0, Op::Logout));
+    c.setup = setup;
+    out.push(c);
+
+    for (name, families, ids, max_keys, non_extractable) in [
+        ("keys", "keys", 2, 2, true),
+        ("masking", "keys,masking", 1, 1, false),
+    ] {
+        let mut c = base(name);
+        c.hsms = 1;
+        c.clients = 2;
+        c.names = vec!["alice".into(), "bob".into(), "carol".into()];
+        c.families = Families::parse(families).expect("families");
+        c.key_ids = ids;
+        c.non_extractable = non_extractable;
+        c.policy.max_users = 5;
+        c.policy.max_keys = max_keys;
+        let mut setup = activate(&c);
+        for n in [2, 3, 4] {
+            setup.push(create(n, Role::CryptoUser));
+        }
+        setup.push(act(0, 0, Op::Logout));
+        setup.push(act(
+            0,
+            0,
+            Op::Login {
+                name: NameId(2),
+                password: pw,
+            },
+        ));
+        setup.push(act(
+            1,
+            0,
+            Op::Login {
+                name: NameId(3),
+                password: pw,
+            },
+        ));
+        c.setup = setup;
+        out.push(c);
+    }
+
+    let mut c = base("zeroize");
+    c.hsms = 2;
+    c.clients = 2;
+    c.names = vec!["alice".into(), "bob".into()];
+    c.families = Families::parse("keys,crypto,lifecycle").expect("families");
+    c.key_ids = 3;
+    c.policy.max_keys = 3;
+    c.passwords = vec!["secret-one".into()];
+    let mut setup = activate(&c);
+    setup.push(create(2, Role::CryptoUser));
+    setup.push(create(3, Role::CryptoUser));
+    setup.push(act(
+        1,
+        0,
+        Op::Login {
+            name: NameId(3),
+            password: pw,
+        },
+    ));
+    setup.push(act(
+        1,
+        0,
+        Op::GenerateKey {
+            kind: KeyKind::Aes256,
+            extractable: true,
+        },
+    ));
+    setup.push(act(1, 0, Op::Logout));
+    setup.push(act(
+        1,
+        0,
+        Op::Login {
+            name: NameId(2),
+            password: pw,
+        },
+    ));
+    setup.push(act(
+        1,
+        0,
+        Op::GenerateKey {
+            kind: KeyKind::Aes256,
+            extractable: true,
+        },
+    ));
+    // HSM 1 cloned from HSM 0, alice logged in there too: zeroizing HSM 0 then changes the
+    // model's state and alice can still make keys (a reset key-id counter shows).
+    setup.push(act(
+        0,
+        1,
+        Op::Login {
+            name: APP_USER,
+            password: AU_PASSWORD,
+        },
+    ));
+    setup.push(act(0, 1, Op::Clone { from: HsmId(0) }));
+    setup.push(act(0, 1, Op::Logout));
+    setup.push(act(
+        0,
+        1,
+        Op::Login {
+            name: NameId(2),
+            password: pw,
+        },
+    ));
+    let _ = KeyId(1);
+    c.setup = setup.clone();
+    out.push(c);
+
+    // The CO on HSM 0 with bob owning a key and alice (its other session) logged in; users
+    // only: deleting an owner.
+    let mut c = base("owners");
+    c.hsms = 2;
+    c.clients = 2;
+    c.names = vec!["alice".into(), "bob".into()];
+    c.families = Families::parse("users").expect("families");
+    c.key_ids = 3;
+    c.policy.max_keys = 3;
+    c.passwords = vec!["secret-one".into()];
+    c.setup = setup;
+    out.push(c);
+    out
+}
+
+/// A reachable state, with its parent's index and the action from it (none for the initial
+/// state).
+pub type Reached = (State, Option<(usize, Action)>);
+
+/// The reachable concrete states of `cfg` in BFS order, with for each its parent and the
+/// action from it (none for the initial state), and the enabled transitions per state.
+pub fn reachable(model: &HsmModel, limit: usize) -> Result<Vec<Reached>, String> {
+    let init = model.setup_state()?;
+    let mut index: HashMap<State, usize> = HashMap::new();
+    let mut states = vec![(init, None)];
+    index.insert(init, 0);
+    let mut i = 0;
+    let mut actions = Vec::new();
+    while i < states.len() {
+        let s = states[i].0;
+        actions.clear();
+        model.actions(&s, &mut actions);
+        for a in &actions {
+            let Some((_, next)) = model.transition(&s, a) else {
+                continue;
+            };
+            if let std::collections::hash_map::Entry::Vacant(e) = index.entry(next) {
+                if states.len() >= limit {
+                    return Err(format!("more than {limit} states"));
+                }
+                e.insert(states.len());
+                states.push((next, Some((i, *a))));
+            }
+        }
+        i += 1;
+    }
+    Ok(states)
+}
+
+fn path_to(states: &[Reached], mut i: usize) -> Vec<Action> {
+    let mut path = Vec::new();
+    while let Some((p, a)) = states[i].1 {
+        path.push(a);
+        i = p;
+    }
+    path.reverse();
+    path
+}
+
+/// Replays every transition of `cfg`'s reachable graph on `factory`'s systems; stops at the
+/// first divergence (shrunk) when `stop_on_failure`. `tick(done, total)` reports progress.
+pub fn exhaustive(
+    cfg: &Config,
+    factory: &dyn SutFactory,
+    stop_on_failure: bool,
+    tick: &dyn Fn(u64, u64),
+) -> Result<ExhaustiveResult, String> {
+    let start = Instant::now();
+    let mut cfg = cfg.clone();
+    cfg.symmetry = false;
+    let model = HsmModel::new(cfg.clone())?;
+    let states = reachable(&model, 2_000_000)?;
+    let mut res = ExhaustiveResult {
+        config: cfg.name.clone(),
+        states: states.len() as u64,
+        ..Default::default()
+    };
+    let mut actions = Vec::new();
+    let mut todo: Vec<(usize, Action)> = Vec::new();
+    for (i, (s, _)) in states.iter().enumerate() {
+        actions.clear();
+        model.actions(s, &mut actions);
+        for a in &actions {
+            if model.transition(s, a).is_some() {
+                todo.push((i, *a));
+            }
+        }
+    }
+    let total = todo.len() as u64;
+    for (n, (i, a)) in todo.into_iter().enumerate() {
+        let mut path = path_to(&states, i);
+        path.push(a);
+        let steps = path
+            .into_iter()
+            .map(|action| TraceStep {
+                action,
+                outcome: None,
+            })
+            .collect();
+        let trace =
+            Trace::new(&format!("{}: transition {n}", cfg.name), &cfg, steps).with_model_outcomes();
+        let run = run_trace(&trace, factory);
+        res.transitions += 1;
+        res.steps += run.steps.len() as u64;
+        res.triples.extend(run.triples.iter().copied());
+        if let Some(e) = run.input_error {
+            return Err(e);
+        }
+        if run.divergence.is_some() {
+            let small = shrink(&trace, factory);
+            let r = run_trace(&small, factory);
+            if let Some(d) = r.divergence.clone() {
+                res.failures.push(Failure {
+                    case: n as u64,
+                    case_seed: 0,
+                    original_steps: trace.steps.len(),
+                    replay: format_run(&small.config, &r),
+                    trace: small,
+                    divergence: d,
+                });
+            }
+            if stop_on_failure {
+                break;
+            }
+        }
+        if n % 256 == 0 {
+            tick(n as u64, total);
+        }
+    }
+    tick(total, total);
+    res.seconds = start.elapsed().as_secs_f64();
+    Ok(res)
+}
+
+fn base(name: &str) -> Config {
+    let mut c = Config::default_config();
+    c.name = format!("exhaustive-{name}");
+    c.symmetry = false;
+    c.kinds = vec![KeyKind::Aes256];
+    c.pools = PoolBounds {
+        masked: 2,
+        wrapped: 1,
+        ciphertexts: 1,
+        signatures: 1,
+    };
+    c.policy.lockout_threshold = 2;
+    c.policy.max_shares = 1;
+    c
+}

@@ -1,0 +1,372 @@
+//! Random traces that know the model's state, and the random campaign.
+//!
+//! Each step picks a session (logged-in ones preferred), then an operation among those the
+//! model enables for that session (operations that can succeed preferred, Zeroize rarely),
+//! then one of its argument variants (one that succeeds most of the time: existing names, the
+//! right password, keys the caller can use, objects in the pools; otherwise any variant, so
+//! wrong roles, wrong passwords, unknown ids and limits reach every error code). Actions that
+//! would take the model beyond its fixed capacity are never generated.
+
+use crate::runner::{run_trace, shrink, Divergence, Triple};
+use crate::sut::SutFactory;
+use hsm_model::state::POOL_CAPACITY;
+use hsm_model::trace::{Trace, TraceStep};
+use hsm_model::{Action, Config, ErrorCode, HsmModel, KeyKind, Operation, PoolBounds, State};
+use proptest::prelude::Rng as _;
+use proptest::test_runner::{RngAlgorithm, TestRng};
+use serde::Serialize;
+use stateright::Model;
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+/// The configuration of the random campaign: 2 HSMs, 2 clients, four names, every kind, the
+/// model's full key-id space and pools, and small limits so that limit errors come early
+/// (lockout after 2 failures, 1 share per key, 5 users with the AU, 3 keys per HSM).
+pub fn runner_config() -> Config {
+    let mut c = Config::default_config();
+    c.name = "runner".into();
+    c.hsms = 2;
+    c.clients = 2;
+    c.names = vec!["alice".into(), "bob".into(), "carol".into(), "dave".into()];
+    c.invalid_names = vec!["Bad Name!".into()];
+    c.passwords = vec!["secret-one".into(), "secret-two".into(), "short".into()];
+    c.key_ids = hsm_model::state::MAX_KEY_IDS as u8;
+    c.kinds = KeyKind::ALL.to_vec();
+    c.non_extractable = true;
+    c.labels = vec!["label-a".into()];
+    c.data = vec!["hello".into(), "world".into()];
+    let p = POOL_CAPACITY as u8;
+    c.pools = PoolBounds {
+        masked: p,
+        wrapped: p,
+        ciphertexts: p,
+        signatures: p,
+    };
+    c.policy.lockout_threshold = 2;
+    c.policy.max_shares = 1;
+    c.policy.max_users = 5;
+    c.policy.max_keys = 3;
+    c.symmetry = false;
+    c
+}
+
+/// A small deterministic random source (proptest's ChaCha `TestRng`).
+pub struct Rng(TestRng);
+
+impl Rng {
+    /// The source for `seed`.
+    pub fn new(seed: u64) -> Rng {
+        let mut bytes = [0u8; 32];
+        bytes[..8].copy_from_slice(&seed.to_le_bytes());
+        bytes[8..16].copy_from_slice(&seed.rotate_left(17).to_le_bytes());
+        Rng(TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
+    }
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.0.next_u64() % n as u64) as usize
+        }
+    }
+    /// True with probability `num / den`.
+    pub fn chance(&mut self, num: usize, den: usize) -> bool {
+        self.below(den) < num
+    }
+}
+
+/// An operation, its variants with the error each answers (`None`: Ok), and its Ok variants.
+type OpChoice<'a> = (
+    Operation,
+    Vec<(&'a Action, Option<ErrorCode>)>,
+    Vec<&'a Action>,
+);
+
+/// Generates actions from the model's state.
+pub struct Generator {
+    model: HsmModel,
+}
+
+impl Generator {
+    /// A generator for `cfg` (its setup runs first).
+    pub fn new(cfg: &Config) -> Result<Generator, String> {
+        Ok(Generator {
+            model: HsmModel::new(cfg.clone())?,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.model.cfg
+    }
+
+    /// One action for state `s`, within the model's capacity.
+    pub fn next_action(&self, s: &State, rng: &mut Rng) -> Action {
+        let mut all = Vec::new();
+        self.model.actions(s, &mut all);
+        for _ in 0..32 {
+            let a = self.pick(s, &all, rng);
+            if !crate::runner::beyond_capacity(&self.model.cfg, s, &a) {
+                return a;
+            }
+        }
+        Action {
+            client: hsm_model::state::ClientId(0),
+            hsm: hsm_model::state::HsmId(0),
+            op: hsm_model::Op::GetClusterInfo,
+        }
+    }
+
+    fn pick(&self, s: &State, all: &[Action], rng: &mut Rng) -> Action {
+        let cfg = &self.model.cfg;
+        // A session: a logged-in one most of the time.
+        let sessions: Vec<_> = (0..cfg.clients)
+            .flat_map(|c| (0..cfg.hsms).map(move |h| (c, h)))
+            .collect();
+        let logged: Vec<_> = sessions
+            .iter()
+            .copied()
+            .filter(|&(c, h)| s.sessions[c as usize][h as usize].is_some())
+            .collect();
+        let (c, h) = if !logged.is_empty() && rng.chance(1, 2) {
+            logged[rng.below(logged.len())]
+        } else {
+            sessions[rng.below(sessions.len())]
+        };
+        let mine: Vec<&Action> = all
+            .iter()
+            .filter(|a| a.client.0 == c && a.hsm.0 == h)
+            .collect();
+        let logged_in = s.sessions[c as usize][h as usize].is_some();
+        let preco = s.session_role(hsm_model::state::ClientId(c), hsm_model::state::HsmId(h))
+            == Some(hsm_model::Role::PreCryptoOfficer);
+        // An operation, weighted.
+        let mut ops: Vec<OpChoice> = Vec::new();
+        for a in &mine {
+            let op = a.op.operation();
+            let outcome = self.model.cfg.step(s, a).0;
+            let ok = outcome.is_ok();
+            let entry = match ops.iter_mut().position(|e| e.0 == op) {
+                Some(i) => &mut ops[i],
+                None => {
+                    ops.push((op, vec![], vec![]));
+                    ops.last_mut().expect("just pushed")
+                }
+            };
+            entry.1.push((a, outcome.err()));
+            if ok {
+                entry.2.push(a);
+            }
+        }
+        // Lockout needs consecutive failures of one user: now and then try a wrong password
+        // for a user that exists, or a user that is locked already.
+        if !logged_in && rng.chance(1, 8) {
+            let lockish: Vec<_> = ops
+                .iter()
+                .filter(|e| e.0 == Operation::Login)
+                .flat_map(|e| e.1.iter())
+                .filter(|v| {
+                    matches!(v.1, Some(ErrorCode::LockedOut))
+                        || (v.1 == Some(ErrorCode::BadCredentials)
+                            && matches!(v.0.op, hsm_model::Op::Login { name, .. }
+                                if s.hsms[h as usize].user(name).is_some()))
+                })
+                .collect();
+            if !lockish.is_empty() {
+                return *lockish[rng.below(lockish.len())].0;
+            }
+        }
+        let weight = |op: Operation, can_succeed: bool| -> usize {
+            match op {
+                Operation::Zeroize => 1,
+                Operation::Login if !logged_in => 60,
+                Operation::Logout => 6,
+                Operation::ChangeOwnPassword if preco && can_succeed => 40,
+                Operation::GetClusterInfo
+                | Operation::ListUsers
+                | Operation::GetSyncStatus
+                | Operation::ChangeOwnPassword => 3,
+                Operation::CreateUser
+                | Operation::GenerateKey
+                | Operation::ShareKey
+                | Operation::Clone
+                | Operation::ExtractMasked
+                | Operation::WrapKey
+                    if can_succeed =>
+                {
+                    30
+                }
+                _ if can_succeed => 12,
+                _ => 2,
+            }
+        };
+        let total: usize = ops.iter().map(|e| weight(e.0, !e.2.is_empty())).sum();
+        let mut r = rng.below(total);
+        for (op, variants, ok) in &ops {
+            let w = weight(*op, !ok.is_empty());
+            if r < w {
+                // New users are CUs four times in five (sharing needs two of them).
+                if *op == Operation::CreateUser && rng.chance(4, 5) {
+                    let cu: Vec<_> = ok
+                        .iter()
+                        .filter(|a| {
+                            matches!(
+                                a.op,
+                                hsm_model::Op::CreateUser {
+                                    role: hsm_model::Role::CryptoUser,
+                                    ..
+                                }
+                            )
+                        })
+                        .collect();
+                    if !cu.is_empty() {
+                        return **cu[rng.below(cu.len())];
+                    }
+                }
+                return if !ok.is_empty() && rng.chance(3, 4) {
+                    *ok[rng.below(ok.len())]
+                } else {
+                    // An error: its code chosen uniformly first, so rare codes come too.
+                    let mut codes: Vec<Option<ErrorCode>> = variants.iter().map(|v| v.1).collect();
+                    codes.sort();
+                    codes.dedup();
+                    let code = codes[rng.below(codes.len())];
+                    let same: Vec<_> = variants.iter().filter(|v| v.1 == code).collect();
+                    *same[rng.below(same.len())].0
+                };
+            }
+            r -= w;
+        }
+        *mine.first().copied().unwrap_or(&all[0])
+    }
+
+    /// A trace of `steps` random steps from a new cluster (the configuration's setup first),
+    /// with the model's outcomes recorded.
+    pub fn trace(&self, name: &str, steps: usize, rng: &mut Rng) -> Trace {
+        let mut s = self
+            .model
+            .setup_state()
+            .unwrap_or_else(|_| State::new_cluster());
+        let mut out = Vec::with_capacity(steps);
+        for _ in 0..steps {
+            let a = self.next_action(&s, rng);
+            s = self.model.cfg.step(&s, &a).1;
+            out.push(TraceStep {
+                action: a,
+                outcome: None,
+            });
+        }
+        Trace::new(name, &self.model.cfg, out).with_model_outcomes()
+    }
+}
+
+/// Options of a random campaign.
+#[derive(Clone, Debug, Serialize)]
+pub struct CampaignOptions {
+    /// Traces to run.
+    pub cases: u64,
+    /// Steps per trace (after the configuration's setup).
+    pub steps: usize,
+    /// The seed; case `i` uses a seed derived from it and `i`.
+    pub seed: u64,
+    /// Stop at the first failing trace (and shrink it).
+    pub stop_on_failure: bool,
+}
+
+/// A failing trace, shrunk.
+#[derive(Clone, Debug, Serialize)]
+pub struct Failure {
+    /// The case number.
+    pub case: u64,
+    /// The case's seed.
+    pub case_seed: u64,
+    /// Steps of the trace before shrinking.
+    pub original_steps: usize,
+    /// The 1-minimal trace.
+    pub trace: Trace,
+    /// Its divergence.
+    pub divergence: Divergence,
+    /// The shrunk trace replayed, one step per line.
+    pub replay: String,
+}
+
+/// What a campaign did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CampaignResult {
+    /// Traces run.
+    pub traces: u64,
+    /// Steps run (setup included).
+    pub steps: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Failing traces, shrunk.
+    pub failures: Vec<Failure>,
+    /// Triples reached.
+    #[serde(skip)]
+    pub triples: BTreeSet<Triple>,
+}
+
+/// The seed of case `i` of a campaign seeded `seed`.
+pub fn case_seed(seed: u64, i: u64) -> u64 {
+    seed ^ i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Shrinks a failing trace and packages the failure.
+pub fn failure(
+    case: u64,
+    case_seed: u64,
+    trace: &Trace,
+    factory: &dyn SutFactory,
+) -> Option<Failure> {
+    let small = shrink(trace, factory);
+    let run = run_trace(&small, factory);
+    let divergence = run.divergence.clone()?;
+    Some(Failure {
+        case,
+        case_seed,
+        original_steps: trace.steps.len(),
+        replay: crate::runner::format_run(&small.config, &run),
+        trace: small,
+        divergence,
+    })
+}
+
+/// Runs a random campaign of `cfg` against `factory`; `tick` is called after each trace.
+pub fn campaign(
+    cfg: &Config,
+    opts: &CampaignOptions,
+    factory: &dyn SutFactory,
+    tick: &dyn Fn(u64),
+) -> Result<CampaignResult, String> {
+    let gen = Generator::new(cfg)?;
+    let start = Instant::now();
+    let mut res = CampaignResult::default();
+    for i in 0..opts.cases {
+        let cs = case_seed(opts.seed, i);
+        let mut rng = Rng::new(cs);
+        let trace = gen.trace(
+            &format!("random case {i} (seed {cs})"),
+            opts.steps,
+            &mut rng,
+        );
+        let run = run_trace(&trace, factory);
+        res.traces += 1;
+        res.steps += run.steps.len() as u64;
+        res.triples.extend(run.triples.iter().copied());
+        if let Some(e) = run.input_error {
+            return Err(format!("case {i}: {e}"));
+        }
+        if run.divergence.is_some() {
+            if let Some(f) = failure(i, cs, &trace, factory) {
+                res.failures.push(f);
+            }
+            if opts.stop_on_failure {
+                tick(i + 1);
+                break;
+            }
+        }
+        tick(i + 1);
+    }
+    res.seconds = start.elapsed().as_secs_f64();
+    Ok(res)
+}

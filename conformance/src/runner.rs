@@ -1,0 +1,260 @@
+//! Running a trace in lockstep on the model and a system under test, shrinking a failing trace
+//! to a 1-minimal one, and printing it.
+
+use crate::sut::SutFactory;
+use hsm_model::trace::{describe, Trace, TraceStep};
+use hsm_model::{Action, Column, Config, ErrorCode, Operation, Outcome, State};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// A (column, operation, outcome) triple, as the model's coverage counts them.
+pub type Triple = (Column, Operation, Option<ErrorCode>);
+
+/// One step as both sides answered it.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepResult {
+    /// The action.
+    pub action: Action,
+    /// The model's outcome.
+    pub model: Outcome,
+    /// The system's outcome after abstraction, or what the abstraction found wrong.
+    pub sut: Result<Outcome, String>,
+}
+
+/// Where and how the system under test left the model.
+#[derive(Clone, Debug, Serialize)]
+pub struct Divergence {
+    /// The step, from 1 (setup steps of the configuration included).
+    pub step: usize,
+    /// The action.
+    pub action: String,
+    /// What went wrong, in one line.
+    pub message: String,
+}
+
+/// The result of one trace.
+#[derive(Clone, Debug, Default)]
+pub struct TraceRun {
+    /// Every step run, in order (up to and including the divergent one).
+    pub steps: Vec<StepResult>,
+    /// The first divergence, if any.
+    pub divergence: Option<Divergence>,
+    /// A recorded outcome the model contradicts (the trace is stale), or a system that could
+    /// not be made: the trace is not a valid input.
+    pub input_error: Option<String>,
+    /// The triples the trace's steps reached (from the model's side).
+    pub triples: BTreeSet<Triple>,
+}
+
+/// Whether `a` in state `s` takes the model beyond its fixed capacity (a full pool, or a key id
+/// past [`hsm_model::state::MAX_KEY_IDS`]): such a step is outside what the model can judge.
+/// The step function keeps its capacity flag even when it answers an error.
+pub fn beyond_capacity(cfg: &Config, s: &State, a: &Action) -> bool {
+    use hsm_model::state::flags;
+    let (_, next) = cfg.step(s, a);
+    next.flags & flags::CAPACITY_EXCEEDED != 0 && s.flags & flags::CAPACITY_EXCEEDED == 0
+}
+
+/// Runs `trace` on the model and on a fresh system of `factory`, comparing after every step the
+/// outcome and then every HSM's state; stops at the first divergence.
+pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
+    let mut run = TraceRun::default();
+    let cfg = &trace.config;
+    let mut sut = match factory.fresh(cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            run.input_error = Some(e);
+            return run;
+        }
+    };
+    let mut state = State::new_cluster();
+    let steps = cfg
+        .setup
+        .iter()
+        .map(|a| TraceStep {
+            action: *a,
+            outcome: None,
+        })
+        .chain(trace.steps.iter().cloned());
+    for (i, step) in steps.enumerate() {
+        let a = step.action;
+        let (expected, next) = cfg.step(&state, &a);
+        if let Some(recorded) = &step.outcome {
+            if *recorded != expected {
+                run.input_error = Some(format!(
+                    "step {}: the trace records {recorded:?}, the model answers {expected:?}",
+                    i + 1
+                ));
+                return run;
+            }
+        }
+        if beyond_capacity(cfg, &state, &a) {
+            run.input_error = Some(format!(
+                "step {}: {} goes beyond the model's capacity",
+                i + 1,
+                describe(cfg, &a)
+            ));
+            return run;
+        }
+        let role = state.session_role(a.client, a.hsm);
+        run.triples.insert((
+            Column::of(role),
+            a.op.operation(),
+            expected.as_ref().err().copied(),
+        ));
+        let got = sut.step(&a, &state, &expected);
+        let diverged = match &got {
+            Err(m) => Some(m.clone()),
+            Ok(o) if *o != expected => Some(format!(
+                "outcome: model {}, implementation {}",
+                show(&expected),
+                show(o)
+            )),
+            Ok(_) => match sut.check_state(&next) {
+                Err(m) => Some(format!("state after the step: {m}")),
+                Ok(()) => None,
+            },
+        };
+        run.steps.push(StepResult {
+            action: a,
+            model: expected,
+            sut: got,
+        });
+        if let Some(message) = diverged {
+            run.divergence = Some(Divergence {
+                step: i + 1,
+                action: describe(cfg, &a),
+                message,
+            });
+            return run;
+        }
+        state = next;
+    }
+    run
+}
+
+/// An outcome in one short line.
+pub fn show(o: &Outcome) -> String {
+    match o {
+        Ok(obs) => format!("Ok({obs:?})"),
+        Err(e) => format!("Err({e})"),
+    }
+}
+
+/// Whether the trace, replayed, diverges (a trace with an input error does not count).
+fn fails(trace: &Trace, factory: &dyn SutFactory) -> bool {
+    let r = run_trace(trace, factory);
+    r.input_error.is_none() && r.divergence.is_some()
+}
+
+/// The trace with only the steps at `keep`, its outcomes recorded afresh from the model.
+fn sub_trace(trace: &Trace, keep: &[TraceStep]) -> Trace {
+    let mut t = trace.clone();
+    t.steps = keep
+        .iter()
+        .map(|s| TraceStep {
+            action: s.action,
+            outcome: None,
+        })
+        .collect();
+    t.with_model_outcomes()
+}
+
+/// Shrinks a failing trace until it is 1-minimal: removing any single step loses the failure.
+/// Steps after the divergence are cut first; then chunks, then single steps, are removed while
+/// the trace still diverges (a step that no longer makes sense just runs: the model answers
+/// it). The configuration's setup steps must already be part of the steps (`Trace::new`).
+pub fn shrink(trace: &Trace, factory: &dyn SutFactory) -> Trace {
+    let first = run_trace(trace, factory);
+    let Some(d) = first.divergence else {
+        return trace.clone();
+    };
+    let setup = trace.config.setup.len();
+    let mut steps: Vec<TraceStep> = trace.steps[..(d.step - setup).min(trace.steps.len())].to_vec();
+    // Chunks, halving, from the end (later steps are the likelier to be removable).
+    let mut chunk = steps.len() / 2;
+    while chunk >= 2 {
+        let mut start = steps.len().saturating_sub(chunk);
+        loop {
+            if start + chunk <= steps.len() && steps.len() > chunk {
+                let mut cand = steps.clone();
+                cand.drain(start..start + chunk);
+                let t = sub_trace(trace, &cand);
+                if fails(&t, factory) {
+                    steps = cand;
+                }
+            }
+            if start == 0 {
+                break;
+            }
+            start = start.saturating_sub(chunk);
+        }
+        chunk /= 2;
+    }
+    // Single steps until no removal keeps the failure.
+    loop {
+        let mut changed = false;
+        let mut i = steps.len();
+        while i > 0 {
+            i -= 1;
+            let mut cand = steps.clone();
+            cand.remove(i);
+            let t = sub_trace(trace, &cand);
+            if fails(&t, factory) {
+                // Cut what follows the (possibly earlier) divergence too.
+                let r = run_trace(&t, factory);
+                let end = r
+                    .divergence
+                    .map_or(cand.len(), |d| (d.step - setup).min(cand.len()));
+                cand.truncate(end);
+                steps = cand;
+                changed = true;
+                i = i.min(steps.len());
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut t = sub_trace(trace, &steps);
+    t.name = format!("shrunk: {}", trace.name);
+    t
+}
+
+/// Whether the trace is 1-minimal for `factory`: it diverges, and removing any single step
+/// loses the divergence.
+pub fn is_one_minimal(trace: &Trace, factory: &dyn SutFactory) -> bool {
+    fails(trace, factory)
+        && (0..trace.steps.len()).all(|i| {
+            let mut cand = trace.steps.clone();
+            cand.remove(i);
+            !fails(&sub_trace(trace, &cand), factory)
+        })
+}
+
+/// The trace replayed, one step per line, with the model's and the system's outcome; the
+/// divergence last.
+pub fn format_run(cfg: &Config, run: &TraceRun) -> String {
+    let mut out = String::new();
+    for (i, s) in run.steps.iter().enumerate() {
+        let sut = match &s.sut {
+            Ok(o) if *o == s.model => "same".to_string(),
+            Ok(o) => show(o),
+            Err(m) => format!("broken: {m}"),
+        };
+        out.push_str(&format!(
+            "{:>4}. {}\n        model: {}   implementation: {}\n",
+            i + 1,
+            describe(cfg, &s.action),
+            show(&s.model),
+            sut
+        ));
+    }
+    if let Some(d) = &run.divergence {
+        out.push_str(&format!("DIVERGENCE at step {}: {}\n", d.step, d.message));
+    }
+    if let Some(e) = &run.input_error {
+        out.push_str(&format!("INPUT ERROR: {e}\n"));
+    }
+    out
+}
