@@ -119,9 +119,13 @@ impl ConfigArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Checker threads (1 is usually fastest for this model on 2 cores).
+    /// Checker threads (stateright engine; 1 is usually fastest for this model on 2 cores).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// The checker: `stateright` (its BFS) or `compact` (hsm-model's level-by-level BFS with a
+    /// 24-byte entry per state; same states and verdicts, far less memory).
+    #[arg(long, default_value = "stateright", value_parser = ["stateright", "compact"])]
+    pub engine: String,
     /// Write every counterexample and example path as a trace file into this directory.
     #[arg(long)]
     pub save_paths: Option<PathBuf>,
@@ -211,6 +215,11 @@ fn summarize_suite(reports: &[run::CheckReport]) -> bool {
 
 fn check_one(args: &CheckArgs, cfg: Config) -> (ExitCode, Option<run::CheckReport>) {
     let options = CheckOptions {
+        engine: if args.engine == "compact" {
+            run::Engine::Compact
+        } else {
+            run::Engine::Stateright
+        },
         threads: args.threads,
         timeout: None,
         progress: Some(progress),
@@ -263,13 +272,14 @@ fn print_report(r: &run::CheckReport, peak: Option<u64>) {
         c.setup.len()
     );
     println!(
-        "states: {} unique, {} total, depth {}, {:.2} s, {:.0} unique states/s, {} thread(s){}",
+        "states: {} unique, {} total, depth {}, {:.2} s, {:.0} unique states/s, {} thread(s), {:?} engine{}",
         r.unique_states,
         r.total_states,
         r.max_depth,
         r.seconds,
         r.unique_states as f64 / r.seconds.max(1e-9),
         r.threads,
+        r.engine,
         if r.complete { "" } else { " (INCOMPLETE)" }
     );
     if let Some(p) = peak {

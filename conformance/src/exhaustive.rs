@@ -8,7 +8,6 @@ use crate::sut::SutFactory;
 use hsm_model::trace::{Trace, TraceStep};
 use hsm_model::{Action, Config, HsmModel, KeyKind, PoolBounds, Role, State};
 use serde::Serialize;
-use stateright::Model;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
@@ -238,7 +237,7 @@ pub fn reachable(model: &HsmModel, limit: usize) -> Result<Vec<Reached>, String>
     while i < states.len() {
         let s = states[i].0;
         actions.clear();
-        model.actions(&s, &mut actions);
+        model.enabled_actions(&s, &mut actions);
         for a in &actions {
             let Some((_, next)) = model.transition(&s, a) else {
                 continue;
@@ -288,7 +287,7 @@ pub fn exhaustive(
     let mut todo: Vec<(usize, Action)> = Vec::new();
     for (i, (s, _)) in states.iter().enumerate() {
         actions.clear();
-        model.actions(s, &mut actions);
+        model.enabled_actions(s, &mut actions);
         for a in &actions {
             if model.transition(s, a).is_some() {
                 todo.push((i, *a));

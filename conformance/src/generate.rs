@@ -15,7 +15,6 @@ use hsm_model::{Action, Config, ErrorCode, HsmModel, KeyKind, Operation, PoolBou
 use proptest::prelude::Rng as _;
 use proptest::test_runner::{RngAlgorithm, TestRng};
 use serde::Serialize;
-use stateright::Model;
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -103,7 +102,7 @@ impl Generator {
     /// One action for state `s`, within the model's capacity.
     pub fn next_action(&self, s: &State, rng: &mut Rng) -> Action {
         let mut all = Vec::new();
-        self.model.actions(s, &mut all);
+        self.model.enabled_actions(s, &mut all);
         for _ in 0..32 {
             let a = self.pick(s, &all, rng);
             if !crate::runner::beyond_capacity(&self.model.cfg, s, &a) {

@@ -22,6 +22,7 @@
 pub mod action;
 pub mod checker;
 pub mod config;
+pub mod explore;
 pub mod policy;
 pub mod run;
 pub mod state;

@@ -9,6 +9,7 @@ use crate::trace::concretize;
 use crate::vocab::{ErrorCode, Families};
 use serde::Serialize;
 use stateright::{Checker, Model};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// What a property is.
@@ -90,6 +91,8 @@ pub struct CheckReport {
     pub symmetry_group: usize,
     /// Checker threads.
     pub threads: usize,
+    /// The checker used.
+    pub engine: Engine,
     /// Unique states (representatives).
     pub unique_states: usize,
     /// States generated, repeats included.
@@ -125,10 +128,22 @@ impl CheckReport {
     }
 }
 
+/// The checker that explores the states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Engine {
+    /// stateright's breadth-first checker (threads, timeout).
+    Stateright,
+    /// The compact level-by-level checker of [`crate::explore`]: same states, same verdicts,
+    /// a 24-byte table entry per state instead of a pending state with its path.
+    Compact,
+}
+
 /// Options of a check.
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
-    /// Checker threads.
+    /// Which checker explores the states.
+    pub engine: Engine,
+    /// Checker threads (stateright only).
     pub threads: usize,
     /// Give up after this long.
     pub timeout: Option<Duration>,
@@ -139,6 +154,7 @@ pub struct CheckOptions {
 impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
+            engine: Engine::Stateright,
             threads: 1,
             timeout: None,
             progress: None,
@@ -150,25 +166,26 @@ impl Default for CheckOptions {
 pub fn check(cfg: &Config, options: &CheckOptions) -> Result<CheckReport, String> {
     let model = HsmModel::new(cfg.clone())?;
     let start = Instant::now();
-    let mut builder = model.clone().checker().threads(options.threads.max(1));
-    if let Some(t) = options.timeout {
-        builder = builder.timeout(t);
-    }
-    let checker = builder.spawn_bfs();
-    if let Some(progress) = options.progress {
-        while !checker.is_done() {
-            std::thread::sleep(Duration::from_millis(500));
-            progress(
-                checker.unique_state_count(),
-                checker.state_count(),
-                checker.max_depth(),
-            );
+    let (unique_states, total_states, max_depth, complete, discoveries) = match options.engine {
+        Engine::Stateright => run_stateright(&model, options, start),
+        Engine::Compact => {
+            let progress = options.progress;
+            let report = move |u: usize, t: usize, d: usize| {
+                if let Some(p) = progress {
+                    p(u, t, d)
+                }
+            };
+            let e = crate::explore::explore(&model, Some(&report));
+            (
+                e.unique_states,
+                e.transitions,
+                e.max_depth,
+                true,
+                e.discoveries,
+            )
         }
-    }
-    let checker = checker.join();
+    };
     let seconds = start.elapsed().as_secs_f64();
-    let complete = options.timeout.is_none_or(|t| start.elapsed() < t);
-    let discoveries = checker.discoveries();
     let mut results = Vec::new();
     for name in properties::INVARIANTS {
         let path = discoveries.get(name);
@@ -180,7 +197,7 @@ pub fn check(cfg: &Config, options: &CheckOptions) -> Result<CheckReport, String
             } else {
                 Verdict::Holds
             },
-            path: path.map(|p| concretize(&model, &p.clone().into_actions())),
+            path: path.map(|p| concretize(&model, p)),
         });
     }
     for (name, families) in properties::EXAMPLES {
@@ -195,7 +212,7 @@ pub fn check(cfg: &Config, options: &CheckOptions) -> Result<CheckReport, String
                 (false, true) => Verdict::Missing,
                 (false, false) => Verdict::NotApplicable,
             },
-            path: path.map(|p| concretize(&model, &p.clone().into_actions())),
+            path: path.map(|p| concretize(&model, p)),
         });
     }
     let coverage = model.coverage.triples();
@@ -205,9 +222,10 @@ pub fn check(cfg: &Config, options: &CheckOptions) -> Result<CheckReport, String
         config: cfg.clone(),
         symmetry_group: model.symmetry_size(),
         threads: options.threads.max(1),
-        unique_states: checker.unique_state_count(),
-        total_states: checker.state_count(),
-        max_depth: checker.max_depth(),
+        engine: options.engine,
+        unique_states,
+        total_states,
+        max_depth,
         seconds,
         complete,
         properties: results,
@@ -245,4 +263,45 @@ pub fn peak_memory_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+type Found = HashMap<&'static str, Vec<Action>>;
+
+fn run_stateright(
+    model: &HsmModel,
+    options: &CheckOptions,
+    start: Instant,
+) -> (usize, usize, usize, bool, Found) {
+    let mut builder = model.clone().checker().threads(options.threads.max(1));
+    if let Some(t) = options.timeout {
+        builder = builder.timeout(t);
+    }
+    let checker = builder.spawn_bfs();
+    // Poll often so that the time measured is the checker's, report about twice a second.
+    let mut polls = 0u32;
+    while !checker.is_done() {
+        std::thread::sleep(Duration::from_millis(10));
+        polls += 1;
+        if let Some(progress) = options.progress.filter(|_| polls % 50 == 0) {
+            progress(
+                checker.unique_state_count(),
+                checker.state_count(),
+                checker.max_depth(),
+            );
+        }
+    }
+    let checker = checker.join();
+    let complete = options.timeout.is_none_or(|t| start.elapsed() < t);
+    let discoveries = checker
+        .discoveries()
+        .into_iter()
+        .map(|(k, p)| (k, p.into_actions()))
+        .collect();
+    (
+        checker.unique_state_count(),
+        checker.state_count(),
+        checker.max_depth(),
+        complete,
+        discoveries,
+    )
 }

@@ -120,7 +120,7 @@ impl Config {
         (outcome, next)
     }
 
-    fn apply(&self, s: &mut State, a: &Action) -> Step {
+    pub(crate) fn apply(&self, s: &mut State, a: &Action) -> Step {
         match a.op {
             Op::Login { name, password } => self.login(s, a, name, password),
             Op::Logout => logout(s, a),

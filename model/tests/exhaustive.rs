@@ -112,3 +112,26 @@ const PINNED_LIFECYCLE: usize = 29526;
 const PINNED_LIFECYCLE_NO_SYMMETRY: usize = 57304;
 const PINNED_KEYS: usize = 25937;
 const PINNED_MASKING: usize = 161072;
+
+/// The compact checker explores the same states and reaches the same verdicts as stateright's.
+#[test]
+fn the_compact_engine_agrees_with_stateright() {
+    use hsm_model::run::Engine;
+    for cfg in [Config::accounts(), Config::keys()] {
+        let a = check(&cfg, &CheckOptions::default()).unwrap();
+        let b = check(
+            &cfg,
+            &CheckOptions {
+                engine: Engine::Compact,
+                ..CheckOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(a.unique_states, b.unique_states, "{}", cfg.name);
+        assert_eq!(a.max_depth, b.max_depth, "{}", cfg.name);
+        let verdicts =
+            |r: &CheckReport| -> Vec<_> { r.properties.iter().map(|p| p.verdict).collect() };
+        assert_eq!(verdicts(&a), verdicts(&b), "{}", cfg.name);
+        assert_eq!(a.coverage, b.coverage, "{}", cfg.name);
+    }
+}
