@@ -112,6 +112,12 @@ impl ImplFactory {
             label: label.to_string(),
         }
     }
+
+    /// The constructor of this factory's clusters (the protocol server makes its clusters
+    /// with it).
+    pub fn constructor(&self) -> Constructor {
+        self.make.clone()
+    }
 }
 
 impl SutFactory for ImplFactory {

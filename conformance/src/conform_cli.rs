@@ -6,13 +6,16 @@ use crate::adapter::ImplFactory;
 use crate::coverage::{committed, missed, triple_text};
 use crate::exhaustive::{exhaustive, exhaustive_configs, ExhaustiveResult};
 use crate::generate::{campaign, runner_config, CampaignOptions, CampaignResult, Failure};
+use crate::process::ProcessFactory;
 use crate::runner::{format_run, run_trace};
 use crate::sut::SutFactory;
 use clap::Args;
 use hsm_model::trace::Trace;
+use hsm_model::{Config, Families};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// `hsmspec conform`.
 #[derive(Args, Clone, Debug)]
@@ -41,6 +44,70 @@ pub struct ConformArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub sut: SutArgs,
+    /// Operation families to test (comma-separated: sessions, cluster, lifecycle, passwords,
+    /// users, keys, crypto, masking; default all): the others are never generated, and the
+    /// coverage report says what was left out.
+    #[arg(long)]
+    pub ops: Option<String>,
+}
+
+/// Which system to test: `hsm-impl` linked in (default), or a process behind the protocol.
+#[derive(Args, Clone, Debug)]
+pub struct SutArgs {
+    /// Test the implementation that this shell command starts, driven through the process
+    /// protocol (docs/protocol.md) on its standard input and output.
+    #[arg(long, value_name = "COMMAND")]
+    pub sut_cmd: Option<String>,
+    /// With --sut-cmd: milliseconds a request may take before the process counts as hung.
+    #[arg(long, default_value_t = 10_000)]
+    pub timeout_ms: u64,
+}
+
+impl SutArgs {
+    /// The factory: a process factory with --sut-cmd, else `hsm-impl` linked in.
+    pub fn factory(&self) -> Box<dyn SutFactory> {
+        match &self.sut_cmd {
+            Some(cmd) => Box::new(ProcessFactory::command(
+                cmd,
+                Duration::from_millis(self.timeout_ms),
+            )),
+            None => Box::new(ImplFactory::correct()),
+        }
+    }
+}
+
+/// `hsmspec serve-impl`: `hsm-impl` behind the process protocol on stdin and stdout.
+pub fn serve_impl() -> ExitCode {
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    match crate::protocol::serve(
+        stdin.lock(),
+        std::io::BufWriter::new(stdout.lock()),
+        &ImplFactory::correct(),
+    ) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hsmspec serve-impl: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Narrows a configuration to the families of `ops`: `None` when nothing is left or its setup
+/// needs an operation of a family that is off.
+pub fn restrict(cfg: &Config, ops: Families) -> Option<Config> {
+    let mut c = cfg.clone();
+    c.families = c.families.iter().filter(|f| ops.contains(*f)).collect();
+    if c.families == Families::none()
+        || c.setup
+            .iter()
+            .any(|a| !ops.contains(a.op.operation().family()))
+    {
+        return None;
+    }
+    Some(c)
 }
 
 /// `hsmspec replay`.
@@ -49,6 +116,8 @@ pub struct ReplayArgs {
     /// Trace files (hsmspec-trace JSON).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sut: SutArgs,
 }
 
 fn bar(len: u64, quiet: bool, what: &str) -> ProgressBar {
@@ -80,15 +149,58 @@ pub fn conform(args: &ConformArgs) -> ExitCode {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(1)
     });
-    let factory = ImplFactory::correct();
-    let cfg = runner_config();
-    println!(
-        "hsmspec conform: {} against hsm-model {}, seed {seed}, {} cases of {} steps",
-        factory.describe(),
-        env!("CARGO_PKG_VERSION"),
-        args.cases,
-        args.steps
-    );
+    let families = match &args.ops {
+        Some(t) => match Families::parse(t) {
+            Ok(f) if f != Families::none() => f,
+            Ok(_) => {
+                eprintln!("hsmspec conform: --ops names no family");
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("hsmspec conform: --ops: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Families::all(),
+    };
+    let mut cfg = runner_config();
+    cfg.families = families;
+    let mut adopted = None;
+    let factory: Box<dyn SutFactory> = match &args.sut.sut_cmd {
+        None => Box::new(ImplFactory::correct()),
+        Some(cmd) => {
+            let pf = ProcessFactory::command(cmd, Duration::from_millis(args.sut.timeout_ms));
+            let hello = match pf.hello(&cfg) {
+                Ok(h) => h,
+                Err(e) => {
+                    eprintln!("hsmspec conform: `{cmd}`: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            println!("implementation: {} (process `{cmd}`)", hello.implementation);
+            if hello.policy != cfg.policy {
+                println!(
+                    "the implementation runs its own limits {:?}: the model takes them",
+                    hello.policy
+                );
+                cfg.policy = hello.policy;
+                if let Err(e) = cfg.validate() {
+                    eprintln!("hsmspec conform: the implementation's policy: {e}");
+                    return ExitCode::from(2);
+                }
+                adopted = Some(hello.policy);
+            }
+            Box::new(ProcessFactory::new(
+                &format!("{} (process `{cmd}`)", hello.implementation),
+                crate::process::command_connector(cmd),
+                Duration::from_millis(args.sut.timeout_ms),
+            ))
+        }
+    };
+    let factory = &*factory;
+    if families != Families::all() {
+        println!("operation families tested: {families}");
+    }
     let opts = CampaignOptions {
         cases: args.cases,
         steps: args.steps,
@@ -96,7 +208,7 @@ pub fn conform(args: &ConformArgs) -> ExitCode {
         stop_on_failure: true,
     };
     let pb = bar(args.cases, args.quiet, "random");
-    let random = match campaign(&cfg, &opts, &factory, &|n| pb.set_position(n)) {
+    let random = match campaign(&cfg, &opts, factory, &|n| pb.set_position(n)) {
         Ok(r) => r,
         Err(e) => {
             pb.abandon();
@@ -108,8 +220,18 @@ pub fn conform(args: &ConformArgs) -> ExitCode {
     let mut exhaustive_results = Vec::new();
     if args.exhaustive {
         for c in exhaustive_configs() {
+            let Some(mut c) = restrict(&c, families) else {
+                println!(
+                    "exhaustive {}: skipped (needs a family that is off)",
+                    c.name
+                );
+                continue;
+            };
+            if let Some(p) = adopted {
+                c.policy = p;
+            }
             let pb = bar(0, args.quiet, &c.name.replace("exhaustive-", "exh. "));
-            let r = exhaustive(&c, &factory, true, &|n, total| {
+            let r = exhaustive(&c, factory, true, &|n, total| {
                 pb.set_length(total);
                 pb.set_position(n);
             });
@@ -123,12 +245,21 @@ pub fn conform(args: &ConformArgs) -> ExitCode {
             }
         }
     }
-    summary(args, seed, &random, &exhaustive_results)
+    summary(
+        args,
+        seed,
+        &cfg,
+        &factory.describe(),
+        &random,
+        &exhaustive_results,
+    )
 }
 
 fn summary(
     args: &ConformArgs,
     seed: u64,
+    cfg: &Config,
+    implementation: &str,
     random: &CampaignResult,
     exh: &[ExhaustiveResult],
 ) -> ExitCode {
@@ -137,7 +268,15 @@ fn summary(
         reached.extend(e.triples.iter().copied());
     }
     let reachable = committed();
-    let missed = missed(&reached);
+    let families = cfg.families;
+    let (missed, left_out): (Vec<_>, Vec<_>) = missed(&reached)
+        .into_iter()
+        .partition(|t| families.contains(t.1.family()));
+    let off: Vec<&str> = hsm_model::Family::ALL
+        .into_iter()
+        .filter(|f| !families.contains(*f))
+        .map(|f| f.name())
+        .collect();
     let steps_per_s = random.steps as f64 / random.seconds.max(1e-9);
     println!(
         "random: {} traces, {} steps, {:.2} s, {:.0} steps/s, {} failure(s)",
@@ -160,11 +299,18 @@ fn summary(
     }
     println!(
         "coverage: {} of the {} triples reachable in the model's `{}` check reached ({} triples reached in all)",
-        reachable.triples.len() - missed.len(),
+        reachable.triples.len() - missed.len() - left_out.len(),
         reachable.triples.len(),
         reachable.config,
         reached.len()
     );
+    if !off.is_empty() {
+        println!(
+            "left out: the operation families {} (switched off by --ops): {} reachable triples not tested",
+            off.join(", "),
+            left_out.len()
+        );
+    }
     for t in &missed {
         println!("  not reached: {}", triple_text(t));
     }
@@ -199,18 +345,20 @@ fn summary(
         let report = serde_json::json!({
             "tool": "hsmspec conform",
             "version": env!("CARGO_PKG_VERSION"),
-            "implementation": ImplFactory::correct().describe(),
+            "implementation": implementation,
             "model": format!("hsm-model {}", env!("CARGO_PKG_VERSION")),
             "seed": seed,
-            "config": runner_config(),
+            "config": cfg,
             "options": { "cases": args.cases, "steps": args.steps, "exhaustive": args.exhaustive },
             "random": random,
             "exhaustive": exh,
             "coverage": {
                 "config": reachable.config,
                 "reachable": reachable.triples.len(),
-                "reached": reachable.triples.len() - missed.len(),
+                "reached": reachable.triples.len() - missed.len() - left_out.len(),
                 "missed": missed.iter().map(triple_text).collect::<Vec<_>>(),
+                "families_off": off,
+                "left_out": left_out.iter().map(triple_text).collect::<Vec<_>>(),
             },
             "verdict": verdict,
         });
@@ -294,7 +442,8 @@ fn junit(
 /// Runs `hsmspec replay`: each trace against the model and the implementation; the first
 /// divergence is shown.
 pub fn replay(args: &ReplayArgs) -> ExitCode {
-    let factory = ImplFactory::correct();
+    let factory = args.sut.factory();
+    let factory = &*factory;
     let mut diverged = false;
     for file in &args.files {
         let text = match std::fs::read_to_string(file) {
@@ -311,7 +460,7 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        let run = run_trace(&trace, &factory);
+        let run = run_trace(&trace, factory);
         println!(
             "{} ({}, {} steps):",
             file.display(),

@@ -2,7 +2,9 @@
 //!
 //! Holds an implementation to the specification of `hsm-model`: traces run in lockstep on the
 //! model (the oracle) and on a system under test. This crate also hosts the `hsmspec` binary,
-//! which fronts every crate of the workspace (see the repository's `README.md` and `docs/`).
+//! which fronts every crate of the workspace (see the repository's `README.md` and `docs/`,
+//! starting at `docs/index.md`; the runner itself is described in `docs/conformance.md`, the
+//! trace format in `docs/formats.md`).
 //!
 //! - [`sut`]: the `SystemUnderTest` interface; [`adapter`]: the `hsm-impl` adapter and its
 //!   abstraction function.
@@ -11,13 +13,20 @@
 //! - [`exhaustive`]: every transition of a small configuration's reachable graph, replayed.
 //! - [`coverage`]: the (role, operation, outcome) triples the model can reach, and which a
 //!   campaign reached.
+//! - [`protocol`]: the process protocol's wire vocabulary and its server for `hsm-impl`
+//!   (`hsmspec serve-impl`); [`process`]: the system under test behind the protocol.
 //! - [`conform_cli`]: `hsmspec conform` and `hsmspec replay`, reports (JSON, JUnit).
+//! - [`docs_cli`]: `hsmspec table` (the permission table derived by exploring the model) and
+//!   `hsmspec docs` (the generated pages of `docs/`: permissions, properties, traceability).
 
 pub mod adapter;
 pub mod cli;
 pub mod conform_cli;
 pub mod coverage;
+pub mod docs_cli;
 pub mod exhaustive;
 pub mod generate;
+pub mod process;
+pub mod protocol;
 pub mod runner;
 pub mod sut;

@@ -2,7 +2,7 @@
 //! (`check`, `explore`) and the conformance runner (`conform`, `replay`).
 
 use clap::{Args, Parser, Subcommand};
-use hsm_conformance::{cli, conform_cli};
+use hsm_conformance::{cli, conform_cli, docs_cli};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -27,6 +27,12 @@ enum Command {
     Conform(conform_cli::ConformArgs),
     /// Replay trace files against the model and hsm-impl, showing the first divergence.
     Replay(conform_cli::ReplayArgs),
+    /// Derive the permission table by exploring the model (not from the table data).
+    Table(docs_cli::TableArgs),
+    /// Regenerate the generated pages of docs/ (--check: exit 1 when one is stale).
+    Docs(docs_cli::DocsArgs),
+    /// Serve hsm-impl behind the process protocol (docs/protocol.md) on stdin/stdout.
+    ServeImpl,
 }
 
 #[derive(Args)]
@@ -45,5 +51,8 @@ fn main() -> ExitCode {
         Command::Explore(args) => cli::explore(&args.config, args.port),
         Command::Conform(args) => conform_cli::conform(&args),
         Command::Replay(args) => conform_cli::replay(&args),
+        Command::Table(args) => docs_cli::table(&args),
+        Command::Docs(args) => docs_cli::docs(&args),
+        Command::ServeImpl => conform_cli::serve_impl(),
     }
 }

@@ -44,6 +44,11 @@ pub struct TraceRun {
     pub input_error: Option<String>,
     /// The triples the trace's steps reached (from the model's side).
     pub triples: BTreeSet<Triple>,
+    /// The divergence is the system under test breaking down ([`SystemUnderTest::failed`]):
+    /// the trace is not shrunk.
+    ///
+    /// [`SystemUnderTest::failed`]: crate::sut::SystemUnderTest::failed
+    pub sut_failed: bool,
 }
 
 /// Whether `a` in state `s` takes the model beyond its fixed capacity (a full pool, or a key id
@@ -121,6 +126,7 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
             sut: got,
         });
         if let Some(message) = diverged {
+            run.sut_failed = sut.failed();
             run.divergence = Some(Divergence {
                 step: i + 1,
                 action: describe(cfg, &a),
@@ -171,6 +177,11 @@ pub fn shrink(trace: &Trace, factory: &dyn SutFactory) -> Trace {
     };
     let setup = trace.config.setup.len();
     let mut steps: Vec<TraceStep> = trace.steps[..(d.step - setup).min(trace.steps.len())].to_vec();
+    if first.sut_failed {
+        let mut t = sub_trace(trace, &steps);
+        t.name = format!("up to the failing step: {}", trace.name);
+        return t;
+    }
     // Chunks, halving, from the end (later steps are the likelier to be removable).
     let mut chunk = steps.len() / 2;
     while chunk >= 2 {

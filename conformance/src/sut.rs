@@ -23,6 +23,14 @@ pub trait SystemUnderTest {
     /// Compares the system's state, as its inspection view shows it without logging in,
     /// with the model's state after a step. `Err` describes the first difference.
     fn check_state(&mut self, model: &State) -> Result<(), String>;
+
+    /// Whether the system itself broke (a process that crashed, hung, answered garbage or the
+    /// wrong id, or closed early): its divergence is reported at the step where it happened,
+    /// and the trace up to there is kept as is (shrinking such a failure is pointless and, for
+    /// a hang, slow).
+    fn failed(&self) -> bool {
+        false
+    }
 }
 
 /// Makes a fresh system under test for a configuration.

@@ -22,6 +22,11 @@
 //!
 //! With the cargo feature `faults` (never on by default) the crate also offers `Fault` and
 //! `Cluster::new_with_fault`, deliberate deviations for testing the conformance runner.
+//!
+//! The behaviour it implements is documented in the repository's `docs/` (start at
+//! `docs/index.md`; who may call each operation and its errors in order: `docs/operations.md`;
+//! the permission table derived from the model: `docs/permissions.md`; how this crate is held
+//! to the model: `docs/conformance.md`).
 #![cfg_attr(not(test), forbid(unsafe_code))]
 #![cfg_attr(test, deny(unsafe_code))]
 #![warn(missing_docs)]

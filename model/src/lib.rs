@@ -7,7 +7,12 @@
 //! through [`HsmModel`].
 //!
 //! It is the oracle of the conformance runner (`hsm-conformance`) and the source of the
-//! generated documentation in the repository's `docs/` (see `docs/index.md`).
+//! generated documentation in the repository's `docs/` (start at `docs/index.md`): the
+//! permission table is derived by exploring this model (`docs/permissions.md`, `hsmspec
+//! table`), every property with the shortest example path is in `docs/properties.md`, and
+//! `docs/traceability.md` maps each SPEC rule and D-number to the function here that
+//! implements it. How the spec is written as a model: `docs/model.md`; its speed:
+//! `docs/performance.md`.
 //!
 //! - [`vocab`]: roles, key kinds, the error codes of the spec, operations and their families.
 //! - [`policy`]: the credentials and limits policy.

@@ -282,7 +282,7 @@ fn run_stateright(
     while !checker.is_done() {
         std::thread::sleep(Duration::from_millis(10));
         polls += 1;
-        if let Some(progress) = options.progress.filter(|_| polls % 50 == 0) {
+        if let Some(progress) = options.progress.filter(|_| polls.is_multiple_of(50)) {
             progress(
                 checker.unique_state_count(),
                 checker.state_count(),
