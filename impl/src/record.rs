@@ -221,12 +221,17 @@ pub(crate) fn unwrap(wrapping: &Secret, wrapped: &[u8]) -> Result<(KeyKind, Secr
     }
     let plain =
         crypto::open(wrapping.bytes(), 1, &wrap_aad(), wrapped).ok_or(HsmError::BadWrappedKey)?;
-    let (&kind, material) = plain.split_first().ok_or(HsmError::BadWrappedKey)?;
-    let kind = KeyKind::from_byte(kind).ok_or(HsmError::BadWrappedKey)?;
+    decode_wrapped(&plain).ok_or(HsmError::BadWrappedKey)
+}
+
+/// Parses the authenticated plaintext of a wrapped key: a kind byte, then the material.
+pub(crate) fn decode_wrapped(plain: &[u8]) -> Option<(KeyKind, Secret)> {
+    let (&kind, material) = plain.split_first()?;
+    let kind = KeyKind::from_byte(kind)?;
     if !crypto::material_len_ok(kind, material.len()) {
-        return Err(HsmError::BadWrappedKey);
+        return None;
     }
-    Ok((kind, Secret::from_slice(material)))
+    Some((kind, Secret::from_slice(material)))
 }
 
 /// The sync digest of one key (SPEC §6).
