@@ -99,7 +99,6 @@ impl Config {
     /// failure counter grows).
     pub fn step(&self, state: &State, action: &Action) -> (Outcome, State) {
         let mut next = *state;
-        next.events = 0;
         if action.hsm.index() >= self.hsms as usize
             || action.client.index() >= self.clients as usize
         {
@@ -107,6 +106,7 @@ impl Config {
             // unknown session would get.
             return (Err(NotLoggedIn), next);
         }
+        next.events = 0;
         let outcome = self.apply(&mut next, action);
         let login_failure = matches!(action.op, Op::Login { .. }) && outcome == Err(BadCredentials);
         if outcome.is_err() && !login_failure {
