@@ -146,6 +146,9 @@ pub struct ImplSut {
     sync_seen: Vec<(Vec<KeyRecord>, BTreeSet<[u8; 32]>)>,
     /// A masked object of another cluster made by the same constructor (made on first use).
     foreign: Option<Vec<u8>>,
+    /// With [`ImplSut::record_raw`]: the `Debug` of every answer of the implementation, before
+    /// abstraction (the secrets test reads them).
+    raw: Option<std::cell::RefCell<Vec<String>>>,
 }
 
 impl ImplSut {
@@ -178,7 +181,54 @@ impl ImplSut {
             macs: HashMap::new(),
             sync_seen: Vec::new(),
             foreign: None,
+            raw: None,
         })
+    }
+
+    /// From now on, keeps the `Debug` of every answer of the implementation (see
+    /// [`ImplSut::take_raw`]).
+    pub fn record_raw(&mut self) {
+        self.raw = Some(Default::default());
+    }
+
+    /// The `Debug` of the implementation's answers since the last call (with
+    /// [`ImplSut::record_raw`]; empty otherwise).
+    pub fn take_raw(&mut self) -> Vec<String> {
+        self.raw.as_ref().map(|r| r.take()).unwrap_or_default()
+    }
+
+    /// The cluster under test.
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// Client `client`'s session on HSM `hsm`.
+    pub fn session(&self, client: usize, hsm: usize) -> &Session {
+        &self.sessions[client][hsm]
+    }
+
+    /// Every masked object the implementation answered so far.
+    pub fn masked_objects(&self) -> impl Iterator<Item = &[u8]> {
+        self.masked.values().map(Vec::as_slice)
+    }
+
+    /// Every opaque byte string the implementation answered so far: masked objects, wrapped
+    /// keys, ciphertexts, signatures, tags.
+    pub fn answered_bytes(&self) -> Vec<&[u8]> {
+        let mut out: Vec<&[u8]> = self.masked.values().map(Vec::as_slice).collect();
+        out.extend(self.wrapped.values().map(Vec::as_slice));
+        out.extend(self.ciphertexts.values().map(Vec::as_slice));
+        out.extend(self.signatures.values().map(Vec::as_slice));
+        out.extend(self.macs.values().map(|t| t.as_slice()));
+        out
+    }
+
+    /// `r`, its `Debug` kept first when [`ImplSut::record_raw`] is on.
+    fn noted<T: std::fmt::Debug>(&self, r: Result<T, HsmError>) -> Result<T, HsmError> {
+        if let Some(raw) = &self.raw {
+            raw.borrow_mut().push(format!("{r:?}"));
+        }
+        r
     }
 
     /// The text sent for a name: the table's text, upper-cased for one action in four (chosen
@@ -300,7 +350,7 @@ impl ImplSut {
         let exp_ok = expected.as_ref().ok();
         macro_rules! lift {
             ($r:expr, $v:ident => $obs:expr) => {
-                match $r {
+                match self.noted($r) {
                     Ok($v) => Ok($obs),
                     Err(e) => Err(error_code(e)?),
                 }
@@ -317,7 +367,7 @@ impl ImplSut {
                 activated: i.activated,
                 blank: i.hsms.iter().map(|h| h.blank).collect(),
             }),
-            Op::ListUsers => match s.list_users() {
+            Op::ListUsers => match self.noted(s.list_users()) {
                 Ok(users) => {
                     let mut out = Vec::new();
                     for u in users {
@@ -349,31 +399,33 @@ impl ImplSut {
             Op::DeleteUser { name } => {
                 lift!(s.delete_user(&self.name_arg(a, name)), _x => Observation::Done)
             }
-            Op::GetSyncStatus => match s.sync_status() {
+            Op::GetSyncStatus => match self.noted(s.sync_status()) {
                 Ok(d) => Ok(self.sync_status(d, expected)?),
                 Err(e) => Err(error_code(e)?),
             },
-            Op::ExtractMasked { key } => match s.extract_masked(imp::KeyId(key.0 as u64)) {
-                Ok(bytes) => match exp_ok {
-                    Some(Observation::Masked(tok)) => {
-                        self.masked.entry(*tok).or_insert(bytes);
-                        Ok(Observation::Masked(*tok))
-                    }
-                    _ => Ok(Observation::Masked(MaskedObject::Garbage)),
-                },
-                Err(e) => Err(error_code(e)?),
-            },
+            Op::ExtractMasked { key } => {
+                match self.noted(s.extract_masked(imp::KeyId(key.0 as u64))) {
+                    Ok(bytes) => match exp_ok {
+                        Some(Observation::Masked(tok)) => {
+                            self.masked.entry(*tok).or_insert(bytes);
+                            Ok(Observation::Masked(*tok))
+                        }
+                        _ => Ok(Observation::Masked(MaskedObject::Garbage)),
+                    },
+                    Err(e) => Err(error_code(e)?),
+                }
+            }
             Op::InsertMasked { object } => {
                 let bytes = self.masked_bytes(object)?;
                 let s = &self.sessions[a.client.index()][a.hsm.index()];
-                match s.insert_masked(&bytes) {
+                match self.noted(s.insert_masked(&bytes)) {
                     Ok(id) => Ok(Observation::Key(key_id(id)?)),
                     Err(e) => Err(error_code(e)?),
                 }
             }
             Op::Clone { from } => lift!(s.clone_from(from.index()), _x => Observation::Done),
             Op::GenerateKey { kind, extractable } => {
-                match s.generate_key(impl_kind(kind), extractable) {
+                match self.noted(s.generate_key(impl_kind(kind), extractable)) {
                     Ok(id) => Ok(Observation::Key(key_id(id)?)),
                     Err(e) => Err(error_code(e)?),
                 }
@@ -388,28 +440,30 @@ impl ImplSut {
             Op::SetAttribute { key, label } => {
                 lift!(s.set_label(imp_key(key), &self.cfg.label_text(label)), _x => Observation::Done)
             }
-            Op::WrapKey { key, wrapping } => match s.wrap_key(imp_key(key), imp_key(wrapping)) {
-                Ok(bytes) => match exp_ok {
-                    Some(Observation::Wrapped(tok)) => {
-                        self.wrapped.entry(*tok).or_insert(bytes);
-                        Ok(Observation::Wrapped(*tok))
-                    }
-                    _ => Ok(Observation::Wrapped(WrappedKey::Garbage)),
-                },
-                Err(e) => Err(error_code(e)?),
-            },
+            Op::WrapKey { key, wrapping } => {
+                match self.noted(s.wrap_key(imp_key(key), imp_key(wrapping))) {
+                    Ok(bytes) => match exp_ok {
+                        Some(Observation::Wrapped(tok)) => {
+                            self.wrapped.entry(*tok).or_insert(bytes);
+                            Ok(Observation::Wrapped(*tok))
+                        }
+                        _ => Ok(Observation::Wrapped(WrappedKey::Garbage)),
+                    },
+                    Err(e) => Err(error_code(e)?),
+                }
+            }
             Op::UnwrapKey { wrapped, wrapping } => {
                 let bytes = self
                     .wrapped
                     .get(&wrapped)
                     .cloned()
                     .unwrap_or_else(|| GARBAGE.to_vec());
-                match s.unwrap_key(&bytes, imp_key(wrapping)) {
+                match self.noted(s.unwrap_key(&bytes, imp_key(wrapping))) {
                     Ok(id) => Ok(Observation::Key(key_id(id)?)),
                     Err(e) => Err(error_code(e)?),
                 }
             }
-            Op::Encrypt { key, data: d } => match s.encrypt(imp_key(key), &data(d)) {
+            Op::Encrypt { key, data: d } => match self.noted(s.encrypt(imp_key(key), &data(d))) {
                 Ok(bytes) => match exp_ok {
                     Some(Observation::Ciphertext(tok)) => {
                         self.ciphertexts.entry(*tok).or_insert(bytes);
@@ -425,12 +479,12 @@ impl ImplSut {
                     .get(&ciphertext)
                     .cloned()
                     .unwrap_or_else(|| GARBAGE.to_vec());
-                match s.decrypt(imp_key(key), &bytes) {
+                match self.noted(s.decrypt(imp_key(key), &bytes)) {
                     Ok(pt) => Ok(Observation::Plaintext(self.data_id(&pt)?)),
                     Err(e) => Err(error_code(e)?),
                 }
             }
-            Op::Sign { key, data: d } => match s.sign(imp_key(key), &data(d)) {
+            Op::Sign { key, data: d } => match self.noted(s.sign(imp_key(key), &data(d))) {
                 Ok(bytes) => match exp_ok {
                     Some(Observation::Signature(tok)) => {
                         self.signatures.entry(*tok).or_insert(bytes);
@@ -452,7 +506,7 @@ impl ImplSut {
                     .unwrap_or_else(|| GARBAGE.to_vec());
                 lift!(s.verify(imp_key(key), &data(d), &bytes), v => Observation::Verified(v))
             }
-            Op::Hmac { key, data: d } => match s.hmac(imp_key(key), &data(d)) {
+            Op::Hmac { key, data: d } => match self.noted(s.hmac(imp_key(key), &data(d))) {
                 Ok(tag) => match exp_ok {
                     Some(Observation::Mac { material, data }) => {
                         let k = (*material, *data);
@@ -481,7 +535,7 @@ impl ImplSut {
                 },
                 Err(e) => Err(error_code(e)?),
             },
-            Op::Digest { data: d } => match s.digest(&data(d)) {
+            Op::Digest { data: d } => match self.noted(s.digest(&data(d))) {
                 Ok(digest) => {
                     let want: [u8; 32] = Sha256::digest(data(d)).into();
                     if digest != want {
@@ -586,6 +640,17 @@ impl SystemUnderTest for ImplSut {
             self.laws(action, &out)?;
         }
         Ok(out)
+    }
+
+    fn observe(&mut self) -> Result<Vec<String>, String> {
+        (0..self.cfg.hsms as usize)
+            .map(|h| {
+                self.cluster
+                    .inspect(h)
+                    .map(|snap| format!("{snap:?}"))
+                    .map_err(|e| format!("inspect({h}) answered {e}"))
+            })
+            .collect()
     }
 
     fn check_state(&mut self, model: &State) -> Result<(), String> {

@@ -720,6 +720,7 @@ const PLANTED: &str = "model/src/tests/planted.rs";
 const CEXH: &str = "conformance/tests/exhaustive.rs";
 const CDOCS: &str = "conformance/tests/docs.rs";
 const TRACES: &str = "conformance/tests/traces.rs";
+const CZOO: &str = "conformance/tests/fault_zoo.rs";
 
 /// The traceability table, by hand: every test checks that each name cited exists.
 pub const LINKS: &[Link] = &[
@@ -784,8 +785,12 @@ pub const LINKS: &[Link] = &[
         rule: "§3 nothing changes on an error, but a failed Login's counter",
         model: &[("step.rs", "step")],
         properties: &[],
-        tests: &[(CEXH, "exhaustive_users"), (CEXH, "exhaustive_keys")],
-        faults: &["LockoutOneLate"],
+        tests: &[
+            (CEXH, "exhaustive_users"),
+            (CEXH, "exhaustive_keys"),
+            (CZOO, "errors_change_nothing_on_their_own"),
+        ],
+        faults: &["LockoutOneLate", "ErrorLeavesPartialEffect"],
     },
     Link {
         rule: "§3–§4 Login: checks in order, counter per user per HSM, lockout at the threshold, success resets",

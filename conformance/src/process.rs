@@ -1167,6 +1167,18 @@ impl SystemUnderTest for ProcessSut {
         Ok(())
     }
 
+    fn observe(&mut self) -> Result<Vec<String>, String> {
+        (0..self.cfg.hsms as usize)
+            .map(
+                |h| match self.request("observe", json!({ "cluster": 0, "hsm": h }))? {
+                    Reply::Ok(v) => Ok(v.to_string()),
+                    Reply::Err(e) => Err(format!("observe HSM {h} answered the error `{e}`")),
+                    Reply::Refused(r) => Err(format!("observe HSM {h} refused: {r}")),
+                },
+            )
+            .collect()
+    }
+
     fn failed(&self) -> bool {
         match &self.client {
             Some(c) => c.broken().is_some(),

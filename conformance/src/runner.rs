@@ -3,7 +3,7 @@
 
 use crate::sut::SutFactory;
 use hsm_model::trace::{describe, Trace, TraceStep};
-use hsm_model::{Action, Column, Config, ErrorCode, Operation, Outcome, State};
+use hsm_model::{Action, Column, Config, ErrorCode, Op, Operation, Outcome, State};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -60,8 +60,42 @@ pub fn beyond_capacity(cfg: &Config, s: &State, a: &Action) -> bool {
     next.flags & flags::CAPACITY_EXCEEDED != 0 && s.flags & flags::CAPACITY_EXCEEDED == 0
 }
 
+/// Whether an action the model answers with `expected` in state `s` may change the system's
+/// state although it is an error: only the exception of SPEC §3, a Login answering
+/// BadCredentials for a name that exists on that HSM (its failure counter, and maybe its lock).
+pub fn error_may_change_state(s: &State, a: &Action, expected: &Outcome) -> bool {
+    match (a.op, expected) {
+        (Op::Login { name, .. }, Err(ErrorCode::BadCredentials)) => {
+            s.hsms[a.hsm.index()].user(name).is_some()
+        }
+        (_, Err(_)) => false,
+        (_, Ok(_)) => true,
+    }
+}
+
+/// The first HSM whose inspection line differs between `before` and `after`, described.
+fn view_difference(before: &[String], after: &[String]) -> String {
+    if before.len() != after.len() {
+        return format!(
+            "the inspection view had {} HSMs, now {}",
+            before.len(),
+            after.len()
+        );
+    }
+    before
+        .iter()
+        .zip(after)
+        .enumerate()
+        .find(|(_, (b, a))| b != a)
+        .map_or_else(String::new, |(h, (b, a))| {
+            format!("HSM {h} was {b}, is now {a}")
+        })
+}
+
 /// Runs `trace` on the model and on a fresh system of `factory`, comparing after every step the
-/// outcome and then every HSM's state; stops at the first divergence.
+/// outcome, then (after an error but SPEC §3's failed-Login exception) that the system's
+/// inspection view is what it was before the step, then every HSM's state against the model;
+/// stops at the first divergence.
 pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
     let mut run = TraceRun::default();
     let cfg = &trace.config;
@@ -107,6 +141,9 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
             a.op.operation(),
             expected.as_ref().err().copied(),
         ));
+        // SPEC §3: nothing changes on an error. The view before the step, to compare with
+        // the view after it, independently of the model's state.
+        let before = (!error_may_change_state(&state, &a, &expected)).then(|| sut.observe());
         let got = sut.step(&a, &state, &expected);
         let diverged = match &got {
             Err(m) => Some(m.clone()),
@@ -115,10 +152,25 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
                 show(&expected),
                 show(o)
             )),
-            Ok(_) => match sut.check_state(&next) {
-                Err(m) => Some(format!("state after the step: {m}")),
-                Ok(()) => None,
-            },
+            Ok(_) => {
+                let unchanged = match before {
+                    None => None,
+                    Some(Err(m)) => Some(format!("inspection before the step: {m}")),
+                    Some(Ok(before)) => match sut.observe() {
+                        Err(m) => Some(format!("inspection after the step: {m}")),
+                        Ok(after) if after != before => Some(format!(
+                            "the step answered {} but changed the system's state: {}",
+                            show(&expected),
+                            view_difference(&before, &after)
+                        )),
+                        Ok(_) => None,
+                    },
+                };
+                unchanged.or_else(|| match sut.check_state(&next) {
+                    Err(m) => Some(format!("state after the step: {m}")),
+                    Ok(()) => None,
+                })
+            }
         };
         run.steps.push(StepResult {
             action: a,

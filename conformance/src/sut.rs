@@ -24,6 +24,13 @@ pub trait SystemUnderTest {
     /// with the model's state after a step. `Err` describes the first difference.
     fn check_state(&mut self, model: &State) -> Result<(), String>;
 
+    /// The system's whole inspection view, as it shows without logging in: one opaque line
+    /// per HSM, in HSM order (for `hsm-impl`, `Cluster::inspect`). The runner takes it before
+    /// and after every step that answers an error and requires the two to be equal (SPEC §3:
+    /// nothing changes on an error, but a failed Login's counter), independently of the model.
+    /// `Err` is a system that cannot be inspected.
+    fn observe(&mut self) -> Result<Vec<String>, String>;
+
     /// Whether the system itself broke (a process that crashed, hung, answered garbage or the
     /// wrong id, or closed early): its divergence is reported at the step where it happened,
     /// and the trace up to there is kept as is (shrinking such a failure is pointless and, for

@@ -6,7 +6,9 @@ use hsm_conformance::adapter::ImplFactory;
 use hsm_conformance::exhaustive::{exhaustive, exhaustive_configs};
 use hsm_conformance::generate::{campaign, runner_config, CampaignOptions};
 use hsm_conformance::runner::is_one_minimal;
+use hsm_conformance::sut::{SutFactory, SystemUnderTest};
 use hsm_impl::{Cluster, Fault};
+use hsm_model::{Action, Config, Outcome, State};
 use std::sync::Arc;
 
 fn faulty(fault: Fault) -> ImplFactory {
@@ -70,7 +72,8 @@ fn hint(fault: Fault) -> &'static str {
         | ChangePasswordOfLoggedInUser
         | DeletedUserStaysLoggedIn
         | ChangeOwnPasswordUnlocks
-        | UserLimitIgnoresAu => "exhaustive-users",
+        | UserLimitIgnoresAu
+        | ErrorLeavesPartialEffect => "exhaustive-users",
         _ => "exhaustive-fresh",
     }
 }
@@ -112,4 +115,110 @@ fn exhaustive_campaign_catches_every_fault() {
         missed.is_empty(),
         "the exhaustive campaign missed {missed:?}"
     );
+}
+
+/// A system under test with one of the runner's two state checks switched off: the comparison
+/// with the model's state (`check_state`) or the "errors change nothing" comparison of the
+/// inspection view before and after an error (`observe`).
+struct OneCheck {
+    inner: ImplFactory,
+    model_state: bool,
+}
+
+struct OneCheckSut {
+    inner: Box<dyn SystemUnderTest>,
+    model_state: bool,
+}
+
+impl SutFactory for OneCheck {
+    fn fresh(&self, cfg: &Config) -> Result<Box<dyn SystemUnderTest>, String> {
+        Ok(Box::new(OneCheckSut {
+            inner: self.inner.fresh(cfg)?,
+            model_state: self.model_state,
+        }))
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+impl SystemUnderTest for OneCheckSut {
+    fn step(&mut self, a: &Action, before: &State, expected: &Outcome) -> Result<Outcome, String> {
+        self.inner.step(a, before, expected)
+    }
+    fn check_state(&mut self, model: &State) -> Result<(), String> {
+        if self.model_state {
+            self.inner.check_state(model)
+        } else {
+            Ok(())
+        }
+    }
+    fn observe(&mut self) -> Result<Vec<String>, String> {
+        if self.model_state {
+            Ok(Vec::new())
+        } else {
+            self.inner.observe()
+        }
+    }
+}
+
+/// SPEC §3 "nothing changes on an error" is checked by the runner on its own, independently of
+/// the model: with the comparison against the model's state switched off, the before/after
+/// comparison of the inspection view alone still catches `ErrorLeavesPartialEffect` (a
+/// CreateUser answering UserLimit that adds the user anyway), with a 1-minimal trace; with
+/// both on, it is the check that reports it. (The comparison against the model's state alone
+/// catches it too, one check later: the extra user is in the inspection view.)
+#[test]
+fn errors_change_nothing_on_their_own() {
+    let cfg = runner_config();
+    let opts = CampaignOptions {
+        cases: 200,
+        steps: 100,
+        seed: 20_261_101,
+        stop_on_failure: true,
+    };
+    let full = faulty(Fault::ErrorLeavesPartialEffect);
+    let unchanged_only = OneCheck {
+        inner: full.clone(),
+        model_state: false,
+    };
+    let model_only = OneCheck {
+        inner: full.clone(),
+        model_state: true,
+    };
+    for (what, f) in [
+        ("full runner", &full as &dyn SutFactory),
+        ("errors-change-nothing check alone", &unchanged_only),
+    ] {
+        let r = campaign(&cfg, &opts, f, &|_| {}).expect("campaign runs");
+        let fail = r
+            .failures
+            .first()
+            .unwrap_or_else(|| panic!("{what}: ErrorLeavesPartialEffect not caught"));
+        assert!(
+            fail.divergence
+                .message
+                .contains("but changed the system's state"),
+            "{what}: {}",
+            fail.replay
+        );
+        assert!(is_one_minimal(&fail.trace, f), "{what}: {}", fail.replay);
+        println!(
+            "{what}: case {}, {} steps shrunk to {}: {}",
+            fail.case,
+            fail.original_steps,
+            fail.trace.steps.len(),
+            fail.divergence.message
+        );
+    }
+    let r = campaign(&cfg, &opts, &model_only, &|_| {}).expect("campaign runs");
+    let fail = r
+        .failures
+        .first()
+        .expect("the model comparison catches it too");
+    assert!(fail.divergence.message.starts_with("state after the step"));
+    println!("model comparison alone: {}", fail.divergence.message);
+    // The real implementation passes the same campaign with every check on.
+    let r = campaign(&cfg, &opts, &ImplFactory::correct(), &|_| {}).expect("campaign runs");
+    assert!(r.failures.is_empty(), "{}", r.failures[0].replay);
 }

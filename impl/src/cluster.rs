@@ -768,7 +768,8 @@ impl Session {
             } else {
                 g.users.len()
             };
-            if counted >= inner.policy.max_users {
+            let full = counted >= inner.policy.max_users;
+            if full && !fault!(inner, ErrorLeavesPartialEffect) {
                 return Err(HsmError::UserLimit);
             }
             let password = PasswordHash::new(password, inner.policy.password_cost)?;
@@ -781,6 +782,10 @@ impl Session {
                     locked: false,
                 },
             );
+            if full {
+                // Only with the fault ErrorLeavesPartialEffect: the user is added all the same.
+                return Err(HsmError::UserLimit);
+            }
             Ok(())
         })
     }

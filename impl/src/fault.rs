@@ -58,6 +58,9 @@ pub enum Fault {
     WrapIgnoresExtractable,
     /// UserLimit does not count the AU.
     UserLimitIgnoresAu,
+    /// CreateUser answering UserLimit adds the user all the same (an error with an effect,
+    /// against SPEC §3 "nothing changes on an error").
+    ErrorLeavesPartialEffect,
 }
 
 impl Fault {
@@ -88,5 +91,6 @@ impl Fault {
         Fault::ZeroizeKeepsSessions,
         Fault::WrapIgnoresExtractable,
         Fault::UserLimitIgnoresAu,
+        Fault::ErrorLeavesPartialEffect,
     ];
 }

@@ -49,3 +49,18 @@ pub use types::*;
 
 #[cfg(test)]
 mod tests;
+
+/// The decoders behind authentication, for the fuzz targets in `fuzz/` (feature `fuzzing`
+/// only; never in the default build).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses a masked object's plaintext key record; whether it is well formed.
+    pub fn decode_record(bytes: &[u8]) -> bool {
+        crate::record::decode(bytes).is_some()
+    }
+    /// Parses a wrapped key's plaintext; whether it is well formed.
+    pub fn decode_wrapped(bytes: &[u8]) -> bool {
+        crate::record::decode_wrapped(bytes).is_some()
+    }
+}
