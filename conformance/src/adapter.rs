@@ -8,13 +8,11 @@ use crate::sut::{SutFactory, SystemUnderTest};
 use hsm_impl as imp;
 use hsm_impl::{Cluster, HsmError, Session};
 use hsm_model::state::{
-    Ciphertext, DataId, KeyId, KeyRecord, MaskedObject, Material, NameId, Signature, WrappedKey,
-    MAX_KEY_IDS,
+    Ciphertext, DataId, KeyId, MaskedObject, Material, Signature, WrappedKey, MAX_KEY_IDS,
 };
 use hsm_model::{Action, Config, ErrorCode, KeyKind, Observation, Op, Outcome, Role, State};
 use sha2::{Digest as _, Sha256};
-use std::collections::{BTreeSet, HashMap};
-use std::hash::{Hash, Hasher};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Makes a cluster: `(hsm count, AU password, policy)`. The runner uses `Cluster::new`; the
@@ -142,8 +140,8 @@ pub struct ImplSut {
     ciphertexts: HashMap<Ciphertext, Vec<u8>>,
     signatures: HashMap<Signature, Vec<u8>>,
     macs: HashMap<(Material, DataId), [u8; 32]>,
-    /// Every sync status seen: the model's record set and the implementation's digest set.
-    sync_seen: Vec<(Vec<KeyRecord>, BTreeSet<[u8; 32]>)>,
+    /// Every sync status seen (SPEC §6 equality).
+    sync: crate::abstraction::SyncLedger,
     /// A masked object of another cluster made by the same constructor (made on first use).
     foreign: Option<Vec<u8>>,
     /// With [`ImplSut::record_raw`]: the `Debug` of every answer of the implementation, before
@@ -179,7 +177,7 @@ impl ImplSut {
             ciphertexts: HashMap::new(),
             signatures: HashMap::new(),
             macs: HashMap::new(),
-            sync_seen: Vec::new(),
+            sync: Default::default(),
             foreign: None,
             raw: None,
         })
@@ -229,34 +227,6 @@ impl ImplSut {
             raw.borrow_mut().push(format!("{r:?}"));
         }
         r
-    }
-
-    /// The text sent for a name: the table's text, upper-cased for one action in four (chosen
-    /// by a fixed hash of the action, so replays and shrinking send the same text) to exercise
-    /// case-insensitive names.
-    fn name_arg(&self, a: &Action, n: NameId) -> String {
-        let t = self.cfg.name_text(n);
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        a.hash(&mut h);
-        if h.finish().is_multiple_of(4) {
-            t.to_uppercase()
-        } else {
-            t
-        }
-    }
-
-    fn name_id(&self, text: &str) -> Result<NameId, String> {
-        self.cfg
-            .name_ids()
-            .find(|&n| self.cfg.name_text(n).to_lowercase() == text)
-            .ok_or_else(|| format!("the implementation shows a user `{text}` no step created"))
-    }
-
-    fn data_id(&self, bytes: &[u8]) -> Result<DataId, String> {
-        (0..self.cfg.data.len() as u8)
-            .map(DataId)
-            .find(|&d| self.cfg.data_text(d).as_bytes() == bytes)
-            .ok_or_else(|| "decrypt answered a plaintext that is no datum of the trace".to_string())
     }
 
     /// Bytes of a masked object of another cluster: a second cluster made by the same
@@ -316,34 +286,6 @@ impl ImplSut {
         })
     }
 
-    fn sync_status(
-        &mut self,
-        digests: BTreeSet<[u8; 32]>,
-        expected: &Outcome,
-    ) -> Result<Observation, String> {
-        let Ok(Observation::SyncStatus(records)) = expected else {
-            return Ok(Observation::SyncStatus(vec![]));
-        };
-        if digests.len() != records.len() {
-            return Err(format!(
-                "sync status has {} digests, the model holds {} keys",
-                digests.len(),
-                records.len()
-            ));
-        }
-        for (r, d) in &self.sync_seen {
-            if (r == records) != (*d == digests) {
-                return Err(format!(
-                    "sync status: digest sets are {} where the model's key records are {}",
-                    if *d == digests { "equal" } else { "different" },
-                    if r == records { "equal" } else { "different" }
-                ));
-            }
-        }
-        self.sync_seen.push((records.clone(), digests));
-        Ok(Observation::SyncStatus(records.clone()))
-    }
-
     /// Runs the action on the implementation and abstracts its answer.
     fn run(&mut self, a: &Action, expected: &Outcome) -> Result<Outcome, String> {
         let s = &self.sessions[a.client.index()][a.hsm.index()];
@@ -360,7 +302,7 @@ impl ImplSut {
         let data = |d: DataId| self.cfg.data_text(d).into_bytes();
         let out: Outcome = match a.op {
             Op::Login { name, password } => {
-                lift!(s.login(&self.name_arg(a, name), &text(password)), r => Observation::LoggedIn(role_of(r)))
+                lift!(s.login(&crate::abstraction::name_arg(&self.cfg, a, name), &text(password)), r => Observation::LoggedIn(role_of(r)))
             }
             Op::Logout => lift!(s.logout(), _x => Observation::Done),
             Op::GetClusterInfo => lift!(s.cluster_info(), i => Observation::ClusterInfo {
@@ -372,7 +314,7 @@ impl ImplSut {
                     let mut out = Vec::new();
                     for u in users {
                         out.push(hsm_model::UserEntry {
-                            name: self.name_id(&u.name)?,
+                            name: crate::abstraction::name_id(&self.cfg, &u.name)?,
                             role: role_of(u.role),
                             locked: u.locked,
                         });
@@ -386,21 +328,23 @@ impl ImplSut {
                 lift!(s.change_own_password(&text(password)), _x => Observation::Done)
             }
             Op::ChangePassword { name, password } => {
-                lift!(s.change_password(&self.name_arg(a, name), &text(password)), _x => Observation::Done)
+                lift!(s.change_password(&crate::abstraction::name_arg(&self.cfg, a, name), &text(password)), _x => Observation::Done)
             }
             Op::CreateUser {
                 name,
                 role,
                 password,
             } => lift!(
-                s.create_user(&self.name_arg(a, name), impl_role(role), &text(password)),
+                s.create_user(&crate::abstraction::name_arg(&self.cfg, a, name), impl_role(role), &text(password)),
                 _x => Observation::Done
             ),
             Op::DeleteUser { name } => {
-                lift!(s.delete_user(&self.name_arg(a, name)), _x => Observation::Done)
+                lift!(s.delete_user(&crate::abstraction::name_arg(&self.cfg, a, name)), _x => Observation::Done)
             }
             Op::GetSyncStatus => match self.noted(s.sync_status()) {
-                Ok(d) => Ok(self.sync_status(d, expected)?),
+                Ok(d) => Ok(self
+                    .sync
+                    .abstract_status(d.iter().map(|x| x.to_vec()).collect(), expected)?),
                 Err(e) => Err(error_code(e)?),
             },
             Op::ExtractMasked { key } => {
@@ -432,10 +376,10 @@ impl ImplSut {
             }
             Op::DeleteKey { key } => lift!(s.delete_key(imp_key(key)), _x => Observation::Done),
             Op::ShareKey { key, name } => {
-                lift!(s.share_key(imp_key(key), &self.name_arg(a, name)), _x => Observation::Done)
+                lift!(s.share_key(imp_key(key), &crate::abstraction::name_arg(&self.cfg, a, name)), _x => Observation::Done)
             }
             Op::UnshareKey { key, name } => {
-                lift!(s.unshare_key(imp_key(key), &self.name_arg(a, name)), _x => Observation::Done)
+                lift!(s.unshare_key(imp_key(key), &crate::abstraction::name_arg(&self.cfg, a, name)), _x => Observation::Done)
             }
             Op::SetAttribute { key, label } => {
                 lift!(s.set_label(imp_key(key), &self.cfg.label_text(label)), _x => Observation::Done)
@@ -480,7 +424,9 @@ impl ImplSut {
                     .cloned()
                     .unwrap_or_else(|| GARBAGE.to_vec());
                 match self.noted(s.decrypt(imp_key(key), &bytes)) {
-                    Ok(pt) => Ok(Observation::Plaintext(self.data_id(&pt)?)),
+                    Ok(pt) => Ok(Observation::Plaintext(crate::abstraction::data_id(
+                        &self.cfg, &pt,
+                    )?)),
                     Err(e) => Err(error_code(e)?),
                 }
             }

@@ -19,6 +19,7 @@
 //! - [`docs_cli`]: `hsmspec table` (the permission table derived by exploring the model) and
 //!   `hsmspec docs` (the generated pages of `docs/`: permissions, properties, traceability).
 
+pub mod abstraction;
 pub mod adapter;
 pub mod cli;
 pub mod conform_cli;

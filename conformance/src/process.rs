@@ -14,14 +14,11 @@
 use crate::adapter::GARBAGE;
 use crate::protocol::{b64, clip, kind_name, role_from, role_name, unb64, VERSION};
 use crate::sut::{SutFactory, SystemUnderTest};
-use hsm_model::state::{
-    Ciphertext, DataId, KeyId, KeyRecord, MaskedObject, Material, NameId, Signature, WrappedKey,
-};
+use hsm_model::state::{Ciphertext, DataId, KeyId, MaskedObject, Material, Signature, WrappedKey};
 use hsm_model::{Action, Config, ErrorCode, Observation, Op, Outcome, Policy, State};
 use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -395,7 +392,7 @@ pub struct ProcessSut {
     ciphertexts: HashMap<Ciphertext, Vec<u8>>,
     signatures: HashMap<Signature, Vec<u8>>,
     macs: HashMap<(Material, DataId), Vec<u8>>,
-    sync_seen: Vec<(Vec<KeyRecord>, BTreeSet<Vec<u8>>)>,
+    sync: crate::abstraction::SyncLedger,
     foreign: Option<Vec<u8>>,
 }
 
@@ -474,7 +471,7 @@ impl ProcessSut {
             ciphertexts: HashMap::new(),
             signatures: HashMap::new(),
             macs: HashMap::new(),
-            sync_seen: Vec::new(),
+            sync: Default::default(),
             foreign: None,
         }
     }
@@ -518,26 +515,6 @@ impl ProcessSut {
             "step",
             json!({ "cluster": cluster, "client": client, "hsm": hsm, "op": op, "args": args }),
         )
-    }
-
-    /// The text sent for a name, as the in-process adapter sends it (upper-cased for one
-    /// action in four, by a fixed hash of the action).
-    fn name_arg(&self, a: &Action, n: NameId) -> String {
-        let t = self.cfg.name_text(n);
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        a.hash(&mut h);
-        if h.finish().is_multiple_of(4) {
-            t.to_uppercase()
-        } else {
-            t
-        }
-    }
-
-    fn name_id(&self, text: &str) -> Result<NameId, String> {
-        self.cfg
-            .name_ids()
-            .find(|&n| self.cfg.name_text(n).to_lowercase() == text)
-            .ok_or_else(|| format!("the implementation shows a user `{text}` no step created"))
     }
 
     /// The handle sent for a model key id: the implementation's handle once it gave one, else
@@ -657,56 +634,32 @@ impl ProcessSut {
         })
     }
 
-    fn sync_status(
-        &mut self,
-        digests: BTreeSet<Vec<u8>>,
-        expected: &Outcome,
-    ) -> Result<Observation, String> {
-        let Ok(Observation::SyncStatus(records)) = expected else {
-            return Ok(Observation::SyncStatus(vec![]));
-        };
-        if digests.len() != records.len() {
-            return Err(format!(
-                "sync status has {} digests, the model holds {} keys",
-                digests.len(),
-                records.len()
-            ));
-        }
-        for (r, d) in &self.sync_seen {
-            if (r == records) != (*d == digests) {
-                return Err(format!(
-                    "sync status: digest sets are {} where the model's key records are {}",
-                    if *d == digests { "equal" } else { "different" },
-                    if r == records { "equal" } else { "different" }
-                ));
-            }
-        }
-        self.sync_seen.push((records.clone(), digests));
-        Ok(Observation::SyncStatus(records.clone()))
-    }
-
     /// The step's request: operation name and arguments.
     fn request_of(&mut self, a: &Action) -> Result<(&'static str, Value), String> {
         let pw = |s: &Self, p| s.cfg.password_text(p);
         let op = a.op.operation().name();
         let args = match a.op {
             Op::Login { name, password } => {
-                json!({ "name": self.name_arg(a, name), "password": pw(self, password) })
+                json!({ "name": crate::abstraction::name_arg(&self.cfg, a, name), "password": pw(self, password) })
             }
             Op::Logout | Op::GetClusterInfo | Op::ListUsers | Op::Zeroize | Op::GetSyncStatus => {
                 json!({})
             }
             Op::ChangeOwnPassword { password } => json!({ "password": pw(self, password) }),
             Op::ChangePassword { name, password } => {
-                json!({ "name": self.name_arg(a, name), "password": pw(self, password) })
+                json!({ "name": crate::abstraction::name_arg(&self.cfg, a, name), "password": pw(self, password) })
             }
             Op::CreateUser {
                 name,
                 role,
                 password,
-            } => json!({ "name": self.name_arg(a, name), "role": role_name(role),
-                         "password": pw(self, password) }),
-            Op::DeleteUser { name } => json!({ "name": self.name_arg(a, name) }),
+            } => {
+                json!({ "name": crate::abstraction::name_arg(&self.cfg, a, name), "role": role_name(role),
+                         "password": pw(self, password) })
+            }
+            Op::DeleteUser { name } => {
+                json!({ "name": crate::abstraction::name_arg(&self.cfg, a, name) })
+            }
             Op::ExtractMasked { key } => json!({ "key": self.handle(key) }),
             Op::InsertMasked { object } => json!({ "object": b64(&self.masked_bytes(object)?) }),
             Op::Clone { from } => json!({ "from": from.0 }),
@@ -715,7 +668,7 @@ impl ProcessSut {
             }
             Op::DeleteKey { key } => json!({ "key": self.handle(key) }),
             Op::ShareKey { key, name } | Op::UnshareKey { key, name } => {
-                json!({ "key": self.handle(key), "name": self.name_arg(a, name) })
+                json!({ "key": self.handle(key), "name": crate::abstraction::name_arg(&self.cfg, a, name) })
             }
             Op::SetAttribute { key, label } => {
                 json!({ "key": self.handle(key), "label": self.cfg.label_text(label) })
@@ -803,7 +756,7 @@ impl ProcessSut {
                 let mut out = Vec::new();
                 for u in array_field(&v, "users", op)? {
                     out.push(hsm_model::UserEntry {
-                        name: self.name_id(str_field(u, "name", op)?)?,
+                        name: crate::abstraction::name_id(&self.cfg, str_field(u, "name", op)?)?,
                         role: role_field(u, "role", op)?,
                         locked: bool_field(u, "locked", op)?,
                     });
@@ -816,7 +769,7 @@ impl ProcessSut {
                     let t = d.as_str().ok_or("a digest is not a string")?;
                     set.insert(unb64(t)?);
                 }
-                self.sync_status(set, expected)?
+                self.sync.abstract_status(set, expected)?
             }
             Op::ExtractMasked { .. } => {
                 let bytes = bytes_field(&v, "object", op)?;

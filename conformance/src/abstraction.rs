@@ -1,0 +1,77 @@
+//! The parts of the abstraction function that do not depend on how the system under test is
+//! reached: names sent and read back, data read back, and sync-status bookkeeping. The
+//! in-process adapter ([`crate::adapter`]) and the process client ([`crate::process`]) both
+//! map through these, so the two cannot drift apart.
+
+use hsm_model::state::{DataId, KeyRecord, NameId};
+use hsm_model::{Action, Config, Observation, Outcome};
+use std::collections::BTreeSet;
+use std::hash::{Hash, Hasher};
+
+/// The text sent for a name: the table's text, upper-cased for one action in four (chosen by
+/// a fixed hash of the action, so replays and shrinking send the same text) to exercise
+/// case-insensitive names.
+pub fn name_arg(cfg: &Config, a: &Action, n: NameId) -> String {
+    let t = cfg.name_text(n);
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    a.hash(&mut h);
+    if h.finish().is_multiple_of(4) {
+        t.to_uppercase()
+    } else {
+        t
+    }
+}
+
+/// The model's name for a user name the implementation shows.
+pub fn name_id(cfg: &Config, text: &str) -> Result<NameId, String> {
+    cfg.name_ids()
+        .find(|&n| cfg.name_text(n).to_lowercase() == text)
+        .ok_or_else(|| format!("the implementation shows a user `{text}` no step created"))
+}
+
+/// The model's datum for plaintext bytes the implementation answered.
+pub fn data_id(cfg: &Config, bytes: &[u8]) -> Result<DataId, String> {
+    (0..cfg.data.len() as u8)
+        .map(DataId)
+        .find(|&d| cfg.data_text(d).as_bytes() == bytes)
+        .ok_or_else(|| "decrypt answered a plaintext that is no datum of the trace".to_string())
+}
+
+/// Every sync status seen in a trace: the model's record set and the implementation's digest
+/// set. Digests are opaque, so they are held to the model by their count and by equality:
+/// two digest sets are equal exactly when the model's record sets are (SPEC §6).
+#[derive(Debug, Default)]
+pub struct SyncLedger {
+    seen: Vec<(Vec<KeyRecord>, BTreeSet<Vec<u8>>)>,
+}
+
+impl SyncLedger {
+    /// Abstracts a digest set answered where the model expects `expected`.
+    pub fn abstract_status(
+        &mut self,
+        digests: BTreeSet<Vec<u8>>,
+        expected: &Outcome,
+    ) -> Result<Observation, String> {
+        let Ok(Observation::SyncStatus(records)) = expected else {
+            return Ok(Observation::SyncStatus(vec![]));
+        };
+        if digests.len() != records.len() {
+            return Err(format!(
+                "sync status has {} digests, the model holds {} keys",
+                digests.len(),
+                records.len()
+            ));
+        }
+        for (r, d) in &self.seen {
+            if (r == records) != (*d == digests) {
+                return Err(format!(
+                    "sync status: digest sets are {} where the model's key records are {}",
+                    if *d == digests { "equal" } else { "different" },
+                    if r == records { "equal" } else { "different" }
+                ));
+            }
+        }
+        self.seen.push((records.clone(), digests));
+        Ok(Observation::SyncStatus(records.clone()))
+    }
+}
