@@ -3,9 +3,9 @@
 //! in-process adapter ([`crate::adapter`]) and the process client ([`crate::process`]) both
 //! map through these, so the two cannot drift apart.
 
-use hsm_model::state::{DataId, KeyRecord, NameId};
+use hsm_model::state::{DataId, KeyRecord, Material, NameId};
 use hsm_model::{Action, Config, Observation, Outcome};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
 
 /// The text sent for a name: the table's text, upper-cased for one action in four (chosen by
@@ -73,5 +73,47 @@ impl SyncLedger {
         }
         self.seen.push((records.clone(), digests));
         Ok(Observation::SyncStatus(records.clone()))
+    }
+}
+
+/// Every HMAC tag seen in a trace, by the (material, data) the model says made it. Tags are
+/// opaque: the same material and data must give the same tag, different ones different tags.
+#[derive(Debug, Default)]
+pub struct MacLedger {
+    tags: HashMap<(Material, DataId), Vec<u8>>,
+}
+
+impl MacLedger {
+    /// Abstracts a tag answered for data `d` where the model expects `expected`.
+    pub fn abstract_tag(
+        &mut self,
+        tag: &[u8],
+        d: DataId,
+        expected: &Outcome,
+    ) -> Result<Observation, String> {
+        let Ok(Observation::Mac { material, data }) = expected else {
+            return Ok(Observation::Mac {
+                material: Material(0),
+                data: d,
+            });
+        };
+        let k = (*material, *data);
+        if let Some(old) = self.tags.get(&k) {
+            if old != tag {
+                return Err("HMAC of the same material and data gave a different tag".into());
+            }
+        } else if self.tags.values().any(|t| t == tag) {
+            return Err("HMAC of different material or data gave the same tag".into());
+        }
+        self.tags.insert(k, tag.to_vec());
+        Ok(Observation::Mac {
+            material: *material,
+            data: *data,
+        })
+    }
+
+    /// Every tag seen.
+    pub fn tags(&self) -> impl Iterator<Item = &[u8]> {
+        self.tags.values().map(Vec::as_slice)
     }
 }

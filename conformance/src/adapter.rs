@@ -8,7 +8,7 @@ use crate::sut::{SutFactory, SystemUnderTest};
 use hsm_impl as imp;
 use hsm_impl::{Cluster, HsmError, Session};
 use hsm_model::state::{
-    Ciphertext, DataId, KeyId, MaskedObject, Material, Signature, WrappedKey, MAX_KEY_IDS,
+    Ciphertext, DataId, KeyId, MaskedObject, Signature, WrappedKey, MAX_KEY_IDS,
 };
 use hsm_model::{Action, Config, ErrorCode, KeyKind, Observation, Op, Outcome, Role, State};
 use sha2::{Digest as _, Sha256};
@@ -139,7 +139,7 @@ pub struct ImplSut {
     wrapped: HashMap<WrappedKey, Vec<u8>>,
     ciphertexts: HashMap<Ciphertext, Vec<u8>>,
     signatures: HashMap<Signature, Vec<u8>>,
-    macs: HashMap<(Material, DataId), [u8; 32]>,
+    macs: crate::abstraction::MacLedger,
     /// Every sync status seen (SPEC §6 equality).
     sync: crate::abstraction::SyncLedger,
     /// A masked object of another cluster made by the same constructor (made on first use).
@@ -176,7 +176,7 @@ impl ImplSut {
             wrapped: HashMap::new(),
             ciphertexts: HashMap::new(),
             signatures: HashMap::new(),
-            macs: HashMap::new(),
+            macs: Default::default(),
             sync: Default::default(),
             foreign: None,
             raw: None,
@@ -217,7 +217,7 @@ impl ImplSut {
         out.extend(self.wrapped.values().map(Vec::as_slice));
         out.extend(self.ciphertexts.values().map(Vec::as_slice));
         out.extend(self.signatures.values().map(Vec::as_slice));
-        out.extend(self.macs.values().map(|t| t.as_slice()));
+        out.extend(self.macs.tags());
         out
     }
 
@@ -453,32 +453,7 @@ impl ImplSut {
                 lift!(s.verify(imp_key(key), &data(d), &bytes), v => Observation::Verified(v))
             }
             Op::Hmac { key, data: d } => match self.noted(s.hmac(imp_key(key), &data(d))) {
-                Ok(tag) => match exp_ok {
-                    Some(Observation::Mac { material, data }) => {
-                        let k = (*material, *data);
-                        if let Some(old) = self.macs.get(&k) {
-                            if *old != tag {
-                                return Err(
-                                    "HMAC of the same material and data gave a different tag"
-                                        .into(),
-                                );
-                            }
-                        } else if self.macs.values().any(|t| *t == tag) {
-                            return Err(
-                                "HMAC of different material or data gave the same tag".into()
-                            );
-                        }
-                        self.macs.insert(k, tag);
-                        Ok(Observation::Mac {
-                            material: *material,
-                            data: *data,
-                        })
-                    }
-                    _ => Ok(Observation::Mac {
-                        material: Material(0),
-                        data: d,
-                    }),
-                },
+                Ok(tag) => Ok(self.macs.abstract_tag(&tag, d, expected)?),
                 Err(e) => Err(error_code(e)?),
             },
             Op::Digest { data: d } => match self.noted(s.digest(&data(d))) {

@@ -2,7 +2,7 @@
 
 use clap::Args;
 use hsm_model::run::{self, CheckOptions, Kind, Verdict};
-use hsm_model::trace::{describe, Trace, TraceStep};
+use hsm_model::trace::{describe, Trace};
 use hsm_model::{Config, Families, HsmModel};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -343,14 +343,7 @@ fn save_paths(r: &run::CheckReport, dir: &PathBuf) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     for p in &r.properties {
         let Some(path) = &p.path else { continue };
-        let steps = path
-            .iter()
-            .map(|a| TraceStep {
-                action: *a,
-                outcome: None,
-            })
-            .collect();
-        let trace = Trace::new(p.name, &r.config, steps).with_model_outcomes();
+        let trace = Trace::from_actions(p.name, &r.config, path);
         let file: String = p
             .name
             .chars()

@@ -15,7 +15,7 @@ use clap::{Args, ValueEnum};
 use hsm_model::checker::properties as p;
 use hsm_model::run::{self, CheckOptions, CheckReport, Verdict};
 use hsm_model::table::{self, Cell, Column, Row};
-use hsm_model::trace::{concretize, describe, Trace, TraceStep};
+use hsm_model::trace::{concretize, describe, Trace};
 use hsm_model::{
     Action, Config, ErrorCode, HsmModel, Observation, Operation, Outcome, State, Triple,
 };
@@ -553,14 +553,7 @@ pub fn shortest_examples(ex: &Exploration) -> Result<Vec<ExampleTrace>, String> 
                 .iter()
                 .filter_map(|(cfg, found)| {
                     let path = found.iter().find(|(n, _)| n == name)?.1.as_ref()?;
-                    let steps = path
-                        .iter()
-                        .map(|a| TraceStep {
-                            action: *a,
-                            outcome: None,
-                        })
-                        .collect();
-                    let trace = Trace::new(name, cfg, steps).with_model_outcomes();
+                    let trace = Trace::from_actions(name, cfg, path);
                     Some((trace, cfg.setup.len()))
                 })
                 .min_by_key(|(t, _)| t.steps.len());

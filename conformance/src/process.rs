@@ -14,7 +14,7 @@
 use crate::adapter::GARBAGE;
 use crate::protocol::{b64, clip, kind_name, role_from, role_name, unb64, VERSION};
 use crate::sut::{SutFactory, SystemUnderTest};
-use hsm_model::state::{Ciphertext, DataId, KeyId, MaskedObject, Material, Signature, WrappedKey};
+use hsm_model::state::{Ciphertext, DataId, KeyId, MaskedObject, Signature, WrappedKey};
 use hsm_model::{Action, Config, ErrorCode, Observation, Op, Outcome, Policy, State};
 use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
@@ -391,7 +391,7 @@ pub struct ProcessSut {
     wrapped: HashMap<WrappedKey, Vec<u8>>,
     ciphertexts: HashMap<Ciphertext, Vec<u8>>,
     signatures: HashMap<Signature, Vec<u8>>,
-    macs: HashMap<(Material, DataId), Vec<u8>>,
+    macs: crate::abstraction::MacLedger,
     sync: crate::abstraction::SyncLedger,
     foreign: Option<Vec<u8>>,
 }
@@ -470,7 +470,7 @@ impl ProcessSut {
             wrapped: HashMap::new(),
             ciphertexts: HashMap::new(),
             signatures: HashMap::new(),
-            macs: HashMap::new(),
+            macs: Default::default(),
             sync: Default::default(),
             foreign: None,
         }
@@ -826,32 +826,7 @@ impl ProcessSut {
             Op::Verify { .. } => Observation::Verified(bool_field(&v, "valid", op)?),
             Op::Hmac { data: d, .. } => {
                 let tag = bytes_field(&v, "tag", op)?;
-                match exp_ok {
-                    Some(Observation::Mac { material, data }) => {
-                        let k = (*material, *data);
-                        if let Some(old) = self.macs.get(&k) {
-                            if *old != tag {
-                                return Err(
-                                    "HMAC of the same material and data gave a different tag"
-                                        .into(),
-                                );
-                            }
-                        } else if self.macs.values().any(|t| *t == tag) {
-                            return Err(
-                                "HMAC of different material or data gave the same tag".into()
-                            );
-                        }
-                        self.macs.insert(k, tag);
-                        Observation::Mac {
-                            material: *material,
-                            data: *data,
-                        }
-                    }
-                    _ => Observation::Mac {
-                        material: Material(0),
-                        data: d,
-                    },
-                }
+                self.macs.abstract_tag(&tag, d, expected)?
             }
             Op::Digest { data: d } => {
                 let got = bytes_field(&v, "digest", op)?;

@@ -5,7 +5,7 @@ use hsm_conformance::adapter::ImplFactory;
 use hsm_conformance::exhaustive::exhaustive_configs;
 use hsm_conformance::runner::{format_run, run_trace};
 use hsm_model::run::{check, CheckOptions};
-use hsm_model::trace::{Trace, TraceStep};
+use hsm_model::trace::Trace;
 
 fn property_paths() -> Vec<(String, Trace)> {
     let mut out = Vec::new();
@@ -13,14 +13,7 @@ fn property_paths() -> Vec<(String, Trace)> {
         let report = check(&cfg, &CheckOptions::default()).expect("check runs");
         for p in &report.properties {
             let Some(path) = &p.path else { continue };
-            let steps = path
-                .iter()
-                .map(|a| TraceStep {
-                    action: *a,
-                    outcome: None,
-                })
-                .collect();
-            let trace = Trace::new(p.name, &report.config, steps).with_model_outcomes();
+            let trace = Trace::from_actions(p.name, &report.config, path);
             let file: String = format!("{}-{}", cfg.name, p.name)
                 .chars()
                 .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })

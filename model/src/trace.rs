@@ -166,6 +166,19 @@ impl Trace {
         }
     }
 
+    /// A trace of `actions` run from a new cluster of `config`'s shape (setup first), with
+    /// every step's outcome recorded from the model: how a checker path becomes a trace file.
+    pub fn from_actions(name: &str, config: &Config, actions: &[Action]) -> Trace {
+        let steps = actions
+            .iter()
+            .map(|a| TraceStep {
+                action: *a,
+                outcome: None,
+            })
+            .collect();
+        Trace::new(name, config, steps).with_model_outcomes()
+    }
+
     /// Reads a trace from JSON text, checking format, version, configuration and every step.
     pub fn from_json(text: &str) -> Result<Trace, TraceError> {
         let value: serde_json::Value =
