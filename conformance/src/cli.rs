@@ -119,13 +119,18 @@ impl ConfigArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Checker threads (stateright engine; 1 is usually fastest for this model on 2 cores).
+    /// Checker threads.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
-    /// The checker: `stateright` (its BFS) or `compact` (hsm-model's level-by-level BFS with a
-    /// 24-byte entry per state; same states and verdicts, far less memory).
-    #[arg(long, default_value = "stateright", value_parser = ["stateright", "compact"])]
+    /// The checker: `compact` (hsm-model's level-by-level parallel BFS: 8 bytes per state in
+    /// its table plus the packed states of two levels; shortest example paths) or
+    /// `stateright` (stateright's BFS, the reference the tests hold `compact` to; far more
+    /// memory per state).
+    #[arg(long, default_value = "compact", value_parser = ["compact", "stateright"])]
     pub engine: String,
+    /// Stop after this many seconds; a check cut short fails (exit 1) and says so.
+    #[arg(long)]
+    pub timeout: Option<f64>,
     /// Write every counterexample and example path as a trace file into this directory.
     #[arg(long)]
     pub save_paths: Option<PathBuf>,
@@ -221,7 +226,10 @@ fn check_one(args: &CheckArgs, cfg: Config) -> (ExitCode, Option<run::CheckRepor
             run::Engine::Stateright
         },
         threads: args.threads,
-        timeout: None,
+        timeout: args
+            .timeout
+            .filter(|t| t.is_finite() && *t >= 0.0)
+            .map(std::time::Duration::from_secs_f64),
         progress: Some(progress),
     };
     eprintln!("checking `{}` …", cfg.name);
@@ -287,6 +295,13 @@ fn print_report(r: &run::CheckReport, peak: Option<u64>) {
             "peak memory: {:.1} MB, {:.0} bytes per unique state",
             p as f64 / 1e6,
             p as f64 / r.unique_states.max(1) as f64
+        );
+    }
+    if let Some(b) = r.store_bytes {
+        println!(
+            "state store: {:.1} MB at its peak, {:.1} bytes per unique state (fingerprint set, parent table, packed states of the two widest adjacent levels)",
+            b as f64 / 1e6,
+            b as f64 / r.unique_states.max(1) as f64
         );
     }
     println!("properties:");

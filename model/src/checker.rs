@@ -56,6 +56,11 @@ impl Coverage {
     fn record(&self, t: Triple, state: &State, action: &Action) {
         let i = triple_index(&t);
         let bit = 1u64 << (i % 64);
+        // A plain load first: after the first states almost every triple is known, and a
+        // read-modify-write on every step would contend between checker threads.
+        if self.bits[i / 64].load(Ordering::Relaxed) & bit != 0 {
+            return;
+        }
         if self.bits[i / 64].fetch_or(bit, Ordering::Relaxed) & bit == 0 {
             if let Ok(mut w) = self.witnesses.lock() {
                 w.push((t, *state, *action));
@@ -338,6 +343,14 @@ impl HsmModel {
     /// beyond the configuration's bounds.
     pub fn transition(&self, s: &State, a: &Action) -> Option<(Outcome, State)> {
         let (outcome, mut next) = self.cfg.step(s, a);
+        self.finish(s, a, &outcome, &mut next)?;
+        Some((outcome, next))
+    }
+
+    /// The checks of [`HsmModel::transition`] after the step of `a` from `s` answered
+    /// `outcome` and left `next`: sets `next`'s flags, and tells whether `next` differs from
+    /// `s` (`None` when it is beyond the configuration's bounds).
+    fn finish(&self, s: &State, a: &Action, outcome: &Outcome, next: &mut State) -> Option<bool> {
         let role = s.session_role(a.client, a.hsm);
         let op = a.op.operation();
         self.coverage.record(
@@ -370,21 +383,70 @@ impl HsmModel {
         let unchanged = if outcome.is_err() && !matches!(a.op, Op::Login { .. }) {
             next.flags == s.flags
         } else {
-            next == *s
+            *next == *s
         };
         if unchanged {
-            return Some((outcome, next));
+            return Some(false);
         }
         if next.flags & flags::CAPACITY_EXCEEDED != 0
-            || !self.within_pools(&next)
+            || !self.within_pools(next)
             || next.next_key_id > self.cfg.key_ids + 1
         {
             return None;
         }
-        if owner_changed(s, &next) {
+        if owner_changed(s, next) {
             next.flags |= flags::OWNER_CHANGED;
         }
-        Some((outcome, next))
+        Some(true)
+    }
+
+    /// Steps every enabled action of `state` once, recording its (role, operation, outcome)
+    /// triple and its transition invariants, and calls `f` with each action that changes the
+    /// state and the state it leads to (before canonicalization), in the order of
+    /// [`Model::actions`]. `candidates` is scratch space.
+    ///
+    /// Relied on: guards run before effects, so an error other than a failed Login leaves the
+    /// state it was applied to untouched (but for the capacity flag). Errors are by far the
+    /// most common outcome, so one scratch copy of `state` serves every error in a row; it is
+    /// refreshed only after a step that may have changed it. The test
+    /// `errors_leave_the_state_untouched_before_the_restore` holds the model to this.
+    pub fn for_each_successor(
+        &self,
+        state: &State,
+        candidates: &mut Vec<Action>,
+        mut f: impl FnMut(&Action, &State),
+    ) {
+        candidates.clear();
+        self.enabled(state, candidates);
+        // What `Config::step` starts from; the scratch state is this until a step changes it.
+        let mut base = *state;
+        base.events = 0;
+        let mut scratch = base;
+        for a in candidates.iter() {
+            let outcome = self.cfg.apply(&mut scratch, a);
+            let login_failure =
+                matches!(a.op, Op::Login { .. }) && outcome == Err(ErrorCode::BadCredentials);
+            if outcome.is_err() && !login_failure && scratch.flags == state.flags {
+                let role = state.session_role(a.client, a.hsm);
+                self.coverage.record(
+                    (Column::of(role), a.op.operation(), outcome.err()),
+                    state,
+                    a,
+                );
+                continue;
+            }
+            // As `Config::step` answers: an error restores the state (the capacity flag
+            // survives), a failed Login keeps its counter, a success keeps its effect.
+            if outcome.is_err() && !login_failure {
+                let capacity = scratch.flags & flags::CAPACITY_EXCEEDED;
+                scratch = *state;
+                scratch.flags |= capacity;
+            }
+            if self.finish(state, a, &outcome, &mut scratch) == Some(true) {
+                f(a, &scratch);
+            }
+            scratch = base;
+        }
     }
 
     /// Every action the configuration enables in `s`, self-loops included (errors, reads):
@@ -435,34 +497,8 @@ impl Model for HsmModel {
     /// lookup. Unique states and verdicts are the same either way; "total states" counts only
     /// state-changing transitions.
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
-        let mut all = Vec::new();
-        self.enabled(state, &mut all);
-        let mut scratch = *state;
-        for a in all {
-            // Fast path: most candidates are errors, which change nothing (guards run before
-            // effects; only a failed Login counts and only capacity sets a flag). One copy into
-            // a scratch state, no comparison. Everything else takes the full transition.
-            scratch = *state;
-            let outcome = self.cfg.apply(&mut scratch, &a);
-            let plain_error = outcome.is_err()
-                && !matches!(a.op, Op::Login { .. })
-                && scratch.flags == state.flags;
-            if plain_error {
-                let role = state.session_role(a.client, a.hsm);
-                self.coverage.record(
-                    (Column::of(role), a.op.operation(), outcome.err()),
-                    state,
-                    &a,
-                );
-                continue;
-            }
-            if let Some((_, next)) = self.transition(state, &a) {
-                if next != *state {
-                    actions.push(a);
-                }
-            }
-        }
-        let _ = scratch;
+        let mut candidates = Vec::new();
+        self.for_each_successor(state, &mut candidates, |a, _| actions.push(*a));
     }
 
     fn next_state(&self, last: &State, action: Action) -> Option<State> {

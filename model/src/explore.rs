@@ -1,23 +1,31 @@
-//! A compact breadth-first checker for [`HsmModel`], beside stateright's.
+//! A compact, parallel breadth-first checker for [`HsmModel`], beside stateright's.
 //!
 //! stateright's BFS keeps, for every pending state, the whole state and a `Vec` of the action
 //! indices that reached it, cloned for every successor; on this model that is ~900 bytes per
 //! unique state at 10 M states, and memory, not time, ends the larger checks. This checker
-//! explores level by level and keeps only a 64-bit fingerprint per state with its parent's
-//! fingerprint and the index of the action that reached it (24 bytes in the table), plus the
-//! states of the current and next level. Paths are rebuilt from the parents and replayed, as
+//! explores level by level and keeps, per unique state, a 64-bit fingerprint in a set and the
+//! index of its parent with the index of the action that reached it (8 bytes, in discovery
+//! order), plus the states of the current and the next level, packed
+//! ([`crate::state::State::encode`]). Paths are rebuilt from the parents and replayed, as
 //! stateright does. It checks the same properties, on the same actions and the same
 //! representatives, so its unique-state counts equal stateright's (a test holds them equal).
+//!
+//! Each level is expanded in batches; a batch is split between the threads, which step every
+//! candidate action, canonicalize the successors and drop those already seen (the set is only
+//! read while they run); the batch's results are then merged in order by one thread. Merging
+//! in order makes the result independent of the thread count: the same parents, the same
+//! shortest discovery paths, the same counts.
 //!
 //! Like stateright, it trusts 64-bit fingerprints: two distinct states with the same
 //! fingerprint would be merged (with ~10^8 states the chance is about 3 in 10^4).
 
 use crate::action::Action;
 use crate::checker::HsmModel;
-use crate::state::State;
+use crate::state::{State, ENCODED_MAX, PACKED_LEN};
 use stateright::{Expectation, Model};
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::time::Instant;
 
 /// A hasher for keys that are fingerprints already.
 #[derive(Default)]
@@ -37,18 +45,27 @@ impl Hasher for Identity {
     }
 }
 
-/// The fingerprint of a state: 64 bits of a keyed-free, stable hash of its packed bytes.
+/// The fingerprint of a state: 64 bits of a stable hash of its packed bytes (ghost history
+/// excluded, as in `Eq`), the same on every run and platform, never 0.
 pub fn fingerprint(s: &State) -> u64 {
-    // FNV-1a over the packed bytes, then a final mix: stable across runs and platforms.
-    let mut buf = [0u8; crate::state::PACKED_LEN];
-    let n = s.pack(&mut buf);
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in &buf[..n] {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    let mut buf = [0u8; PACKED_LEN.next_multiple_of(8)];
+    let n = s.pack(
+        (&mut buf[..PACKED_LEN])
+            .try_into()
+            .expect("PACKED_LEN bytes"),
+    );
+    // Word at a time: each step is a bijection of the running value for a fixed word and of
+    // the word for a fixed running value, so states differing in one word never collide.
+    let mut h: u64 = 0x9e37_79b9_7f4a_7c15 ^ n as u64;
+    for w in buf[..n.next_multiple_of(8)].chunks_exact(8) {
+        let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+        h = (h.rotate_left(23) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
+    // murmur3's finalizer.
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     h ^= h >> 33;
     h.max(1)
 }
@@ -60,102 +77,236 @@ pub struct Exploration {
     pub unique_states: usize,
     /// State-changing transitions explored.
     pub transitions: usize,
-    /// Number of BFS levels below the initial state.
+    /// Number of BFS levels, the initial state's counted (as stateright counts depth).
     pub max_depth: usize,
     /// For each property with a discovery: the (representative) actions from the initial state.
     pub discoveries: HashMap<&'static str, Vec<Action>>,
-    /// Bytes of the fingerprint table at the end (its allocated capacity).
+    /// Whether every reachable state was explored (false after the deadline).
+    pub complete: bool,
+    /// Bytes of the fingerprint set and the parent table at the end (allocated capacity).
     pub table_bytes: usize,
+    /// The most bytes the packed states of two adjacent levels took at once.
+    pub frontier_bytes: usize,
     /// The widest level, in states.
     pub widest_level: usize,
 }
 
-type Parents = HashMap<u64, (u64, u32), BuildHasherDefault<Identity>>;
+/// Options of an exploration.
+#[derive(Default)]
+pub struct ExploreOptions<'a> {
+    /// Threads that expand states (at least 1).
+    pub threads: usize,
+    /// Stop (incomplete) once this instant has passed.
+    pub deadline: Option<Instant>,
+    /// Called about twice a second with (unique states, transitions, depth).
+    pub progress: Option<&'a (dyn Fn(usize, usize, usize) + Sync)>,
+}
+
+type Seen = HashSet<u64, BuildHasherDefault<Identity>>;
+
+/// One unique state's place in the search tree: its parent's index and the index of the
+/// action (in [`Model::actions`] order) that reached it. The initial states have no parent.
+#[derive(Clone, Copy)]
+struct Parent {
+    parent: u32,
+    action: u32,
+}
+
+const NO_PARENT: u32 = u32::MAX;
+
+/// The packed states of one level with their indices in the parent table.
+#[derive(Default)]
+struct Level {
+    bytes: Vec<u8>,
+    /// The index of each state in the parent table.
+    indices: Vec<u32>,
+    /// Where each state's encoding starts in `bytes`.
+    offsets: Vec<u64>,
+}
+
+impl Level {
+    fn push(&mut self, index: u32, s: &State) {
+        let mut buf = [0u8; ENCODED_MAX];
+        let n = s.encode(&mut buf);
+        self.push_encoded(index, &buf[..n]);
+    }
+
+    fn push_encoded(&mut self, index: u32, encoded: &[u8]) {
+        self.offsets.push(self.bytes.len() as u64);
+        self.indices.push(index);
+        self.bytes.extend_from_slice(encoded);
+    }
+
+    fn get(&self, i: usize) -> (u32, State) {
+        let (index, offset) = (self.indices[i], self.offsets[i]);
+        let state = State::decode(&self.bytes[offset as usize..])
+            .expect("a level holds only states it encoded");
+        (index, state)
+    }
+
+    fn len(&self) -> usize {
+        self.indices.len()
+    }
+
+    fn bytes(&self) -> usize {
+        self.bytes.capacity() + self.indices.capacity() * 4 + self.offsets.capacity() * 8
+    }
+}
+
+/// What one thread made of its part of a batch.
+#[derive(Default)]
+struct Part {
+    /// New-looking successors: (parent index, action index, fingerprint, end of its
+    /// encoding in `bytes`).
+    successors: Vec<(u32, u32, u64, u32)>,
+    /// The successors' encodings, one after the other.
+    bytes: Vec<u8>,
+    /// (property index, state index) for every property first seen to be discovered.
+    found: Vec<(usize, u32)>,
+    transitions: usize,
+}
+
+/// States expanded between two merges (split between the threads).
+const BATCH: usize = 8192;
 
 /// Explores every reachable representative state of `model` breadth first.
-pub fn explore(model: &HsmModel, progress: Option<&dyn Fn(usize, usize, usize)>) -> Exploration {
+pub fn explore(model: &HsmModel, options: &ExploreOptions) -> Exploration {
+    let threads = options.threads.max(1);
     let properties = model.properties();
     let mut out = Exploration::default();
-    let mut parents: Parents = HashMap::default();
-    let mut level: Vec<(State, u64)> = model
-        .init_states()
-        .into_iter()
-        .map(|s| {
-            let fp = fingerprint(&s);
-            (s, fp)
-        })
-        .collect();
-    for (_, fp) in &level {
-        parents.insert(*fp, (0, 0));
+    let mut seen = Seen::default();
+    let mut parents: Vec<Parent> = Vec::new();
+    let mut level = Level::default();
+    for s in model.init_states() {
+        if seen.insert(fingerprint(&s)) {
+            level.push(parents.len() as u32, &s);
+            parents.push(Parent {
+                parent: NO_PARENT,
+                action: 0,
+            });
+        }
     }
-    let mut found: HashMap<&'static str, u64> = HashMap::new();
-    let mut actions = Vec::new();
+    let mut found: Vec<Option<u32>> = vec![None; properties.len()];
     let mut depth = 0;
-    let mut last_report = std::time::Instant::now();
-    while !level.is_empty() {
+    let mut last_report = Instant::now();
+    out.complete = true;
+    'levels: while level.len() > 0 {
         out.widest_level = out.widest_level.max(level.len());
-        let mut next_level = Vec::new();
-        for (state, fp) in &level {
-            for p in &properties {
-                if found.contains_key(p.name) {
-                    continue;
+        let mut next = Level::default();
+        let mut start = 0;
+        while start < level.len() {
+            if options.deadline.is_some_and(|d| Instant::now() >= d) {
+                out.complete = false;
+                break 'levels;
+            }
+            let end = (start + BATCH).min(level.len());
+            let known: Vec<bool> = found.iter().map(Option::is_some).collect();
+            let expand = |from: usize, to: usize| {
+                let mut part = Part::default();
+                let mut candidates = Vec::new();
+                for i in from..to {
+                    let (index, state) = level.get(i);
+                    for (p, property) in properties.iter().enumerate() {
+                        if known[p] || part.found.iter().any(|(q, _)| *q == p) {
+                            continue;
+                        }
+                        let holds = (property.condition)(model, &state);
+                        let discovered = match property.expectation {
+                            Expectation::Always => !holds,
+                            Expectation::Sometimes => holds,
+                            Expectation::Eventually => false,
+                        };
+                        if discovered {
+                            part.found.push((p, index));
+                        }
+                    }
+                    let mut action = 0u32;
+                    model.for_each_successor(&state, &mut candidates, |_, next| {
+                        let next = model.symmetry().canonicalize(next).0;
+                        let fp = fingerprint(&next);
+                        if !seen.contains(&fp) {
+                            let mut buf = [0u8; ENCODED_MAX];
+                            let n = next.encode(&mut buf);
+                            part.bytes.extend_from_slice(&buf[..n]);
+                            let end = part.bytes.len() as u32;
+                            part.successors.push((index, action, fp, end));
+                        }
+                        part.transitions += 1;
+                        action += 1;
+                    });
                 }
-                let holds = (p.condition)(model, state);
-                let discovered = match p.expectation {
-                    Expectation::Always => !holds,
-                    Expectation::Sometimes => holds,
-                    Expectation::Eventually => false,
-                };
-                if discovered {
-                    found.insert(p.name, *fp);
+                part
+            };
+            let parts: Vec<Part> = if threads == 1 {
+                vec![expand(start, end)]
+            } else {
+                let chunk = (end - start).div_ceil(threads);
+                std::thread::scope(|scope| {
+                    let expand = &expand;
+                    let handles: Vec<_> = (start..end)
+                        .step_by(chunk)
+                        .map(|from| scope.spawn(move || expand(from, (from + chunk).min(end))))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                        .collect()
+                })
+            };
+            // Merge in order: the result does not depend on how the batch was split.
+            for part in parts {
+                out.transitions += part.transitions;
+                for (p, index) in part.found {
+                    found[p].get_or_insert(index);
+                }
+                let mut from = 0;
+                for (parent, action, fp, end) in part.successors {
+                    if seen.insert(fp) {
+                        next.push_encoded(parents.len() as u32, &part.bytes[from..end as usize]);
+                        parents.push(Parent { parent, action });
+                    }
+                    from = end as usize;
                 }
             }
-            actions.clear();
-            model.actions(state, &mut actions);
-            for (i, a) in actions.drain(..).enumerate() {
-                let Some(next) = model.next_state(state, a) else {
-                    continue;
-                };
-                out.transitions += 1;
-                let nfp = fingerprint(&next);
-                if let std::collections::hash_map::Entry::Vacant(e) = parents.entry(nfp) {
-                    e.insert((*fp, i as u32));
-                    next_level.push((next, nfp));
+            out.frontier_bytes = out.frontier_bytes.max(level.bytes() + next.bytes());
+            start = end;
+            if let Some(p) = options.progress {
+                if last_report.elapsed().as_millis() >= 500 {
+                    p(seen.len(), out.transitions, depth + 1);
+                    last_report = Instant::now();
                 }
             }
         }
-        if !next_level.is_empty() {
+        if next.len() > 0 {
             depth += 1;
         }
-        level = next_level;
-        if let Some(p) = progress {
-            if last_report.elapsed().as_millis() >= 500 {
-                p(parents.len(), out.transitions, depth);
-                last_report = std::time::Instant::now();
-            }
-        }
+        level = next;
     }
-    out.unique_states = parents.len();
+    out.unique_states = seen.len();
     // Counted as stateright counts them: the initial state is at depth 1, and is a state.
     out.max_depth = depth + 1;
     out.transitions += 1;
-    out.table_bytes = parents.capacity() * (std::mem::size_of::<(u64, (u64, u32))>() + 1);
-    for (name, fp) in found {
-        out.discoveries.insert(name, path_to(model, &parents, fp));
+    out.table_bytes = seen.capacity() * (std::mem::size_of::<u64>() + 1)
+        + parents.capacity() * std::mem::size_of::<Parent>();
+    for (p, index) in found.iter().enumerate() {
+        if let Some(index) = index {
+            out.discoveries
+                .insert(properties[p].name, path_to(model, &parents, *index));
+        }
     }
     out
 }
 
-/// The actions from the initial state to the state with fingerprint `target`.
-fn path_to(model: &HsmModel, parents: &Parents, target: u64) -> Vec<Action> {
+/// The actions from the initial state to the state with index `target`.
+fn path_to(model: &HsmModel, parents: &[Parent], target: u32) -> Vec<Action> {
     let mut indices = Vec::new();
-    let mut fp = target;
-    while let Some(&(parent, index)) = parents.get(&fp) {
-        if parent == 0 {
+    let mut at = target;
+    while let Some(p) = parents.get(at as usize) {
+        if p.parent == NO_PARENT {
             break;
         }
-        indices.push(index);
-        fp = parent;
+        indices.push(p.action);
+        at = p.parent;
     }
     indices.reverse();
     let Some(mut s) = model.init_states().into_iter().next() else {
@@ -176,9 +327,4 @@ fn path_to(model: &HsmModel, parents: &Parents, target: u64) -> Vec<Action> {
         path.push(a);
     }
     path
-}
-
-#[allow(dead_code)]
-fn _assert_hash_is_used(s: &State, h: &mut impl Hasher) {
-    s.hash(h)
 }

@@ -111,6 +111,12 @@ pub struct CheckReport {
     pub cells_required: bool,
     /// The (column, operation, outcome) triples seen.
     pub coverage: Vec<Triple>,
+    /// This process's peak resident memory when the check ended (Linux `VmHWM`). It is the
+    /// whole process's peak: run one check per process to measure one configuration.
+    pub peak_memory_bytes: Option<u64>,
+    /// The compact engine's own store of states at its peak: the fingerprint set, the parent
+    /// table, and the packed states of the two adjacent levels it held at once.
+    pub store_bytes: Option<u64>,
 }
 
 impl CheckReport {
@@ -143,7 +149,7 @@ pub enum Engine {
 pub struct CheckOptions {
     /// Which checker explores the states.
     pub engine: Engine,
-    /// Checker threads (stateright only).
+    /// Checker threads.
     pub threads: usize,
     /// Give up after this long.
     pub timeout: Option<Duration>,
@@ -154,7 +160,7 @@ pub struct CheckOptions {
 impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
-            engine: Engine::Stateright,
+            engine: Engine::Compact,
             threads: 1,
             timeout: None,
             progress: None,
@@ -166,6 +172,7 @@ impl Default for CheckOptions {
 pub fn check(cfg: &Config, options: &CheckOptions) -> Result<CheckReport, String> {
     let model = HsmModel::new(cfg.clone())?;
     let start = Instant::now();
+    let mut store_bytes = None;
     let (unique_states, total_states, max_depth, complete, discoveries) = match options.engine {
         Engine::Stateright => run_stateright(&model, options, start),
         Engine::Compact => {
@@ -175,12 +182,20 @@ pub fn check(cfg: &Config, options: &CheckOptions) -> Result<CheckReport, String
                     p(u, t, d)
                 }
             };
-            let e = crate::explore::explore(&model, Some(&report));
+            let e = crate::explore::explore(
+                &model,
+                &crate::explore::ExploreOptions {
+                    threads: options.threads,
+                    deadline: options.timeout.map(|t| start + t),
+                    progress: Some(&report),
+                },
+            );
+            store_bytes = Some((e.table_bytes + e.frontier_bytes) as u64);
             (
                 e.unique_states,
                 e.transitions,
                 e.max_depth,
-                true,
+                e.complete,
                 e.discoveries,
             )
         }
@@ -231,6 +246,8 @@ pub fn check(cfg: &Config, options: &CheckOptions) -> Result<CheckReport, String
         properties: results,
         cells,
         coverage,
+        peak_memory_bytes: peak_memory_bytes(),
+        store_bytes,
     })
 }
 

@@ -173,37 +173,111 @@ fn permutations(items: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
-/// The renamings of names and HSMs a configuration allows (clients are sorted instead).
+/// The renamings a configuration allows: the HSM renamings are listed, the name renamings are
+/// searched per state (see [`Symmetry::canonicalize`]), and clients are sorted.
 #[derive(Clone, Debug)]
 pub struct Symmetry {
-    perms: Vec<Perm>,
+    /// Every renaming of HSMs 1..N-1 (the identity alone without symmetry).
+    hsm_perms: Vec<[u8; MAX_HSMS]>,
+    /// The interchangeable name ids (empty without symmetry).
+    names: Vec<u8>,
+    hsms: usize,
     clients: usize,
+}
+
+/// What a name is in a state, in terms that no renaming of names or clients changes: its user
+/// on each HSM (in the renamed HSM order), how many sessions are logged in as it there, and
+/// how many keys it owns and shares there and in the masked pool. Two names of a state can be
+/// swapped only if their signatures are equal, so a canonical form need only try the
+/// renamings that sort names by signature.
+type Signature = [u16; 4 * MAX_HSMS + 1];
+
+fn signature(
+    s: &State,
+    hsm_perm: &[u8; MAX_HSMS],
+    hsms: usize,
+    clients: usize,
+    n: u8,
+) -> Signature {
+    let name = NameId(n);
+    let mut sig = [0u16; 4 * MAX_HSMS + 1];
+    for (old, (h, &new)) in s.hsms.iter().zip(hsm_perm).enumerate().take(hsms) {
+        let new = new as usize;
+        sig[4 * new] = h.user(name).map_or(0, |u| {
+            1 + ((u.role as u16) << 10 | (u.password.0 as u16) << 4 | u.failures as u16)
+        });
+        sig[4 * new + 1] = (0..clients)
+            .filter(|&c| s.sessions[c][old] == Some(name))
+            .count() as u16;
+        let (mut owned, mut shared) = (0u16, 0u16);
+        for k in h.keys.iter().flatten() {
+            owned += (k.owner == name) as u16;
+            shared += k.shares.contains(name) as u16;
+        }
+        sig[4 * new + 2] = owned;
+        sig[4 * new + 3] = shared;
+    }
+    let (mut owned, mut shared) = (0u16, 0u16);
+    for o in s.masked.iter() {
+        if let MaskedObject::Sealed(r) = o {
+            owned += (r.key.owner == name) as u16;
+            shared += r.key.shares.contains(name) as u16;
+        }
+    }
+    sig[4 * MAX_HSMS] = owned << 8 | shared;
+    sig
+}
+
+/// Calls `f` with every arrangement of `items[from..]` that keeps each run of equal keys
+/// (`runs[i]` is the run id of position `i`) in place as a run.
+fn arrangements(items: &mut [u8], runs: &[usize], from: usize, f: &mut impl FnMut(&[u8])) {
+    if from >= items.len() {
+        f(items);
+        return;
+    }
+    let mut end = from;
+    while end < items.len() && runs[end] == runs[from] {
+        end += 1;
+    }
+    permute_run(items, runs, from, end, f);
+}
+
+fn permute_run(items: &mut [u8], runs: &[usize], i: usize, end: usize, f: &mut impl FnMut(&[u8])) {
+    if i + 1 >= end {
+        arrangements(items, runs, end, f);
+        return;
+    }
+    for j in i..end {
+        items.swap(i, j);
+        permute_run(items, runs, i + 1, end, f);
+        items.swap(i, j);
+    }
 }
 
 impl Symmetry {
     /// The symmetry group of `cfg` (just the identity when `cfg.symmetry` is off).
     pub fn new(cfg: &Config) -> Symmetry {
-        let names: Vec<u8> = (2..cfg.valid_name_count() as u8).collect();
         let hsms: Vec<u8> = (1..cfg.hsms).collect();
-        let mut perms = Vec::new();
+        let mut hsm_perms = Vec::new();
         if cfg.symmetry {
-            for np in permutations(&names) {
-                for hp in permutations(&hsms) {
-                    let mut p = Perm::identity();
-                    for (from, to) in names.iter().zip(&np) {
-                        p.names[*from as usize] = *to;
-                    }
-                    for (from, to) in hsms.iter().zip(&hp) {
-                        p.hsms[*from as usize] = *to;
-                    }
-                    perms.push(p);
+            for hp in permutations(&hsms) {
+                let mut p: [u8; MAX_HSMS] = identity();
+                for (from, to) in hsms.iter().zip(&hp) {
+                    p[*from as usize] = *to;
                 }
+                hsm_perms.push(p);
             }
         } else {
-            perms.push(Perm::identity());
+            hsm_perms.push(identity());
         }
         Symmetry {
-            perms,
+            hsm_perms,
+            names: if cfg.symmetry {
+                (2..cfg.valid_name_count() as u8).collect()
+            } else {
+                vec![]
+            },
+            hsms: cfg.hsms as usize,
             clients: if cfg.symmetry {
                 cfg.clients as usize
             } else {
@@ -212,31 +286,98 @@ impl Symmetry {
         }
     }
 
-    /// How many renamings of names and HSMs are tried per state.
+    /// How many renamings of names and HSMs the group has (1 without symmetry); clients are
+    /// sorted on top of them. A state is canonicalized by trying only the renamings that
+    /// sort its names by signature, usually one per HSM renaming.
     pub fn size(&self) -> usize {
-        self.perms.len()
+        (1..=self.names.len()).product::<usize>() * self.hsm_perms.len()
     }
 
     /// The representative of `s`, and the renaming `p` with `p.state(s)` equal to it.
+    ///
+    /// The representative is the least state, in `Ord` order, among the renamings of `s` whose
+    /// names come in signature order (clients sorted by their session rows). Renamings of one
+    /// state and the state itself have the same such set, so they get the same representative:
+    /// it is a canonical form, and the unique-state counts equal those of the exhaustive
+    /// search over the whole group that it replaced (the tests pin them). Names that no part of
+    /// the state mentions are swapped freely without changing the state, so they are never
+    /// permuted among themselves.
     pub fn canonicalize(&self, s: &State) -> (State, Perm) {
         let mut best: Option<(State, Perm)> = None;
-        for p in &self.perms {
-            let mut p = *p;
-            let mut t = p.state(s);
-            if self.clients > 1 {
-                // Sort the clients' session rows; the sort order is the clients' renaming.
-                let mut order: Vec<usize> = (0..self.clients).collect();
-                order.sort_by(|&a, &b| t.sessions[a].cmp(&t.sessions[b]));
-                let rows = t.sessions;
-                for (new, &old) in order.iter().enumerate() {
-                    t.sessions[new] = rows[old];
-                    p.clients[old] = new as u8;
+        let single = self.hsm_perms.len() == 1;
+        let k = self.names.len();
+        for hp in &self.hsm_perms {
+            let with_hsms = Perm {
+                hsms: *hp,
+                ..Perm::identity()
+            };
+            if k == 0 {
+                self.consider(s, with_hsms, &mut best);
+                continue;
+            }
+            // The names by signature; unmentioned names (all-zero signature) are one run
+            // that is never permuted.
+            let mut keyed = [([0; 4 * MAX_HSMS + 1], 0); MAX_NAMES];
+            for (slot, &n) in keyed.iter_mut().zip(&self.names) {
+                *slot = (signature(s, hp, self.hsms, self.clients, n), n);
+            }
+            keyed[..k].sort_unstable();
+            let mut order = [0u8; MAX_NAMES];
+            let mut runs = [0usize; MAX_NAMES];
+            let mut ties = false;
+            for i in 0..k {
+                order[i] = keyed[i].1;
+                let unmentioned = keyed[i].0 == [0; 4 * MAX_HSMS + 1];
+                runs[i] = if i > 0 && keyed[i].0 == keyed[i - 1].0 && !unmentioned {
+                    ties = true;
+                    runs[i - 1]
+                } else {
+                    i
+                };
+            }
+            let perm = |order: &[u8]| {
+                // The name at sorted position i becomes the i-th interchangeable name.
+                let mut p = with_hsms;
+                for (i, &old) in order.iter().enumerate() {
+                    p.names[old as usize] = self.names[i];
                 }
+                p
+            };
+            if !ties && single {
+                // The usual case: one renaming to try.
+                return self.renamed(s, perm(&order[..k]));
             }
-            if best.as_ref().is_none_or(|(b, _)| t < *b) {
-                best = Some((t, p));
-            }
+            arrangements(&mut order[..k], &runs[..k], 0, &mut |order: &[u8]| {
+                self.consider(s, perm(order), &mut best);
+            });
         }
         best.unwrap_or((*s, Perm::identity()))
+    }
+
+    /// `s` renamed by `p`, its clients then sorted (`p` completed with their renaming).
+    fn renamed(&self, s: &State, mut p: Perm) -> (State, Perm) {
+        let mut t = if p == Perm::identity() {
+            *s
+        } else {
+            p.state(s)
+        };
+        if self.clients > 1 {
+            // Sort the clients' session rows; the sort order is the clients' renaming.
+            let mut order: [usize; MAX_CLIENTS] = std::array::from_fn(|i| i);
+            order[..self.clients].sort_by(|&a, &b| t.sessions[a].cmp(&t.sessions[b]));
+            let rows = t.sessions;
+            for (new, &old) in order[..self.clients].iter().enumerate() {
+                t.sessions[new] = rows[old];
+                p.clients[old] = new as u8;
+            }
+        }
+        (t, p)
+    }
+
+    fn consider(&self, s: &State, p: Perm, best: &mut Option<(State, Perm)>) {
+        let (t, p) = self.renamed(s, p);
+        if best.as_ref().is_none_or(|(b, _)| t < *b) {
+            *best = Some((t, p));
+        }
     }
 }

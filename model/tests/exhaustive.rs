@@ -113,20 +113,35 @@ const PINNED_LIFECYCLE_NO_SYMMETRY: usize = 57304;
 const PINNED_KEYS: usize = 25937;
 const PINNED_MASKING: usize = 161072;
 
-/// The compact checker explores the same states and reaches the same verdicts as stateright's.
+/// The compact checker, with one thread or two, explores the same states and reaches the same
+/// verdicts as stateright's.
 #[test]
 fn the_compact_engine_agrees_with_stateright() {
     use hsm_model::run::Engine;
-    for cfg in [Config::accounts(), Config::keys()] {
-        let a = check(&cfg, &CheckOptions::default()).unwrap();
-        let b = check(
+    for (cfg, threads) in [
+        (Config::accounts(), 1),
+        (Config::keys(), 1),
+        (Config::keys(), 2),
+        (Config::lifecycle(), 2),
+    ] {
+        let a = check(
             &cfg,
             &CheckOptions {
-                engine: Engine::Compact,
+                engine: Engine::Stateright,
                 ..CheckOptions::default()
             },
         )
         .unwrap();
+        let b = check(
+            &cfg,
+            &CheckOptions {
+                engine: Engine::Compact,
+                threads,
+                ..CheckOptions::default()
+            },
+        )
+        .unwrap();
+        assert!(a.complete && b.complete);
         assert_eq!(a.unique_states, b.unique_states, "{}", cfg.name);
         assert_eq!(a.max_depth, b.max_depth, "{}", cfg.name);
         let verdicts =

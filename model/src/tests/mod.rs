@@ -1,3 +1,5 @@
-//! Tests that need the test-only planted faults of `step`.
+//! Tests that need the crate's internals: the planted faults of `step`, and what the
+//! compact checker relies on.
 
+mod engine;
 mod planted;

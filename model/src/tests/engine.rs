@@ -1,0 +1,112 @@
+//! What the compact checker relies on, held on every reachable state of the per-concern
+//! configurations: errors leave the state untouched before `step` restores it (so one scratch
+//! state serves a run of errors), and the packed encoding of a level's states gives back the
+//! very state, ghost history included.
+
+use crate::checker::HsmModel;
+use crate::config::Config;
+use crate::state::{flags, State, ENCODED_MAX};
+use std::collections::HashSet;
+
+/// Every reachable representative state of `cfg`, by a plain breadth-first search over
+/// `Model::actions` and `next_state` (independent of the compact engine).
+fn reachable(cfg: Config) -> (HsmModel, Vec<State>) {
+    use stateright::Model;
+    let model = HsmModel::new(cfg).unwrap();
+    let mut seen: HashSet<State> = HashSet::new();
+    let mut order = Vec::new();
+    let mut queue = std::collections::VecDeque::from(model.init_states());
+    let mut actions = Vec::new();
+    while let Some(s) = queue.pop_front() {
+        if !seen.insert(s) {
+            continue;
+        }
+        order.push(s);
+        actions.clear();
+        model.actions(&s, &mut actions);
+        for a in actions.drain(..) {
+            if let Some(n) = model.next_state(&s, a) {
+                if !seen.contains(&n) {
+                    queue.push_back(n);
+                }
+            }
+        }
+    }
+    (model, order)
+}
+
+/// Equal in every byte that matters, ghost history and events included.
+fn identical(a: &State, b: &State) -> bool {
+    a == b
+        && a.events == b.events
+        && a.hsms.iter().zip(&b.hsms).all(|(x, y)| {
+            x.ghost.deleted_keys == y.ghost.deleted_keys
+                && x.ghost.name_deleted_at == y.ghost.name_deleted_at
+        })
+}
+
+fn configs() -> Vec<Config> {
+    vec![
+        Config::accounts(),
+        Config::lifecycle(),
+        Config::keys(),
+        Config::masking(),
+    ]
+}
+
+#[test]
+fn errors_leave_the_state_untouched_before_the_restore() {
+    for cfg in configs() {
+        let name = cfg.name.clone();
+        let (model, states) = reachable(cfg);
+        let mut errors = 0usize;
+        let mut candidates = Vec::new();
+        for s in &states {
+            candidates.clear();
+            model.enabled_actions(s, &mut candidates);
+            let mut base = *s;
+            base.events = 0;
+            for a in &candidates {
+                let mut scratch = base;
+                let outcome = model.cfg.apply(&mut scratch, a);
+                let login = matches!(a.op, crate::action::Op::Login { .. });
+                if outcome.is_err() && !login {
+                    scratch.flags &= !flags::CAPACITY_EXCEEDED;
+                    scratch.flags |= base.flags & flags::CAPACITY_EXCEEDED;
+                    assert!(
+                        identical(&scratch, &base),
+                        "{name}: {a:?} answered {outcome:?} but changed the state it was applied to"
+                    );
+                    errors += 1;
+                }
+            }
+        }
+        assert!(errors > states.len(), "{name}: too few errors stepped");
+    }
+}
+
+#[test]
+fn the_packed_encoding_gives_back_the_whole_state() {
+    let mut longest = 0;
+    for cfg in configs() {
+        let (_, states) = reachable(cfg);
+        assert!(states.len() > 1000);
+        for s in &states {
+            let mut buf = [0u8; ENCODED_MAX];
+            let n = s.encode(&mut buf);
+            longest = longest.max(n);
+            let back = State::decode(&buf[..n]).expect("decodes");
+            assert!(identical(&back, s), "{s:?} came back as {back:?}");
+            // A truncated encoding is refused, never misread.
+            assert_eq!(State::decode(&buf[..n - 1]), None);
+        }
+    }
+    assert!(longest <= ENCODED_MAX);
+}
+
+proptest::proptest! {
+    #[test]
+    fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+        let _ = State::decode(&bytes);
+    }
+}
