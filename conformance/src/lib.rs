@@ -18,6 +18,8 @@
 //! - [`conform_cli`]: `hsmspec conform` and `hsmspec replay`, reports (JSON, JUnit).
 //! - [`docs_cli`]: `hsmspec table` (the permission table derived by exploring the model) and
 //!   `hsmspec docs` (the generated pages of `docs/`: permissions, properties, traceability).
+//! - [`scale_cli`]: `hsmspec scale`, how the exhaustive check's cost grows with each bound
+//!   (a Markdown table and an SVG plot).
 
 pub mod abstraction;
 pub mod adapter;
@@ -30,4 +32,5 @@ pub mod generate;
 pub mod process;
 pub mod protocol;
 pub mod runner;
+pub mod scale_cli;
 pub mod sut;

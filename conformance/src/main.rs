@@ -2,7 +2,7 @@
 //! (`check`, `explore`) and the conformance runner (`conform`, `replay`).
 
 use clap::{Args, Parser, Subcommand};
-use hsm_conformance::{cli, conform_cli, docs_cli};
+use hsm_conformance::{cli, conform_cli, docs_cli, scale_cli};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -20,6 +20,9 @@ struct Cli {
 enum Command {
     /// Check every property of the model exhaustively over a bounded configuration.
     Check(cli::CheckArgs),
+    /// Measure how the exhaustive check grows as each bound grows on its own (each run in a
+    /// child process); write scaling.md and scaling.svg.
+    Scale(scale_cli::ScaleArgs),
     /// Serve stateright's Explorer for a configuration on 127.0.0.1.
     Explore(ExploreArgs),
     /// Run the conformance campaign: hsm-impl against the model (exit 0 pass, 1 divergence,
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => cli::check(&args),
+        Command::Scale(args) => scale_cli::scale(&args),
         Command::Explore(args) => cli::explore(&args.config, args.port),
         Command::Conform(args) => conform_cli::conform(&args),
         Command::Replay(args) => conform_cli::replay(&args),
