@@ -73,6 +73,14 @@ pub struct Config {
 }
 
 impl Config {
+    /// The HSMs and clients the configuration uses.
+    pub fn shape(&self) -> crate::state::Shape {
+        crate::state::Shape {
+            hsms: self.hsms as usize,
+            clients: self.clients as usize,
+        }
+    }
+
     /// The number of valid user names (`admin`, `app_user` and [`Config::names`]).
     pub fn valid_name_count(&self) -> usize {
         2 + self.names.len()

@@ -21,7 +21,7 @@
 
 use crate::action::Action;
 use crate::checker::HsmModel;
-use crate::state::{State, ENCODED_MAX, PACKED_LEN};
+use crate::state::{Shape, State, ENCODED_MAX, PACKED_LEN};
 use stateright::{Expectation, Model};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -83,7 +83,7 @@ pub struct Exploration {
     pub discoveries: HashMap<&'static str, Vec<Action>>,
     /// Whether every reachable state was explored (false after the deadline).
     pub complete: bool,
-    /// Bytes of the fingerprint set and the parent table at the end (allocated capacity).
+    /// Bytes of the fingerprint set (its buckets) and the parent table (its entries) at the end.
     pub table_bytes: usize,
     /// The most bytes the packed states of two adjacent levels took at once.
     pub frontier_bytes: usize,
@@ -114,42 +114,64 @@ struct Parent {
 
 const NO_PARENT: u32 = u32::MAX;
 
-/// The packed states of one level with their indices in the parent table.
-#[derive(Default)]
+/// The packed states of one level, one after the other. Their indices in the parent table
+/// are consecutive from `first`; where every [`BLOCK`]-th state starts is kept, so that a
+/// thread can start decoding anywhere a block starts.
 struct Level {
+    shape: Shape,
+    first: u32,
+    len: usize,
     bytes: Vec<u8>,
-    /// The index of each state in the parent table.
-    indices: Vec<u32>,
-    /// Where each state's encoding starts in `bytes`.
-    offsets: Vec<u64>,
+    /// Where states 0, BLOCK, 2 BLOCK, … start in `bytes`.
+    blocks: Vec<u64>,
 }
 
+/// States per entry of [`Level::blocks`].
+const BLOCK: usize = 64;
+
 impl Level {
-    fn push(&mut self, index: u32, s: &State) {
-        let mut buf = [0u8; ENCODED_MAX];
-        let n = s.encode(&mut buf);
-        self.push_encoded(index, &buf[..n]);
+    fn new(shape: Shape, first: u32) -> Level {
+        Level {
+            shape,
+            first,
+            len: 0,
+            bytes: Vec::new(),
+            blocks: Vec::new(),
+        }
     }
 
-    fn push_encoded(&mut self, index: u32, encoded: &[u8]) {
-        self.offsets.push(self.bytes.len() as u64);
-        self.indices.push(index);
+    fn push(&mut self, s: &State) {
+        let mut buf = [0u8; ENCODED_MAX];
+        let n = s.encode(&mut buf, self.shape);
+        self.push_encoded(&buf[..n]);
+    }
+
+    fn push_encoded(&mut self, encoded: &[u8]) {
+        if self.len.is_multiple_of(BLOCK) {
+            self.blocks.push(self.bytes.len() as u64);
+        }
+        self.len += 1;
         self.bytes.extend_from_slice(encoded);
     }
 
-    fn get(&self, i: usize) -> (u32, State) {
-        let (index, offset) = (self.indices[i], self.offsets[i]);
-        let state = State::decode(&self.bytes[offset as usize..])
-            .expect("a level holds only states it encoded");
-        (index, state)
+    /// Calls `f` with the index and the state of states `from..to` (`from` starts a block).
+    fn each(&self, from: usize, to: usize, mut f: impl FnMut(u32, &State)) {
+        debug_assert!(from.is_multiple_of(BLOCK));
+        let Some(&start) = self.blocks.get(from / BLOCK) else {
+            return;
+        };
+        let mut at = start as usize;
+        for i in from..to {
+            let (state, n) =
+                State::decode(&self.bytes[at..]).expect("a level holds only states it encoded");
+            at += n;
+            f(self.first + i as u32, &state);
+        }
     }
 
-    fn len(&self) -> usize {
-        self.indices.len()
-    }
-
+    /// The bytes the level's states take (not counting spare capacity).
     fn bytes(&self) -> usize {
-        self.bytes.capacity() + self.indices.capacity() * 4 + self.offsets.capacity() * 8
+        self.bytes.len() + self.blocks.len() * 8
     }
 }
 
@@ -176,10 +198,11 @@ pub fn explore(model: &HsmModel, options: &ExploreOptions) -> Exploration {
     let mut out = Exploration::default();
     let mut seen = Seen::default();
     let mut parents: Vec<Parent> = Vec::new();
-    let mut level = Level::default();
+    let shape = model.cfg.shape();
+    let mut level = Level::new(shape, 0);
     for s in model.init_states() {
         if seen.insert(fingerprint(&s)) {
-            level.push(parents.len() as u32, &s);
+            level.push(&s);
             parents.push(Parent {
                 parent: NO_PARENT,
                 action: 0,
@@ -190,27 +213,26 @@ pub fn explore(model: &HsmModel, options: &ExploreOptions) -> Exploration {
     let mut depth = 0;
     let mut last_report = Instant::now();
     out.complete = true;
-    'levels: while level.len() > 0 {
-        out.widest_level = out.widest_level.max(level.len());
-        let mut next = Level::default();
+    'levels: while level.len > 0 {
+        out.widest_level = out.widest_level.max(level.len);
+        let mut next = Level::new(shape, parents.len() as u32);
         let mut start = 0;
-        while start < level.len() {
+        while start < level.len {
             if options.deadline.is_some_and(|d| Instant::now() >= d) {
                 out.complete = false;
                 break 'levels;
             }
-            let end = (start + BATCH).min(level.len());
+            let end = (start + BATCH).min(level.len);
             let known: Vec<bool> = found.iter().map(Option::is_some).collect();
             let expand = |from: usize, to: usize| {
                 let mut part = Part::default();
                 let mut candidates = Vec::new();
-                for i in from..to {
-                    let (index, state) = level.get(i);
+                level.each(from, to, |index, state| {
                     for (p, property) in properties.iter().enumerate() {
                         if known[p] || part.found.iter().any(|(q, _)| *q == p) {
                             continue;
                         }
-                        let holds = (property.condition)(model, &state);
+                        let holds = (property.condition)(model, state);
                         let discovered = match property.expectation {
                             Expectation::Always => !holds,
                             Expectation::Sometimes => holds,
@@ -221,12 +243,12 @@ pub fn explore(model: &HsmModel, options: &ExploreOptions) -> Exploration {
                         }
                     }
                     let mut action = 0u32;
-                    model.for_each_successor(&state, &mut candidates, |_, next| {
+                    model.for_each_successor(state, &mut candidates, |_, next| {
                         let next = model.symmetry().canonicalize(next).0;
                         let fp = fingerprint(&next);
                         if !seen.contains(&fp) {
                             let mut buf = [0u8; ENCODED_MAX];
-                            let n = next.encode(&mut buf);
+                            let n = next.encode(&mut buf, shape);
                             part.bytes.extend_from_slice(&buf[..n]);
                             let end = part.bytes.len() as u32;
                             part.successors.push((index, action, fp, end));
@@ -234,13 +256,13 @@ pub fn explore(model: &HsmModel, options: &ExploreOptions) -> Exploration {
                         part.transitions += 1;
                         action += 1;
                     });
-                }
+                });
                 part
             };
             let parts: Vec<Part> = if threads == 1 {
                 vec![expand(start, end)]
             } else {
-                let chunk = (end - start).div_ceil(threads);
+                let chunk = (end - start).div_ceil(threads).next_multiple_of(BLOCK);
                 std::thread::scope(|scope| {
                     let expand = &expand;
                     let handles: Vec<_> = (start..end)
@@ -262,7 +284,7 @@ pub fn explore(model: &HsmModel, options: &ExploreOptions) -> Exploration {
                 let mut from = 0;
                 for (parent, action, fp, end) in part.successors {
                     if seen.insert(fp) {
-                        next.push_encoded(parents.len() as u32, &part.bytes[from..end as usize]);
+                        next.push_encoded(&part.bytes[from..end as usize]);
                         parents.push(Parent { parent, action });
                     }
                     from = end as usize;
@@ -277,7 +299,7 @@ pub fn explore(model: &HsmModel, options: &ExploreOptions) -> Exploration {
                 }
             }
         }
-        if next.len() > 0 {
+        if next.len > 0 {
             depth += 1;
         }
         level = next;
@@ -286,8 +308,10 @@ pub fn explore(model: &HsmModel, options: &ExploreOptions) -> Exploration {
     // Counted as stateright counts them: the initial state is at depth 1, and is a state.
     out.max_depth = depth + 1;
     out.transitions += 1;
-    out.table_bytes = seen.capacity() * (std::mem::size_of::<u64>() + 1)
-        + parents.capacity() * std::mem::size_of::<Parent>();
+    // The set's buckets are all allocated (a control byte and a fingerprint each).
+    out.table_bytes = (seen.capacity() * 8 / 7).next_power_of_two()
+        * (std::mem::size_of::<u64>() + 1)
+        + parents.len() * std::mem::size_of::<Parent>();
     for (p, index) in found.iter().enumerate() {
         if let Some(index) = index {
             out.discoveries

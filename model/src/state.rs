@@ -487,8 +487,34 @@ impl State {
     }
 }
 
-fn pack_role(r: Role) -> u8 {
-    r as u8
+/// The part of a state a configuration uses: HSMs and clients beyond it stay as a new
+/// cluster left them (blank HSMs, no session), so [`State::encode`] can leave them out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// HSMs in use.
+    pub hsms: usize,
+    /// Clients in use.
+    pub clients: usize,
+}
+
+impl Shape {
+    /// Every HSM and every client.
+    pub const FULL: Shape = Shape {
+        hsms: MAX_HSMS,
+        clients: MAX_CLIENTS,
+    };
+
+    /// Whether `s` leaves everything beyond this shape as a new cluster has it.
+    fn fits(&self, s: &State) -> bool {
+        let blank = Hsm::blank();
+        s.hsms[self.hsms.min(MAX_HSMS)..].iter().all(|h| {
+            *h == blank && h.ghost.deleted_keys == 0 && h.ghost.name_deleted_at == [0; MAX_NAMES]
+        }) && s.sessions.iter().enumerate().all(|(c, row)| {
+            row.iter()
+                .enumerate()
+                .all(|(h, x)| x.is_none() || (c < self.clients && h < self.hsms))
+        })
+    }
 }
 
 fn pack_key(k: &Key, out: &mut [u8]) {
@@ -499,9 +525,23 @@ fn pack_key(k: &Key, out: &mut [u8]) {
     out[4] = k.label.0;
 }
 
+/// A user's first byte: its role and, when small enough to share the byte, its failure count.
+fn user_tag(u: &User) -> u8 {
+    if u.failures < 63 {
+        1 + u.role as u8 + (u.failures << 2)
+    } else {
+        0xff
+    }
+}
+
 impl State {
     /// The state packed into bytes: equal states give equal bytes (ghost history excluded).
     pub fn pack(&self, buf: &mut [u8; PACKED_LEN]) -> usize {
+        self.pack_shape(buf, Shape::FULL)
+    }
+
+    /// [`State::pack`] of the HSMs and sessions within `shape` only.
+    fn pack_shape(&self, buf: &mut [u8; PACKED_LEN], shape: Shape) -> usize {
         let mut i = 0;
         let mut put = |b: u8| {
             buf[i] = b;
@@ -510,15 +550,19 @@ impl State {
         put(self.activated as u8 | (self.events << 1));
         put(self.next_key_id);
         put(self.flags);
-        for h in &self.hsms {
+        for h in self.hsms.iter().take(shape.hsms) {
             put(h.blank as u8);
             for u in &h.users {
                 match u {
                     None => put(0),
                     Some(u) => {
-                        put(1 + pack_role(u.role));
+                        let tag = user_tag(u);
+                        put(tag);
+                        if tag == 0xff {
+                            put(u.role as u8);
+                            put(u.failures);
+                        }
                         put(u.password.0);
-                        put(u.failures);
                     }
                 }
             }
@@ -533,8 +577,8 @@ impl State {
                 }
             }
         }
-        for row in &self.sessions {
-            for s in row {
+        for row in self.sessions.iter().take(shape.clients) {
+            for s in row.iter().take(shape.hsms) {
                 put(s.map_or(0, |n| n.0 + 1));
             }
         }
@@ -592,7 +636,7 @@ impl State {
 
 /// An upper bound on the packed length of a state.
 pub const PACKED_LEN: usize = 8
-    + MAX_HSMS * (1 + 3 * MAX_NAMES + 5 * MAX_KEY_IDS)
+    + MAX_HSMS * (1 + 4 * MAX_NAMES + 5 * MAX_KEY_IDS)
     + MAX_CLIENTS * MAX_HSMS
     + POOL_CAPACITY * (7 + 3 + 2 + 2)
     + 8;
@@ -606,7 +650,7 @@ impl std::hash::Hash for State {
 }
 
 /// The most bytes [`State::encode`] writes.
-pub const ENCODED_MAX: usize = PACKED_LEN + 1 + MAX_HSMS * (2 + MAX_NAMES);
+pub const ENCODED_MAX: usize = 1 + PACKED_LEN + 1 + MAX_HSMS * (2 + MAX_NAMES);
 
 /// Reads the bytes of [`State::encode`] back.
 struct Reader<'a> {
@@ -652,21 +696,24 @@ impl Reader<'_> {
 }
 
 impl State {
-    /// The whole state, ghost history included, in at most [`ENCODED_MAX`] bytes (about 60–100
-    /// for the states of the presets, against 272 in memory): how the compact checker stores
-    /// the states it has yet to expand. [`State::decode`] reads them back.
-    pub fn encode(&self, buf: &mut [u8; ENCODED_MAX]) -> usize {
-        let packed: &mut [u8; PACKED_LEN] = (&mut buf[..PACKED_LEN])
+    /// The whole state, ghost history included, in at most [`ENCODED_MAX`] bytes (60–100 for
+    /// the states of the presets, against 272 in memory): how the compact checker stores the
+    /// states it has yet to expand. The HSMs and sessions beyond `shape` are left out when
+    /// they are as a new cluster has them. [`State::decode`] reads the bytes back.
+    pub fn encode(&self, buf: &mut [u8; ENCODED_MAX], shape: Shape) -> usize {
+        let shape = if shape.fits(self) { shape } else { Shape::FULL };
+        buf[0] = shape.hsms as u8 | (shape.clients as u8) << 4;
+        let packed: &mut [u8; PACKED_LEN] = (&mut buf[1..=PACKED_LEN])
             .try_into()
             .expect("ENCODED_MAX exceeds PACKED_LEN");
-        let mut i = self.pack(packed);
+        let mut i = 1 + self.pack_shape(packed, shape);
         let mut put = |b: u8| {
             buf[i] = b;
             i += 1;
         };
         // `pack` ends the other pools with 0xff but not the signatures.
         put(0xff);
-        for h in &self.hsms {
+        for h in self.hsms.iter().take(shape.hsms) {
             let g = &h.ghost;
             // A mask of the ghost fields that are not zero, then those fields.
             let mut mask = (g.deleted_keys != 0) as u8;
@@ -684,24 +731,46 @@ impl State {
         i
     }
 
-    /// The state [`State::encode`] wrote at the start of `bytes`; `None` if they are not one.
-    pub fn decode(bytes: &[u8]) -> Option<State> {
+    /// The state [`State::encode`] wrote at the start of `bytes`, and how many bytes it took;
+    /// `None` if they are not one.
+    pub fn decode(bytes: &[u8]) -> Option<(State, usize)> {
         let mut r = Reader { bytes, at: 0 };
+        let shape = r.byte()?;
+        let shape = Shape {
+            hsms: (shape & 0x0f) as usize,
+            clients: (shape >> 4) as usize,
+        };
+        if shape.hsms > MAX_HSMS || shape.clients > MAX_CLIENTS {
+            return None;
+        }
         let mut s = State::new_cluster();
+        s.masked = Pool::default();
+        for h in s.hsms.iter_mut().skip(1) {
+            *h = Hsm::blank();
+        }
         let first = r.byte()?;
         s.activated = first & 1 != 0;
         s.events = first >> 1;
         s.next_key_id = r.byte()?;
         s.flags = r.byte()?;
-        for h in s.hsms.iter_mut() {
+        for h in s.hsms.iter_mut().take(shape.hsms) {
             h.blank = r.byte()? != 0;
             for u in h.users.iter_mut() {
                 *u = match r.byte()? {
                     0 => None,
+                    0xff => {
+                        let role = *Role::ALL.get(r.byte()? as usize)?;
+                        let failures = r.byte()?;
+                        Some(User {
+                            role,
+                            failures,
+                            password: PasswordId(r.byte()?),
+                        })
+                    }
                     t => Some(User {
-                        role: *Role::ALL.get(t as usize - 1)?,
+                        role: *Role::ALL.get(((t - 1) & 3) as usize)?,
+                        failures: (t - 1) >> 2,
                         password: PasswordId(r.byte()?),
-                        failures: r.byte()?,
                     }),
                 };
             }
@@ -712,8 +781,8 @@ impl State {
                 };
             }
         }
-        for row in s.sessions.iter_mut() {
-            for session in row.iter_mut() {
+        for row in s.sessions.iter_mut().take(shape.clients) {
+            for session in row.iter_mut().take(shape.hsms) {
                 *session = r.byte()?.checked_sub(1).map(NameId);
             }
         }
@@ -752,7 +821,7 @@ impl State {
                 data: DataId(r.byte()?),
             }),
         })?;
-        for h in s.hsms.iter_mut() {
+        for h in s.hsms.iter_mut().take(shape.hsms) {
             let mask = r.byte()?;
             let g = &mut h.ghost;
             g.deleted_keys = if mask & 1 != 0 { r.byte()? } else { 0 };
@@ -764,6 +833,6 @@ impl State {
                 };
             }
         }
-        Some(s)
+        Some((s, r.at))
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::checker::HsmModel;
 use crate::config::Config;
-use crate::state::{flags, State, ENCODED_MAX};
+use crate::state::{flags, Shape, State, ENCODED_MAX};
 use std::collections::HashSet;
 
 /// Every reachable representative state of `cfg`, by a plain breadth-first search over
@@ -89,19 +89,42 @@ fn errors_leave_the_state_untouched_before_the_restore() {
 fn the_packed_encoding_gives_back_the_whole_state() {
     let mut longest = 0;
     for cfg in configs() {
+        let shape = cfg.shape();
         let (_, states) = reachable(cfg);
         assert!(states.len() > 1000);
         for s in &states {
-            let mut buf = [0u8; ENCODED_MAX];
-            let n = s.encode(&mut buf);
-            longest = longest.max(n);
-            let back = State::decode(&buf[..n]).expect("decodes");
-            assert!(identical(&back, s), "{s:?} came back as {back:?}");
-            // A truncated encoding is refused, never misread.
-            assert_eq!(State::decode(&buf[..n - 1]), None);
+            for shape in [shape, Shape::FULL] {
+                let mut buf = [0u8; ENCODED_MAX];
+                let n = s.encode(&mut buf, shape);
+                longest = longest.max(n);
+                let (back, read) = State::decode(&buf[..n]).expect("decodes");
+                assert_eq!(read, n);
+                assert!(identical(&back, s), "{s:?} came back as {back:?}");
+                // A truncated encoding is refused, never misread.
+                assert_eq!(State::decode(&buf[..n - 1]), None);
+            }
         }
     }
     assert!(longest <= ENCODED_MAX);
+}
+
+/// A state using more than the shape it is encoded for is encoded whole, not cut.
+#[test]
+fn a_state_beyond_its_shape_is_encoded_whole() {
+    let (_, states) = reachable(Config::masking());
+    let narrow = Shape {
+        hsms: 1,
+        clients: 1,
+    };
+    let mut beyond = 0;
+    for s in &states {
+        let mut buf = [0u8; ENCODED_MAX];
+        let n = s.encode(&mut buf, narrow);
+        let (back, _) = State::decode(&buf[..n]).expect("decodes");
+        assert!(identical(&back, s));
+        beyond += (s.hsms[1] != crate::state::Hsm::blank()) as usize;
+    }
+    assert!(beyond > 0, "some masking state uses its second HSM");
 }
 
 proptest::proptest! {
