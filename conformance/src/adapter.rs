@@ -287,7 +287,7 @@ impl ImplSut {
     }
 
     /// Runs the action on the implementation and abstracts its answer.
-    fn run(&mut self, a: &Action, expected: &Outcome) -> Result<Outcome, String> {
+    pub fn run(&mut self, a: &Action, expected: &Outcome) -> Result<Outcome, String> {
         let s = &self.sessions[a.client.index()][a.hsm.index()];
         let exp_ok = expected.as_ref().ok();
         macro_rules! lift {

@@ -710,6 +710,8 @@ pub struct Link {
 
 const EXH: &str = "model/tests/exhaustive.rs";
 const PLANTED: &str = "model/src/tests/planted.rs";
+const ENGINE: &str = "model/src/tests/engine.rs";
+const SCALE: &str = "conformance/tests/scale.rs";
 const CEXH: &str = "conformance/tests/exhaustive.rs";
 const CDOCS: &str = "conformance/tests/docs.rs";
 const TRACES: &str = "conformance/tests/traces.rs";
@@ -1016,6 +1018,34 @@ pub const LINKS: &[Link] = &[
         model: &[],
         properties: &[],
         tests: &[],
+        faults: &[],
+    },
+    Link {
+        rule: "D24 symmetry: least renaming among those that sort names by signature",
+        model: &[("symmetry.rs", "Symmetry")],
+        properties: &[],
+        tests: &[
+            (EXH, "symmetry_reduction_agrees_with_the_full_state_space"),
+            (EXH, "the_compact_engine_agrees_with_stateright"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D25 the compact engine by default, held to stateright's; guards before effects",
+        model: &[("explore.rs", "explore"), ("checker.rs", "for_each_successor")],
+        properties: &[],
+        tests: &[
+            (EXH, "the_compact_engine_agrees_with_stateright"),
+            (ENGINE, "errors_leave_the_state_untouched_before_the_restore"),
+            (ENGINE, "the_packed_encoding_gives_back_the_whole_state"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D26 the scaling study: each bound of masking on its own, one run per process (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[(SCALE, "unique_states_grow_with_names_and_are_plotted")],
         faults: &[],
     },
 ];
