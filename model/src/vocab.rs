@@ -60,10 +60,31 @@ impl KeyKind {
     pub const ALL: [KeyKind; 3] = [KeyKind::Aes256, KeyKind::HmacSha256, KeyKind::Signing];
 }
 
-/// The error codes of SPEC §3, with the SPEC's names. Stable: the conformance runner and the
-/// process protocol compare them by name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum ErrorCode {
+/// Declares [`ErrorCode`] from one list: the enum, `ALL` in SPEC order and each code's name.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $code:ident,)*) => {
+        /// The error codes of SPEC §3, with the SPEC's names. Stable: the conformance runner
+        /// and the process protocol compare them by name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $code,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in SPEC order.
+            pub const ALL: [ErrorCode; [$(stringify!($code)),*].len()] = [$(ErrorCode::$code),*];
+
+            /// The SPEC name of the code (`"NotOwner"`), stable across versions.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$code => stringify!($code)),*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
     /// The operation needs a logged-in session.
     NotLoggedIn,
     /// The session's role may not do this at all (its cell of the table is No).
@@ -127,79 +148,6 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// Every code, in SPEC order.
-    pub const ALL: [ErrorCode; 30] = [
-        ErrorCode::NotLoggedIn,
-        ErrorCode::Forbidden,
-        ErrorCode::AlreadyLoggedIn,
-        ErrorCode::BadCredentials,
-        ErrorCode::LockedOut,
-        ErrorCode::InvalidPassword,
-        ErrorCode::InvalidName,
-        ErrorCode::InvalidRole,
-        ErrorCode::NoSuchUser,
-        ErrorCode::ProtectedUser,
-        ErrorCode::TargetLoggedIn,
-        ErrorCode::UserExists,
-        ErrorCode::UserLimit,
-        ErrorCode::OwnsKeys,
-        ErrorCode::NoSuchKey,
-        ErrorCode::NotOwner,
-        ErrorCode::BadMaskedObject,
-        ErrorCode::KeyExists,
-        ErrorCode::KeyLimit,
-        ErrorCode::NotActivated,
-        ErrorCode::NotBlank,
-        ErrorCode::SourceBlank,
-        ErrorCode::InvalidTarget,
-        ErrorCode::AlreadyShared,
-        ErrorCode::NotShared,
-        ErrorCode::ShareLimit,
-        ErrorCode::NotExtractable,
-        ErrorCode::WrongKeyKind,
-        ErrorCode::BadWrappedKey,
-        ErrorCode::BadCiphertext,
-    ];
-
-    /// The SPEC name of the code (`"NotOwner"`), stable across versions.
-    pub fn name(self) -> &'static str {
-        macro_rules! names {
-            ($($v:ident),*) => { match self { $(ErrorCode::$v => stringify!($v)),* } };
-        }
-        names!(
-            NotLoggedIn,
-            Forbidden,
-            AlreadyLoggedIn,
-            BadCredentials,
-            LockedOut,
-            InvalidPassword,
-            InvalidName,
-            InvalidRole,
-            NoSuchUser,
-            ProtectedUser,
-            TargetLoggedIn,
-            UserExists,
-            UserLimit,
-            OwnsKeys,
-            NoSuchKey,
-            NotOwner,
-            BadMaskedObject,
-            KeyExists,
-            KeyLimit,
-            NotActivated,
-            NotBlank,
-            SourceBlank,
-            InvalidTarget,
-            AlreadyShared,
-            NotShared,
-            ShareLimit,
-            NotExtractable,
-            WrongKeyKind,
-            BadWrappedKey,
-            BadCiphertext
-        )
-    }
-
     /// The code with this SPEC name, if any.
     pub fn from_name(name: &str) -> Option<ErrorCode> {
         ErrorCode::ALL.into_iter().find(|c| c.name() == name)
