@@ -19,7 +19,11 @@ const OUTCOMES: usize = 1 + ErrorCode::ALL.len();
 const TRIPLES: usize = Column::ALL.len() * Operation::ALL.len() * OUTCOMES;
 
 fn triple_index(t: &Triple) -> usize {
-    let c = Column::ALL.iter().position(|x| *x == t.0).unwrap_or(0);
+    // The position of the column in `Column::ALL`.
+    let c = match t.0 {
+        Column::Role(r) => r as usize,
+        Column::Unauthenticated => Column::ALL.len() - 1,
+    };
     let o = t.1 as usize;
     let r = t.2.map_or(0, |e| 1 + e as usize);
     (c * Operation::ALL.len() + o) * OUTCOMES + r
@@ -422,17 +426,21 @@ impl HsmModel {
         let mut base = *state;
         base.events = 0;
         let mut scratch = base;
+        // Each session's column, looked up once per state rather than once per candidate.
+        let mut columns = [[Column::Unauthenticated; MAX_HSMS]; MAX_CLIENTS];
+        for (c, row) in columns.iter_mut().enumerate() {
+            for (h, column) in row.iter_mut().enumerate() {
+                *column = Column::of(state.session_role(ClientId(c as u8), HsmId(h as u8)));
+            }
+        }
         for a in candidates.iter() {
             let outcome = self.cfg.apply(&mut scratch, a);
             let login_failure =
                 matches!(a.op, Op::Login { .. }) && outcome == Err(ErrorCode::BadCredentials);
             if outcome.is_err() && !login_failure && scratch.flags == state.flags {
-                let role = state.session_role(a.client, a.hsm);
-                self.coverage.record(
-                    (Column::of(role), a.op.operation(), outcome.err()),
-                    state,
-                    a,
-                );
+                let column = columns[a.client.index()][a.hsm.index()];
+                self.coverage
+                    .record((column, a.op.operation(), outcome.err()), state, a);
                 continue;
             }
             // As `Config::step` answers: an error restores the state (the capacity flag
