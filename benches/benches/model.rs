@@ -1,6 +1,8 @@
-//! The model's step function on reachable states of the `masking` and `keys` configurations.
+//! The model's step function on reachable states of the `masking` and `keys` configurations,
+//! and the expansion of a state as the checkers do it.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use hsm_model::explore::fingerprint;
 use hsm_model::{Action, Config, HsmModel, State};
 use stateright::Model;
 
@@ -47,26 +49,44 @@ fn step_throughput(c: &mut Criterion) {
 }
 
 fn next_states(c: &mut Criterion) {
-    // What the checker does per state: enabled actions, stepped, canonicalized.
+    // What a checker does per state: every enabled action stepped, the successors
+    // canonicalized and fingerprinted. `compact` is the compact engine's way (one step per
+    // candidate); `stateright` is the `Model` interface stateright drives (actions, then
+    // next_state for each state-changing one), for comparison.
     let mut g = c.benchmark_group("model/expand");
-    let cfg = Config::masking();
-    let model = HsmModel::new(cfg.clone()).unwrap();
-    let (_, pairs) = samples(cfg, 256);
-    g.throughput(Throughput::Elements(pairs.len() as u64));
-    g.bench_function("masking", |b| {
-        b.iter(|| {
-            let mut n = 0;
-            let mut actions = Vec::new();
-            for (s, _) in &pairs {
-                actions.clear();
-                model.actions(s, &mut actions);
-                for a in actions.drain(..) {
-                    n += model.next_state(s, a).is_some() as usize;
+    for cfg in [Config::masking(), Config::default_config()] {
+        let name = cfg.name.clone();
+        let model = HsmModel::new(cfg.clone()).unwrap();
+        let (_, pairs) = samples(cfg, 256);
+        g.throughput(Throughput::Elements(pairs.len() as u64));
+        g.bench_function(format!("{name}/compact"), |b| {
+            let mut candidates = Vec::new();
+            b.iter(|| {
+                let mut n = 0u64;
+                for (s, _) in &pairs {
+                    model.for_each_successor(s, &mut candidates, |_, next| {
+                        let next = model.symmetry().canonicalize(next).0;
+                        n = n.wrapping_add(fingerprint(&next));
+                    });
                 }
-            }
-            n
-        })
-    });
+                n
+            })
+        });
+        g.bench_function(format!("{name}/stateright"), |b| {
+            b.iter(|| {
+                let mut n = 0;
+                let mut actions = Vec::new();
+                for (s, _) in &pairs {
+                    actions.clear();
+                    model.actions(s, &mut actions);
+                    for a in actions.drain(..) {
+                        n += model.next_state(s, a).is_some() as usize;
+                    }
+                }
+                n
+            })
+        });
+    }
     g.finish();
 }
 
