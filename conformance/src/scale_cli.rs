@@ -572,6 +572,32 @@ fn verdict_text(p: &Point, limits: &RunLimits) -> String {
     }
 }
 
+/// The measured cells of a point, as the console line and the table show them: seconds
+/// (a lower bound, `> `, when cut), peak memory in MB, bytes per state, states per second;
+/// a dash where there is no figure.
+fn figure_cells(p: &Point) -> [String; 4] {
+    let dash = || "—".to_string();
+    let figures = p.has_figures();
+    let lower = if p.status.cut() { "> " } else { "" };
+    [
+        if figures {
+            format!("{lower}{}", seconds_text(p.seconds))
+        } else {
+            dash()
+        },
+        p.peak_memory_bytes
+            .filter(|_| figures)
+            .map(mb_text)
+            .unwrap_or_else(dash),
+        p.bytes_per_state()
+            .map(|b| thousands(b.round() as u64))
+            .unwrap_or_else(dash),
+        p.states_per_second()
+            .map(|r| thousands(r.round() as u64))
+            .unwrap_or_else(dash),
+    ]
+}
+
 /// The one-line summary printed when a run ends.
 fn print_point(p: &Point, limits: &RunLimits) {
     let states = if p.has_figures() {
@@ -583,28 +609,17 @@ fn print_point(p: &Point, limits: &RunLimits) {
     } else {
         String::new()
     };
-    let dash = || "—".to_string();
+    let [seconds, memory, per_state, rate] = figure_cells(p);
     println!(
         "{:<7} {:>2}  symmetry {:<3}  {:>17}  {:>7} s  {:>7} MB  {:>6} B/state  {:>9} states/s  {}",
         p.bound.name(),
         p.value,
         symmetry_text(p.symmetry),
         states,
-        if p.has_figures() {
-            seconds_text(p.seconds)
-        } else {
-            dash()
-        },
-        p.peak_memory_bytes
-            .filter(|_| p.has_figures())
-            .map(mb_text)
-            .unwrap_or_else(dash),
-        p.bytes_per_state()
-            .map(|b| thousands(b.round() as u64))
-            .unwrap_or_else(dash),
-        p.states_per_second()
-            .map(|s| thousands(s.round() as u64))
-            .unwrap_or_else(dash),
+        seconds,
+        memory,
+        per_state,
+        rate,
         verdict_text(p, limits)
     );
 }
@@ -799,6 +814,7 @@ fn table_row(p: &Point, previous: Option<&Point>, base_value: usize, l: &RunLimi
             )
         })
         .unwrap_or_else(dash);
+    let [seconds, memory, per_state, rate] = figure_cells(p);
     format!(
         "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
         p.value,
@@ -810,21 +826,10 @@ fn table_row(p: &Point, previous: Option<&Point>, base_value: usize, l: &RunLimi
             dash()
         },
         growth,
-        if figures {
-            format!("{lower}{}", seconds_text(p.seconds))
-        } else {
-            dash()
-        },
-        p.peak_memory_bytes
-            .filter(|_| figures)
-            .map(mb_text)
-            .unwrap_or_else(dash),
-        p.bytes_per_state()
-            .map(|b| thousands(b.round() as u64))
-            .unwrap_or_else(dash),
-        p.states_per_second()
-            .map(|r| thousands(r.round() as u64))
-            .unwrap_or_else(dash),
+        seconds,
+        memory,
+        per_state,
+        rate,
         verdict_text(p, l).replace('|', "\\|")
     )
 }
