@@ -435,21 +435,15 @@ impl HsmModel {
         }
         for a in candidates.iter() {
             let outcome = self.cfg.apply(&mut scratch, a);
-            let login_failure =
-                matches!(a.op, Op::Login { .. }) && outcome == Err(ErrorCode::BadCredentials);
-            if outcome.is_err() && !login_failure && scratch.flags == state.flags {
+            let plain_error = outcome.is_err() && !crate::step::is_login_failure(a, &outcome);
+            if plain_error && scratch.flags == state.flags {
                 let column = columns[a.client.index()][a.hsm.index()];
                 self.coverage
                     .record((column, a.op.operation(), outcome.err()), state, a);
                 continue;
             }
-            // As `Config::step` answers: an error restores the state (the capacity flag
-            // survives), a failed Login keeps its counter, a success keeps its effect.
-            if outcome.is_err() && !login_failure {
-                let capacity = scratch.flags & flags::CAPACITY_EXCEEDED;
-                scratch = *state;
-                scratch.flags |= capacity;
-            }
+            // What `Config::step` would answer.
+            crate::step::settle(state, a, &outcome, &mut scratch);
             if self.finish(state, a, &outcome, &mut scratch) == Some(true) {
                 f(a, &scratch);
             }

@@ -93,6 +93,26 @@ fn owned(hsm: &Hsm, id: KeyId, name: NameId) -> Result<Key, ErrorCode> {
     }
 }
 
+/// Whether `outcome` is a Login's BadCredentials: the one error that changes the state (the
+/// failure counter of an existing name grows).
+pub(crate) fn is_login_failure(action: &Action, outcome: &Step) -> bool {
+    matches!(action.op, Op::Login { .. }) && *outcome == Err(BadCredentials)
+}
+
+/// What a step leaves once [`Config::apply`] answered `outcome` and left `next` (from `state`
+/// with its events cleared): an error restores `state`, a failed Login keeps its counter, a
+/// success keeps its effect.
+pub(crate) fn settle(state: &State, action: &Action, outcome: &Step, next: &mut State) {
+    if outcome.is_err() && !is_login_failure(action, outcome) {
+        // SPEC §3: nothing changes on an error. The capacity flag is the model's own
+        // bookkeeping, not the spec's state: it survives, so callers can tell an answer
+        // beyond the model's capacity from a real KeyLimit.
+        let capacity = next.flags & flags::CAPACITY_EXCEEDED;
+        *next = *state;
+        next.flags |= capacity;
+    }
+}
+
 impl Config {
     /// Runs `action` on `state`: the outcome, and the next state. On an error the next state
     /// equals `state`, but for a Login that answers BadCredentials for an existing name (its
@@ -108,15 +128,7 @@ impl Config {
         }
         next.events = 0;
         let outcome = self.apply(&mut next, action);
-        let login_failure = matches!(action.op, Op::Login { .. }) && outcome == Err(BadCredentials);
-        if outcome.is_err() && !login_failure {
-            // SPEC §3: nothing changes on an error. The capacity flag is the model's own
-            // bookkeeping, not the spec's state: it survives, so callers can tell an answer
-            // beyond the model's capacity from a real KeyLimit.
-            let capacity = next.flags & flags::CAPACITY_EXCEEDED;
-            next = *state;
-            next.flags |= capacity;
-        }
+        settle(state, action, &outcome, &mut next);
         (outcome, next)
     }
 
