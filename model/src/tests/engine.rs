@@ -45,23 +45,29 @@ fn identical(a: &State, b: &State) -> bool {
         })
 }
 
-fn configs() -> Vec<Config> {
-    vec![
-        Config::accounts(),
-        Config::lifecycle(),
-        Config::keys(),
-        Config::masking(),
-    ]
+/// Every reachable state of each per-concern configuration, explored once for all the tests.
+fn explored() -> &'static [(HsmModel, Vec<State>)] {
+    static EXPLORED: std::sync::OnceLock<Vec<(HsmModel, Vec<State>)>> = std::sync::OnceLock::new();
+    EXPLORED.get_or_init(|| {
+        [
+            Config::accounts(),
+            Config::lifecycle(),
+            Config::keys(),
+            Config::masking(),
+        ]
+        .into_iter()
+        .map(reachable)
+        .collect()
+    })
 }
 
 #[test]
 fn errors_leave_the_state_untouched_before_the_restore() {
-    for cfg in configs() {
-        let name = cfg.name.clone();
-        let (model, states) = reachable(cfg);
+    for (model, states) in explored() {
+        let name = &model.cfg.name;
         let mut errors = 0usize;
         let mut candidates = Vec::new();
-        for s in &states {
+        for s in states {
             candidates.clear();
             model.enabled_actions(s, &mut candidates);
             let mut base = *s;
@@ -88,11 +94,10 @@ fn errors_leave_the_state_untouched_before_the_restore() {
 #[test]
 fn the_packed_encoding_gives_back_the_whole_state() {
     let mut longest = 0;
-    for cfg in configs() {
-        let shape = cfg.shape();
-        let (_, states) = reachable(cfg);
+    for (model, states) in explored() {
+        let shape = model.cfg.shape();
         assert!(states.len() > 1000);
-        for s in &states {
+        for s in states {
             for shape in [shape, Shape::FULL] {
                 let mut buf = [0u8; ENCODED_MAX];
                 let n = s.encode(&mut buf, shape);
@@ -111,13 +116,16 @@ fn the_packed_encoding_gives_back_the_whole_state() {
 /// A state using more than the shape it is encoded for is encoded whole, not cut.
 #[test]
 fn a_state_beyond_its_shape_is_encoded_whole() {
-    let (_, states) = reachable(Config::masking());
+    let (_, states) = explored()
+        .iter()
+        .find(|(m, _)| m.cfg.name == "masking")
+        .expect("masking is explored");
     let narrow = Shape {
         hsms: 1,
         clients: 1,
     };
     let mut beyond = 0;
-    for s in &states {
+    for s in states {
         let mut buf = [0u8; ENCODED_MAX];
         let n = s.encode(&mut buf, narrow);
         let (back, _) = State::decode(&buf[..n]).expect("decodes");
