@@ -609,8 +609,9 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, UsageError> {
         count(FileVerdict::Unreadable),
     );
     println!(
-        "replay: {} files: {ok} conform, {diverge} diverge, {disagree} disagree with the spec, {unreadable} unreadable",
-        results.len()
+        "replay: {} file{}: {ok} conform, {diverge} diverge, {disagree} disagree with the spec, {unreadable} unreadable",
+        results.len(),
+        if results.len() == 1 { "" } else { "s" }
     );
     let mut verdict = Verdict::pass();
     for r in &results {
@@ -648,8 +649,9 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, UsageError> {
     }
     if unreadable > 0 && diverge + disagree == 0 {
         return Err(UsageError(format!(
-            "{unreadable} of {} files could not be read",
-            results.len()
+            "{unreadable} of {} file{} could not be read",
+            results.len(),
+            if results.len() == 1 { "" } else { "s" }
         )));
     }
     println!("{}", verdict.line());
