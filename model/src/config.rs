@@ -99,6 +99,11 @@ impl Config {
         (0..self.spelling_start() as u8).map(NameId)
     }
 
+    /// The ids a user can have: `admin`, `app_user` and [`Config::names`].
+    pub fn user_ids(&self) -> impl Iterator<Item = NameId> {
+        (0..self.valid_name_count().min(MAX_NAMES) as u8).map(NameId)
+    }
+
     /// Every name id of the table, [`Config::spellings`] included.
     pub fn spelled_name_ids(&self) -> impl Iterator<Item = NameId> {
         (0..(self.spelling_start() + self.spellings.len()) as u8).map(NameId)
@@ -240,8 +245,8 @@ impl Config {
                 return fail(format!("invalid name `{n}` is valid under the policy"));
             }
         }
-        if self.spellings.len() > 4 {
-            return fail("at most 4 spellings".into());
+        if self.spellings.len() > 8 {
+            return fail("at most 8 spellings".into());
         }
         for n in &self.spellings {
             if !seen.contains(&canonical_name(n)) {
