@@ -4,28 +4,21 @@
 //! map through these, so the two cannot drift apart.
 
 use hsm_model::state::{DataId, KeyRecord, Material, NameId};
-use hsm_model::{Action, Config, Observation, Outcome};
+use hsm_model::{Config, Observation, Outcome};
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{Hash, Hasher};
 
-/// The text sent for a name: the table's text, upper-cased for one action in four (chosen by
-/// a fixed hash of the action, so replays and shrinking send the same text) to exercise
-/// case-insensitive names.
-pub fn name_arg(cfg: &Config, a: &Action, n: NameId) -> String {
-    let t = cfg.name_text(n);
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    a.hash(&mut h);
-    if h.finish().is_multiple_of(4) {
-        t.to_uppercase()
-    } else {
-        t
-    }
+/// The text sent for a name: the spelling the trace records (the table's text, as it is; the
+/// generators choose upper- and mixed-case spellings, see `Config::spellings`).
+pub fn name_arg(cfg: &Config, n: NameId) -> String {
+    cfg.name_text(n)
 }
 
-/// The model's name for a user name the implementation shows.
+/// The model's user for a user name the implementation shows: the user whose stored
+/// (lower-cased) name it is exactly; any other spelling shown is a divergence (SPEC §4: names
+/// are stored lower-case).
 pub fn name_id(cfg: &Config, text: &str) -> Result<NameId, String> {
-    cfg.name_ids()
-        .find(|&n| cfg.name_text(n).to_lowercase() == text)
+    cfg.user_ids()
+        .find(|&n| cfg.stored_name(n) == text)
         .ok_or_else(|| format!("the implementation shows a user `{text}` no step created"))
 }
 

@@ -302,7 +302,7 @@ impl ImplSut {
         let data = |d: DataId| self.cfg.data_text(d).into_bytes();
         let out: Outcome = match a.op {
             Op::Login { name, password } => {
-                lift!(s.login(&crate::abstraction::name_arg(&self.cfg, a, name), &text(password)), r => Observation::LoggedIn(role_of(r)))
+                lift!(s.login(&crate::abstraction::name_arg(&self.cfg, name), &text(password)), r => Observation::LoggedIn(role_of(r)))
             }
             Op::Logout => lift!(s.logout(), _x => Observation::Done),
             Op::GetClusterInfo => lift!(s.cluster_info(), i => Observation::ClusterInfo {
@@ -328,18 +328,18 @@ impl ImplSut {
                 lift!(s.change_own_password(&text(password)), _x => Observation::Done)
             }
             Op::ChangePassword { name, password } => {
-                lift!(s.change_password(&crate::abstraction::name_arg(&self.cfg, a, name), &text(password)), _x => Observation::Done)
+                lift!(s.change_password(&crate::abstraction::name_arg(&self.cfg, name), &text(password)), _x => Observation::Done)
             }
             Op::CreateUser {
                 name,
                 role,
                 password,
             } => lift!(
-                s.create_user(&crate::abstraction::name_arg(&self.cfg, a, name), impl_role(role), &text(password)),
+                s.create_user(&crate::abstraction::name_arg(&self.cfg, name), impl_role(role), &text(password)),
                 _x => Observation::Done
             ),
             Op::DeleteUser { name } => {
-                lift!(s.delete_user(&crate::abstraction::name_arg(&self.cfg, a, name)), _x => Observation::Done)
+                lift!(s.delete_user(&crate::abstraction::name_arg(&self.cfg, name)), _x => Observation::Done)
             }
             Op::GetSyncStatus => match self.noted(s.sync_status()) {
                 Ok(d) => Ok(self
@@ -376,10 +376,10 @@ impl ImplSut {
             }
             Op::DeleteKey { key } => lift!(s.delete_key(imp_key(key)), _x => Observation::Done),
             Op::ShareKey { key, name } => {
-                lift!(s.share_key(imp_key(key), &crate::abstraction::name_arg(&self.cfg, a, name)), _x => Observation::Done)
+                lift!(s.share_key(imp_key(key), &crate::abstraction::name_arg(&self.cfg, name)), _x => Observation::Done)
             }
             Op::UnshareKey { key, name } => {
-                lift!(s.unshare_key(imp_key(key), &crate::abstraction::name_arg(&self.cfg, a, name)), _x => Observation::Done)
+                lift!(s.unshare_key(imp_key(key), &crate::abstraction::name_arg(&self.cfg, name)), _x => Observation::Done)
             }
             Op::SetAttribute { key, label } => {
                 lift!(s.set_label(imp_key(key), &self.cfg.label_text(label)), _x => Observation::Done)
@@ -599,7 +599,7 @@ impl SystemUnderTest for ImplSut {
                 .users()
                 .map(|(n, u)| {
                     (
-                        cfg.name_text(n).to_lowercase(),
+                        cfg.stored_name(n),
                         impl_role(u.role),
                         u.failures as u32,
                         u.failures >= threshold,
@@ -622,12 +622,12 @@ impl SystemUnderTest for ImplSut {
                 .records()
                 .map(|r| {
                     let mut shares: Vec<String> =
-                        r.key.shares.iter().map(|n| cfg.name_text(n)).collect();
+                        r.key.shares.iter().map(|n| cfg.stored_name(n)).collect();
                     shares.sort();
                     (
                         r.id.0 as u64,
                         impl_kind(r.key.kind),
-                        cfg.name_text(r.key.owner),
+                        cfg.stored_name(r.key.owner),
                         shares,
                         r.key.extractable,
                         cfg.label_text(r.key.label),
@@ -666,7 +666,7 @@ impl SystemUnderTest for ImplSut {
                         hsm_model::state::ClientId(c as u8),
                         hsm_model::state::HsmId(h as u8),
                     )
-                    .map(|n| cfg.name_text(n).to_lowercase());
+                    .map(|n| cfg.stored_name(n));
                 if got != want {
                     return Err(format!(
                         "HSM {h}: client {c}'s session is logged in as {got:?}, the model says {want:?}"

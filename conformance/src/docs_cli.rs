@@ -451,7 +451,7 @@ pub fn outcome_text(cfg: &Config, outcome: &Outcome) -> String {
                 .map(|u| {
                     format!(
                         "{} ({}{})",
-                        cfg.name_text(u.name),
+                        cfg.stored_name(u.name),
                         u.role,
                         if u.locked { ", locked" } else { "" }
                     )
@@ -716,6 +716,7 @@ const CEXH: &str = "conformance/tests/exhaustive.rs";
 const CDOCS: &str = "conformance/tests/docs.rs";
 const TRACES: &str = "conformance/tests/traces.rs";
 const CZOO: &str = "conformance/tests/fault_zoo.rs";
+const NAMES: &str = "model/tests/names.rs";
 
 /// The traceability table, by hand: every test checks that each name cited exists.
 pub const LINKS: &[Link] = &[
@@ -1047,6 +1048,23 @@ pub const LINKS: &[Link] = &[
         properties: &[],
         tests: &[(SCALE, "unique_states_grow_with_names_and_are_plotted")],
         faults: &[],
+    },
+    Link {
+        rule: "§3–§4 D27 names: lower-cased, then validated, in one place; stored, compared and sorted lower-case; traces record the spelling sent",
+        model: &[
+            ("config.rs", "user_named"),
+            ("config.rs", "stored_name"),
+            ("step.rs", "list_users"),
+        ],
+        properties: &[],
+        tests: &[
+            (NAMES, "two_spellings_are_one_user"),
+            (NAMES, "list_users_sorts_by_the_lower_cased_name"),
+            (NAMES, "spellings_add_no_state"),
+            (CEXH, "exhaustive_users"),
+            (TRACES, "committed_traces_replay_without_divergence"),
+        ],
+        faults: &["NamesNotLowerCased"],
     },
 ];
 

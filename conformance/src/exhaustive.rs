@@ -43,6 +43,10 @@ pub struct ExhaustiveResult {
 /// - `zeroize`: 2 HSMs (HSM 1 cloned), alice logged in on both and the CO on HSM 0, bob
 ///   owning a key: keys, crypto (the CO's refusal), zeroize;
 /// - `owners`: the same start, users only: deleting a user who owns keys.
+///
+/// Every configuration with names spells bob `Bob`: the checker sends each user in the one
+/// spelling of its table, so this is how an implementation that does not lower-case names
+/// (SPEC §3) meets the exhaustive campaign.
 pub fn exhaustive_configs() -> Vec<Config> {
     use hsm_model::state::{
         ClientId, HsmId, KeyId, NameId, PasswordId, ADMIN, APP_USER, AU_PASSWORD, PRECO_PASSWORD,
@@ -91,7 +95,7 @@ pub fn exhaustive_configs() -> Vec<Config> {
     let mut c = base("users");
     c.hsms = 1;
     c.clients = 2;
-    c.names = vec!["alice".into(), "bob".into()];
+    c.names = vec!["alice".into(), "Bob".into()];
     c.policy.max_users = 3;
     c.policy.lockout_threshold = 1;
     c.invalid_names = vec![];
@@ -109,7 +113,7 @@ pub fn exhaustive_configs() -> Vec<Config> {
         let mut c = base(name);
         c.hsms = 1;
         c.clients = 2;
-        c.names = vec!["alice".into(), "bob".into(), "carol".into()];
+        c.names = vec!["alice".into(), "Bob".into(), "carol".into()];
         c.families = Families::parse(families).expect("families");
         c.key_ids = ids;
         c.non_extractable = non_extractable;
@@ -143,7 +147,7 @@ pub fn exhaustive_configs() -> Vec<Config> {
     let mut c = base("zeroize");
     c.hsms = 2;
     c.clients = 2;
-    c.names = vec!["alice".into(), "bob".into()];
+    c.names = vec!["alice".into(), "Bob".into()];
     c.families = Families::parse("keys,crypto,lifecycle").expect("families");
     c.key_ids = 3;
     c.policy.max_keys = 3;
@@ -213,7 +217,7 @@ pub fn exhaustive_configs() -> Vec<Config> {
     let mut c = base("owners");
     c.hsms = 2;
     c.clients = 2;
-    c.names = vec!["alice".into(), "bob".into()];
+    c.names = vec!["alice".into(), "Bob".into()];
     c.families = Families::parse("users").expect("families");
     c.key_ids = 3;
     c.policy.max_keys = 3;

@@ -5,7 +5,8 @@
 //! then one of its argument variants (one that succeeds most of the time: existing names, the
 //! right password, keys the caller can use, objects in the pools; otherwise any variant, so
 //! wrong roles, wrong passwords, unknown ids and limits reach every error code). Actions that
-//! would take the model beyond its fixed capacity are never generated.
+//! would take the model beyond its fixed capacity are never generated. A name argument is sent
+//! in another of its spellings one time in four ([`respell`]).
 
 use crate::failure::{investigate, Failure};
 use crate::runner::{run_trace, Triple};
@@ -29,6 +30,9 @@ pub fn runner_config() -> Config {
     c.clients = 2;
     c.names = vec!["alice".into(), "bob".into(), "carol".into(), "dave".into()];
     c.invalid_names = vec!["Bad Name!".into()];
+    c.spellings = ["ADMIN", "App_User", "Alice", "BOB", "Carol", "DAVE"]
+        .map(Into::into)
+        .to_vec();
     c.passwords = vec!["secret-one".into(), "secret-two".into(), "short".into()];
     c.key_ids = hsm_model::state::MAX_KEY_IDS as u8;
     c.kinds = KeyKind::ALL.to_vec();
@@ -105,7 +109,7 @@ impl Generator {
         let mut all = Vec::new();
         self.model.enabled_actions(s, &mut all);
         for _ in 0..32 {
-            let a = self.pick(s, &all, rng);
+            let a = respell(&self.model.cfg, self.pick(s, &all, rng), rng);
             if !crate::runner::beyond_capacity(&self.model.cfg, s, &a) {
                 return a;
             }
@@ -258,6 +262,27 @@ impl Generator {
         }
         Trace::new(name, &self.model.cfg, out).with_model_outcomes()
     }
+}
+
+/// `a` with its name argument, one time in four, in another spelling of the same user among
+/// the configuration's [`Config::spellings`] (`Alice` for `alice`), so that an implementation
+/// that forgets to lower-case, or lower-cases in the wrong place, is caught. The trace records
+/// the spelling sent. Draws from `rng` only when there is a spelling to choose.
+pub fn respell(cfg: &Config, mut a: Action, rng: &mut Rng) -> Action {
+    let Some(name) = a.op.name_arg_mut() else {
+        return a;
+    };
+    let Some(user) = cfg.user_named(*name) else {
+        return a;
+    };
+    let others: Vec<_> = cfg
+        .spelled_name_ids()
+        .filter(|&n| n != *name && cfg.user_named(n) == Some(user))
+        .collect();
+    if !others.is_empty() && rng.chance(1, 4) {
+        *name = others[rng.below(others.len())];
+    }
+    a
 }
 
 /// Options of a random campaign.

@@ -640,25 +640,25 @@ impl ProcessSut {
         let op = a.op.operation().name();
         let args = match a.op {
             Op::Login { name, password } => {
-                json!({ "name": crate::abstraction::name_arg(&self.cfg, a, name), "password": pw(self, password) })
+                json!({ "name": crate::abstraction::name_arg(&self.cfg, name), "password": pw(self, password) })
             }
             Op::Logout | Op::GetClusterInfo | Op::ListUsers | Op::Zeroize | Op::GetSyncStatus => {
                 json!({})
             }
             Op::ChangeOwnPassword { password } => json!({ "password": pw(self, password) }),
             Op::ChangePassword { name, password } => {
-                json!({ "name": crate::abstraction::name_arg(&self.cfg, a, name), "password": pw(self, password) })
+                json!({ "name": crate::abstraction::name_arg(&self.cfg, name), "password": pw(self, password) })
             }
             Op::CreateUser {
                 name,
                 role,
                 password,
             } => {
-                json!({ "name": crate::abstraction::name_arg(&self.cfg, a, name), "role": role_name(role),
+                json!({ "name": crate::abstraction::name_arg(&self.cfg, name), "role": role_name(role),
                          "password": pw(self, password) })
             }
             Op::DeleteUser { name } => {
-                json!({ "name": crate::abstraction::name_arg(&self.cfg, a, name) })
+                json!({ "name": crate::abstraction::name_arg(&self.cfg, name) })
             }
             Op::ExtractMasked { key } => json!({ "key": self.handle(key) }),
             Op::InsertMasked { object } => json!({ "object": b64(&self.masked_bytes(object)?) }),
@@ -668,7 +668,7 @@ impl ProcessSut {
             }
             Op::DeleteKey { key } => json!({ "key": self.handle(key) }),
             Op::ShareKey { key, name } | Op::UnshareKey { key, name } => {
-                json!({ "key": self.handle(key), "name": crate::abstraction::name_arg(&self.cfg, a, name) })
+                json!({ "key": self.handle(key), "name": crate::abstraction::name_arg(&self.cfg, name) })
             }
             Op::SetAttribute { key, label } => {
                 json!({ "key": self.handle(key), "label": self.cfg.label_text(label) })
@@ -961,7 +961,7 @@ impl ProcessSut {
             .users()
             .map(|(n, u)| {
                 (
-                    cfg.name_text(n).to_lowercase(),
+                    cfg.stored_name(n),
                     role_name(u.role),
                     u.failures as u64,
                     u.failures >= threshold,
@@ -990,12 +990,12 @@ impl ProcessSut {
             .records()
             .map(|r| {
                 let mut shares: Vec<String> =
-                    r.key.shares.iter().map(|n| cfg.name_text(n)).collect();
+                    r.key.shares.iter().map(|n| cfg.stored_name(n)).collect();
                 shares.sort();
                 (
                     r.id.0,
                     kind_name(r.key.kind).to_string(),
-                    cfg.name_text(r.key.owner),
+                    cfg.stored_name(r.key.owner),
                     shares,
                     r.key.extractable,
                     cfg.label_text(r.key.label),
@@ -1048,7 +1048,7 @@ impl ProcessSut {
                     hsm_model::state::ClientId(c as u8),
                     hsm_model::state::HsmId(h as u8),
                 )
-                .map(|n| cfg.name_text(n).to_lowercase());
+                .map(|n| cfg.stored_name(n));
             if got != want {
                 return Err(format!(
                     "HSM {h}: client {c}'s session is logged in as {got:?}, the model says {want:?}"

@@ -65,12 +65,13 @@ pub fn beyond_capacity(cfg: &Config, s: &State, a: &Action) -> bool {
 
 /// Whether an action the model answers with `expected` in state `s` may change the system's
 /// state although it is an error: only the exception of SPEC §3, a Login answering
-/// BadCredentials for a name that exists on that HSM (its failure counter, and maybe its lock).
-pub fn error_may_change_state(s: &State, a: &Action, expected: &Outcome) -> bool {
+/// BadCredentials for a name that exists on that HSM (its failure counter, and maybe its lock),
+/// in whatever spelling it was sent.
+pub fn error_may_change_state(cfg: &Config, s: &State, a: &Action, expected: &Outcome) -> bool {
     match (a.op, expected) {
-        (Op::Login { name, .. }, Err(ErrorCode::BadCredentials)) => {
-            s.hsms[a.hsm.index()].user(name).is_some()
-        }
+        (Op::Login { name, .. }, Err(ErrorCode::BadCredentials)) => cfg
+            .user_named(name)
+            .is_some_and(|user| s.hsms[a.hsm.index()].user(user).is_some()),
         (_, Err(_)) => false,
         (_, Ok(_)) => true,
     }
@@ -153,7 +154,7 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
             a.op.operation(),
             expected.as_ref().err().copied(),
         ));
-        let (got, diverged) = match guarded(|| check_step(&mut *sut, &state, &a, &expected, &next))
+        let (got, diverged) = match guarded(|| check_step(&mut *sut, cfg, &state, &a, &expected, &next))
         {
             Ok(r) => r,
             Err(panic) => (Err(panic.clone()), Some(panic)),
@@ -183,6 +184,7 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
 /// step, then every HSM's state against the model.
 fn check_step(
     sut: &mut dyn crate::sut::SystemUnderTest,
+    cfg: &Config,
     state: &State,
     a: &Action,
     expected: &Outcome,
@@ -190,7 +192,7 @@ fn check_step(
 ) -> (Result<Outcome, String>, Option<String>) {
     // SPEC §3: nothing changes on an error. The view before the step, to compare with
     // the view after it, independently of the model's state.
-    let before = (!error_may_change_state(state, a, expected)).then(|| sut.observe());
+    let before = (!error_may_change_state(cfg, state, a, expected)).then(|| sut.observe());
     let got = sut.step(a, state, expected);
     let diverged = match &got {
         Err(m) => Some(m.clone()),

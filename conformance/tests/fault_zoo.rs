@@ -73,7 +73,8 @@ fn hint(fault: Fault) -> &'static str {
         | DeletedUserStaysLoggedIn
         | ChangeOwnPasswordUnlocks
         | UserLimitIgnoresAu
-        | ErrorLeavesPartialEffect => "exhaustive-users",
+        | ErrorLeavesPartialEffect
+        | NamesNotLowerCased => "exhaustive-users",
         _ => "exhaustive-fresh",
     }
 }

@@ -161,6 +161,18 @@ impl Inner {
         Ok(())
     }
 
+    /// SPEC §3, §4: the name a name argument stands for, as users are stored, looked up and
+    /// compared: lower-cased. Every name argument enters through here, once, before anything
+    /// else looks at it; validation ([`Inner::check_name`], CreateUser only) comes after.
+    fn user_name(&self, sent: &str) -> String {
+        if fault!(self, NamesNotLowerCased) {
+            return sent.to_owned();
+        }
+        sent.to_lowercase()
+    }
+
+    /// Whether a name, already lower-cased by [`Inner::user_name`], is valid: 1–31 characters
+    /// (the policy's) of `a-z 0-9 _`.
     fn check_name(&self, name: &str) -> Result<(), HsmError> {
         let n = name.chars().count();
         if n == 0
@@ -581,7 +593,7 @@ impl Session {
     pub fn login(&self, name: &str, password: &str) -> Result<Role, HsmError> {
         let inner = &*self.inner;
         let mut g = inner.lock(self.hsm)?;
-        let name = name.to_lowercase();
+        let name = inner.user_name(name);
         let result = (|| {
             if g.sessions.get(&self.id).is_some_and(Option::is_some) {
                 return Err(HsmError::AlreadyLoggedIn);
@@ -726,7 +738,7 @@ impl Session {
     pub fn change_password(&self, name: &str, new: &str) -> Result<(), HsmError> {
         self.run(Operation::ChangePassword, |inner, g, caller| {
             inner.check_password(new)?;
-            let target = name.to_lowercase();
+            let target = inner.user_name(name);
             let user = g.users.get(&target).ok_or(HsmError::NoSuchUser)?;
             if matches!(user.role, Role::ApplianceUser | Role::PreCryptoOfficer) {
                 return Err(HsmError::ProtectedUser);
@@ -751,7 +763,7 @@ impl Session {
     /// (every user counts, the AU included).
     pub fn create_user(&self, name: &str, role: Role, password: &str) -> Result<(), HsmError> {
         self.run(Operation::CreateUser, |inner, g, _| {
-            let name = name.to_lowercase();
+            let name = inner.user_name(name);
             inner.check_name(&name)?;
             if !matches!(role, Role::CryptoOfficer | Role::CryptoUser) {
                 return Err(HsmError::InvalidRole);
@@ -795,7 +807,7 @@ impl Session {
     /// share list on this HSM.
     pub fn delete_user(&self, name: &str) -> Result<(), HsmError> {
         self.run(Operation::DeleteUser, |inner, g, _| {
-            let target = name.to_lowercase();
+            let target = inner.user_name(name);
             let user = g.users.get(&target).ok_or(HsmError::NoSuchUser)?;
             if matches!(user.role, Role::ApplianceUser | Role::PreCryptoOfficer) {
                 return Err(HsmError::ProtectedUser);
@@ -968,7 +980,7 @@ impl Session {
         name: &str,
     ) -> Result<String, HsmError> {
         let k = owned(inner, g, caller, key)?;
-        let target = name.to_lowercase();
+        let target = inner.user_name(name);
         let user = g.users.get(&target).ok_or(HsmError::NoSuchUser)?;
         if user.role != Role::CryptoUser || target == k.owner {
             return Err(HsmError::InvalidTarget);

@@ -61,6 +61,9 @@ pub enum Fault {
     /// CreateUser answering UserLimit adds the user all the same (an error with an effect,
     /// against SPEC §3 "nothing changes on an error").
     ErrorLeavesPartialEffect,
+    /// Names are not lower-cased (SPEC §3): every name argument is stored, looked up and
+    /// compared as sent, so `ADMIN` is no user and `Bob` no valid name.
+    NamesNotLowerCased,
 }
 
 impl Fault {
@@ -92,5 +95,6 @@ impl Fault {
         Fault::WrapIgnoresExtractable,
         Fault::UserLimitIgnoresAu,
         Fault::ErrorLeavesPartialEffect,
+        Fault::NamesNotLowerCased,
     ];
 }

@@ -45,6 +45,9 @@ fn scenario(fault: Option<Fault>) -> Vec<String> {
     let unauth = c.open_session(0).unwrap();
     t.o("unauth sync", unauth.sync_status());
     t.r("ghost login", unauth.login("ghost", PW));
+    // Names are lower-cased (SPEC §3): `ADMIN` is the PRECO.
+    t.r("login ADMIN", unauth.login("ADMIN", "password"));
+    t.r("logout ADMIN", unauth.logout());
     let au1 = sess(&c, 1, &mut t, "app_user", AU);
     t.r("clone before activation", au1.clone_from(0));
     t.r("zeroize 1", au1.zeroize());

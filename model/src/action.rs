@@ -143,6 +143,20 @@ impl Op {
         }
     }
 
+    /// The name argument this operation sends, if it has one (Login, ChangePassword,
+    /// CreateUser, DeleteUser, ShareKey, UnshareKey), to read or to respell.
+    pub fn name_arg_mut(&mut self) -> Option<&mut NameId> {
+        match self {
+            Op::Login { name, .. }
+            | Op::ChangePassword { name, .. }
+            | Op::CreateUser { name, .. }
+            | Op::DeleteUser { name }
+            | Op::ShareKey { name, .. }
+            | Op::UnshareKey { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
     /// The key ids this operation names, as a CU needs access to them (D7).
     pub fn named_keys(&self) -> impl Iterator<Item = KeyId> {
         let (a, b) = match *self {

@@ -35,10 +35,17 @@ pub struct Config {
     pub hsms: u8,
     /// Clients, each with one session per HSM.
     pub clients: u8,
-    /// User names in play beside `admin` and `app_user`; interchangeable under symmetry.
+    /// User names in play beside `admin` and `app_user`; interchangeable under symmetry. Each
+    /// is sent as spelled here; the user it names is its lower-cased form (SPEC §3), and no two
+    /// lower-case alike.
     pub names: Vec<String>,
     /// Names that fail validation, tried by CreateUser and Login.
     pub invalid_names: Vec<String>,
+    /// Other spellings (upper- or mixed-case) of the valid names above, `admin` and `app_user`
+    /// included: each names the same user as the name it lower-cases to. The random generator
+    /// sends them; the checker does not (it enumerates each user once).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spellings: Vec<String>,
     /// The AU's password, set when the cluster is created.
     pub au_password: String,
     /// New passwords in play (valid and invalid); Login also tries `password` and the AU's.
@@ -86,28 +93,69 @@ impl Config {
         2 + self.names.len()
     }
 
-    /// Every name id in play, the invalid ones included.
+    /// Every name id the checker puts in play: each valid name once (the ids a user can have)
+    /// and the invalid ones; not [`Config::spellings`].
     pub fn name_ids(&self) -> impl Iterator<Item = NameId> {
-        (0..(self.valid_name_count() + self.invalid_names.len()) as u8).map(NameId)
+        (0..self.spelling_start() as u8).map(NameId)
     }
 
-    /// The text of a name.
+    /// The ids a user can have: `admin`, `app_user` and [`Config::names`].
+    pub fn user_ids(&self) -> impl Iterator<Item = NameId> {
+        (0..self.valid_name_count().min(MAX_NAMES) as u8).map(NameId)
+    }
+
+    /// Every name id of the table, [`Config::spellings`] included.
+    pub fn spelled_name_ids(&self) -> impl Iterator<Item = NameId> {
+        (0..(self.spelling_start() + self.spellings.len()) as u8).map(NameId)
+    }
+
+    /// The id of the first of [`Config::spellings`]: they follow the invalid names.
+    fn spelling_start(&self) -> usize {
+        self.valid_name_count() + self.invalid_names.len()
+    }
+
+    /// The text of a name id, as the table spells it (what is sent).
     pub fn name_text(&self, name: NameId) -> String {
-        match name.index() {
+        let i = name.index();
+        let valid = self.valid_name_count();
+        let spellings = self.spelling_start();
+        match i {
             0 => "admin".to_string(),
             1 => "app_user".to_string(),
-            i if i < self.valid_name_count() => self.names[i - 2].clone(),
-            i => self
-                .invalid_names
-                .get(i - self.valid_name_count())
+            _ if i < valid => self.names[i - 2].clone(),
+            _ if i < spellings => self.invalid_names[i - valid].clone(),
+            _ => self
+                .spellings
+                .get(i - spellings)
                 .cloned()
                 .unwrap_or_else(|| format!("<name {i}>")),
         }
     }
 
-    /// Whether a name id denotes a valid name (one that can be a user).
-    pub fn name_is_valid(&self, name: NameId) -> bool {
-        name.index() < self.valid_name_count().min(MAX_NAMES)
+    /// SPEC §3 "a name is lower-cased first, then validated", in one place: the user a name
+    /// sent in an action names (its id among `admin`, `app_user` and [`Config::names`]), or
+    /// `None` when the name, lower-cased, is not valid. Every name argument of `step` goes
+    /// through here; the state holds only the ids it answers.
+    pub fn user_named(&self, sent: NameId) -> Option<NameId> {
+        let i = sent.index();
+        if i < self.valid_name_count().min(MAX_NAMES) {
+            // The table's own valid names: valid, and no two alike, once lower-cased
+            // (`validate`).
+            return Some(sent);
+        }
+        if i < self.spelling_start() || i >= self.spelling_start() + self.spellings.len() {
+            return None;
+        }
+        // A spelling: the valid name of the table it lower-cases to, if any.
+        let canonical = canonical_name(&self.name_text(sent));
+        (0..self.valid_name_count().min(MAX_NAMES) as u8)
+            .map(NameId)
+            .find(|&n| self.stored_name(n) == canonical)
+    }
+
+    /// The name of user `user` as an HSM stores, shows and compares it: lower-cased (SPEC §4).
+    pub fn stored_name(&self, user: NameId) -> String {
+        canonical_name(&self.name_text(user))
     }
 
     /// Every password id in play.
@@ -197,6 +245,16 @@ impl Config {
                 return fail(format!("invalid name `{n}` is valid under the policy"));
             }
         }
+        if self.spellings.len() > 8 {
+            return fail("at most 8 spellings".into());
+        }
+        for n in &self.spellings {
+            if !seen.contains(&canonical_name(n)) {
+                return fail(format!(
+                    "spelling `{n}` lower-cases to no valid name of the table"
+                ));
+            }
+        }
         if self.passwords.len() > 8 {
             return fail("at most 8 passwords".into());
         }
@@ -236,6 +294,7 @@ impl Config {
             clients: 2,
             names: vec!["alice".into(), "bob".into(), "carol".into()],
             invalid_names: vec!["Bad Name!".into()],
+            spellings: vec![],
             au_password: "appliance-pw".into(),
             passwords: vec!["secret-one".into(), "short".into()],
             key_ids: 2,

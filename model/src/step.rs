@@ -75,6 +75,13 @@ fn key_slot(id: KeyId) -> Option<usize> {
     (id.0 as usize).checked_sub(1).filter(|&i| i < MAX_KEY_IDS)
 }
 
+/// The user a resolved name argument names on `hsm`, with its id: `None` for a name that is not
+/// valid (see [`Config::user_named`]) or no user of this HSM.
+fn existing(hsm: &Hsm, name: Option<NameId>) -> Option<(NameId, User)> {
+    let name = name?;
+    hsm.user(name).map(|u| (name, *u))
+}
+
 /// D7: a key the caller can use (owns, or is shared with it). Anything else is NoSuchKey.
 fn usable(hsm: &Hsm, id: KeyId, name: NameId) -> Result<Key, ErrorCode> {
     match hsm.key(id) {
@@ -132,29 +139,34 @@ impl Config {
         (outcome, next)
     }
 
+    /// Runs `a` on `s`. Every name argument enters through [`Config::user_named`] (lower-cased,
+    /// then validated) here, so the operations see only the users' ids.
     pub(crate) fn apply(&self, s: &mut State, a: &Action) -> Step {
+        let user = |name| self.user_named(name);
         match a.op {
-            Op::Login { name, password } => self.login(s, a, name, password),
+            Op::Login { name, password } => self.login(s, a, user(name), password),
             Op::Logout => logout(s, a),
             Op::GetClusterInfo => Ok(self.cluster_info(s)),
             Op::ListUsers => Ok(self.list_users(s, a.hsm)),
             Op::Zeroize => self.zeroize(s, a.hsm),
             Op::ChangeOwnPassword { password } => self.change_own_password(s, a, password),
-            Op::ChangePassword { name, password } => self.change_password(s, a, name, password),
+            Op::ChangePassword { name, password } => {
+                self.change_password(s, a, user(name), password)
+            }
             Op::CreateUser {
                 name,
                 role,
                 password,
-            } => self.create_user(s, a, name, role, password),
-            Op::DeleteUser { name } => self.delete_user(s, a, name),
+            } => self.create_user(s, a, user(name), role, password),
+            Op::DeleteUser { name } => self.delete_user(s, a, user(name)),
             Op::GetSyncStatus => get_sync_status(s, a),
             Op::ExtractMasked { key } => extract_masked(s, a, key),
             Op::InsertMasked { object } => self.insert_masked(s, a, object),
             Op::Clone { from } => self.clone_hsm(s, a, from),
             Op::GenerateKey { kind, extractable } => self.generate_key(s, a, kind, extractable),
             Op::DeleteKey { key } => delete_key(s, a, key),
-            Op::ShareKey { key, name } => self.share_key(s, a, key, name),
-            Op::UnshareKey { key, name } => unshare_key(s, a, key, name),
+            Op::ShareKey { key, name } => self.share_key(s, a, key, user(name)),
+            Op::UnshareKey { key, name } => unshare_key(s, a, key, user(name)),
             Op::SetAttribute { key, label } => set_attribute(s, a, key, label),
             Op::WrapKey { key, wrapping } => wrap_key(s, a, key, wrapping),
             Op::UnwrapKey { wrapped, wrapping } => self.unwrap_key(s, a, wrapped, wrapping),
@@ -176,14 +188,13 @@ impl Config {
 
     // ---- sessions -------------------------------------------------------------------------
 
-    fn login(&self, s: &mut State, a: &Action, name: NameId, password: PasswordId) -> Step {
+    fn login(&self, s: &mut State, a: &Action, name: Option<NameId>, pw: PasswordId) -> Step {
         if s.session(a.client, a.hsm).is_some() {
             return Err(AlreadyLoggedIn);
         }
         let threshold = self.policy.lockout_threshold;
-        let user = match s.hsm(a.hsm).and_then(|h| h.user(name)) {
-            Some(u) if self.name_is_valid(name) => *u,
-            _ => return Err(BadCredentials),
+        let Some((name, user)) = s.hsm(a.hsm).and_then(|h| existing(h, name)) else {
+            return Err(BadCredentials);
         };
         if user.failures >= threshold {
             return Err(LockedOut);
@@ -192,7 +203,7 @@ impl Config {
         let Some(u) = slot else {
             return Err(BadCredentials);
         };
-        if user.password != password {
+        if user.password != pw {
             u.failures = u.failures.saturating_add(1);
             return Err(BadCredentials);
         }
@@ -223,7 +234,8 @@ impl Config {
                 locked: u.failures >= threshold,
             })
             .collect();
-        users.sort_by_key(|u| self.name_text(u.name));
+        // SPEC §3: sorted by name, the name as stored (lower-cased).
+        users.sort_by_cached_key(|u| self.stored_name(u.name));
         Observation::Users(users)
     }
 
@@ -251,12 +263,18 @@ impl Config {
         Ok(Observation::Done)
     }
 
-    fn change_password(&self, s: &mut State, a: &Action, name: NameId, pw: PasswordId) -> Step {
+    fn change_password(
+        &self,
+        s: &mut State,
+        a: &Action,
+        name: Option<NameId>,
+        pw: PasswordId,
+    ) -> Step {
         let (me, _) = caller(s, a)?;
         if !self.password_is_valid(pw) {
             return Err(InvalidPassword);
         }
-        let target = s.hsms[a.hsm.index()].user(name).ok_or(NoSuchUser)?;
+        let (name, target) = existing(&s.hsms[a.hsm.index()], name).ok_or(NoSuchUser)?;
         if matches!(target.role, Role::ApplianceUser | Role::PreCryptoOfficer) {
             return Err(ProtectedUser);
         }
@@ -277,7 +295,7 @@ impl Config {
         &self,
         s: &mut State,
         a: &Action,
-        name: NameId,
+        name: Option<NameId>,
         role: Role,
         pw: PasswordId,
     ) -> Step {
@@ -291,9 +309,9 @@ impl Config {
         }
         #[cfg(not(test))]
         caller(s, a)?;
-        if !self.name_is_valid(name) {
+        let Some(name) = name else {
             return Err(InvalidName);
-        }
+        };
         if !matches!(role, Role::CryptoOfficer | Role::CryptoUser) {
             return Err(InvalidRole);
         }
@@ -315,10 +333,10 @@ impl Config {
         Ok(Observation::Done)
     }
 
-    fn delete_user(&self, s: &mut State, a: &Action, name: NameId) -> Step {
+    fn delete_user(&self, s: &mut State, a: &Action, name: Option<NameId>) -> Step {
         let (me, _) = caller(s, a)?;
         let hsm = &s.hsms[a.hsm.index()];
-        let target = hsm.user(name).ok_or(NoSuchUser)?;
+        let (name, target) = existing(hsm, name).ok_or(NoSuchUser)?;
         if matches!(target.role, Role::ApplianceUser | Role::PreCryptoOfficer) {
             return Err(ProtectedUser);
         }
@@ -454,11 +472,11 @@ impl Config {
         Ok(Observation::Key(id))
     }
 
-    fn share_key(&self, s: &mut State, a: &Action, key: KeyId, name: NameId) -> Step {
+    fn share_key(&self, s: &mut State, a: &Action, key: KeyId, name: Option<NameId>) -> Step {
         let (me, _) = caller(s, a)?;
         let hsm = &s.hsms[a.hsm.index()];
         let k = owned(hsm, key, me)?;
-        let target = hsm.user(name).ok_or(NoSuchUser)?;
+        let (name, target) = existing(hsm, name).ok_or(NoSuchUser)?;
         if target.role != Role::CryptoUser || name == k.owner {
             return Err(InvalidTarget);
         }
@@ -605,11 +623,11 @@ fn delete_key(s: &mut State, a: &Action, key: KeyId) -> Step {
     Ok(Observation::Done)
 }
 
-fn unshare_key(s: &mut State, a: &Action, key: KeyId, name: NameId) -> Step {
+fn unshare_key(s: &mut State, a: &Action, key: KeyId, name: Option<NameId>) -> Step {
     let (me, _) = caller(s, a)?;
     let hsm = &s.hsms[a.hsm.index()];
     let k = owned(hsm, key, me)?;
-    let target = hsm.user(name).ok_or(NoSuchUser)?;
+    let (name, target) = existing(hsm, name).ok_or(NoSuchUser)?;
     if target.role != Role::CryptoUser || name == k.owner {
         return Err(InvalidTarget);
     }

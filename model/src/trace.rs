@@ -8,8 +8,10 @@
 //!                "outcome": { "Ok": { "kind": "LoggedIn", "value": "PreCryptoOfficer" } } } ] }
 //! ```
 //! Names, passwords, labels and data are indices into the configuration's tables (name 0 is
-//! `admin`, 1 `app_user`; password 0 is `password`, 1 the AU's). A trace starts from a new
-//! cluster: its configuration's `setup` is empty and the setup steps are the trace's first steps.
+//! `admin`, 1 `app_user`, then `names`, `invalid_names` and `spellings`; password 0 is
+//! `password`, 1 the AU's). A name is recorded as the spelling that was sent; the model
+//! lower-cases it to find the user. A trace starts from a new cluster: its configuration's
+//! `setup` is empty and the setup steps are the trace's first steps.
 
 use crate::action::{Action, Op, Outcome};
 use crate::checker::HsmModel;
@@ -98,8 +100,10 @@ impl Config {
         if a.hsm.0 >= self.hsms {
             return Err(format!("HSM {} outside 0..{}", a.hsm.0, self.hsms));
         }
-        let names = self.valid_name_count() + self.invalid_names.len();
-        let name_ok = |n: NameId| n.index() < names;
+        let spelled = self.spelled_name_ids().count();
+        let name_ok = |n: NameId| n.index() < spelled;
+        // Owners in a masked object's record are users (the state's ids), never spellings.
+        let user_ok = |n: NameId| n.index() < self.valid_name_count();
         let pw_ok = |p: PasswordId| p.index() < 2 + self.passwords.len();
         let key_ok = |k: KeyId| (1..=MAX_KEY_IDS).contains(&k.index());
         let data_ok = |d: DataId| d.index() < self.data.len();
@@ -125,7 +129,7 @@ impl Config {
             Op::Decrypt { key, .. } => key_ok(key),
             Op::Digest { data } => data_ok(data),
             Op::InsertMasked { object } => match object {
-                MaskedObject::Sealed(r) => key_ok(r.id) && name_ok(r.key.owner),
+                MaskedObject::Sealed(r) => key_ok(r.id) && user_ok(r.key.owner),
                 _ => true,
             },
             Op::Logout

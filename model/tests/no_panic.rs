@@ -109,7 +109,9 @@ proptest! {
         op in any_op(),
         preset in 0usize..4,
     ) {
-        let cfg = [Config::masking(), Config::keys(), Config::accounts(), Config::default_config()][preset].clone();
+        let mut cfg = [Config::masking(), Config::keys(), Config::accounts(), Config::default_config()][preset].clone();
+        // Spellings in the table, so that name ids past the invalid names are spellings too.
+        cfg.spellings = vec!["ALICE".into(), "Bob".into(), "Admin".into()];
         let model = HsmModel::new(cfg.clone()).unwrap();
         let mut s = model.setup_state().unwrap();
         let mut actions = Vec::new();
