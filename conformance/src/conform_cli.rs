@@ -6,7 +6,7 @@ use crate::adapter::ImplFactory;
 use crate::coverage::{committed, missed, triple_text};
 use crate::exhaustive::{exhaustive, exhaustive_configs, ExhaustiveResult};
 use crate::generate::{campaign, runner_config, CampaignOptions, CampaignResult, Failure};
-use crate::process::ProcessFactory;
+use crate::process::{ProcessFactory, ProtocolLog};
 use crate::runner::{format_run, run_trace};
 use crate::sut::SutFactory;
 use clap::Args;
@@ -63,18 +63,32 @@ pub struct SutArgs {
     /// With --sut-cmd: milliseconds a request may take before the process counts as hung.
     #[arg(long, default_value_t = 10_000)]
     pub timeout_ms: u64,
+    /// With --sut-cmd: record every line sent to and received from every process in this file
+    /// (docs/protocol.md).
+    #[arg(long, value_name = "FILE", requires = "sut_cmd")]
+    pub log_protocol: Option<PathBuf>,
 }
 
 impl SutArgs {
     /// The factory: a process factory with --sut-cmd, else `hsm-impl` linked in.
-    pub fn factory(&self) -> Box<dyn SutFactory> {
-        match &self.sut_cmd {
-            Some(cmd) => Box::new(ProcessFactory::command(
-                cmd,
-                Duration::from_millis(self.timeout_ms),
-            )),
+    pub fn factory(&self) -> Result<Box<dyn SutFactory>, String> {
+        Ok(match &self.sut_cmd {
+            Some(cmd) => Box::new(
+                ProcessFactory::command(cmd, Duration::from_millis(self.timeout_ms))
+                    .with_log(self.protocol_log()?),
+            ),
             None => Box::new(ImplFactory::correct()),
-        }
+        })
+    }
+
+    /// The --log-protocol file, created.
+    pub fn protocol_log(&self) -> Result<Option<ProtocolLog>, String> {
+        self.log_protocol
+            .as_ref()
+            .map(|p| {
+                ProtocolLog::create(p).map_err(|e| format!("--log-protocol {}: {e}", p.display()))
+            })
+            .transpose()
     }
 }
 
@@ -169,7 +183,15 @@ pub fn conform(args: &ConformArgs) -> ExitCode {
     let factory: Box<dyn SutFactory> = match &args.sut.sut_cmd {
         None => Box::new(ImplFactory::correct()),
         Some(cmd) => {
-            let pf = ProcessFactory::command(cmd, Duration::from_millis(args.sut.timeout_ms));
+            let log = match args.sut.protocol_log() {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("hsmspec conform: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let pf = ProcessFactory::command(cmd, Duration::from_millis(args.sut.timeout_ms))
+                .with_log(log.clone());
             let hello = match pf.hello(&cfg) {
                 Ok(h) => h,
                 Err(e) => {
@@ -190,11 +212,14 @@ pub fn conform(args: &ConformArgs) -> ExitCode {
                 }
                 adopted = Some(hello.policy);
             }
-            Box::new(ProcessFactory::new(
-                &format!("{} (process `{cmd}`)", hello.implementation),
-                crate::process::command_connector(cmd),
-                Duration::from_millis(args.sut.timeout_ms),
-            ))
+            Box::new(
+                ProcessFactory::new(
+                    &format!("{} (process `{cmd}`)", hello.implementation),
+                    crate::process::command_connector(cmd),
+                    Duration::from_millis(args.sut.timeout_ms),
+                )
+                .with_log(log),
+            )
         }
     };
     let factory = &*factory;
@@ -442,7 +467,13 @@ fn junit(
 /// Runs `hsmspec replay`: each trace against the model and the implementation; the first
 /// divergence is shown.
 pub fn replay(args: &ReplayArgs) -> ExitCode {
-    let factory = args.sut.factory();
+    let factory = match args.sut.factory() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("hsmspec replay: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let factory = &*factory;
     let mut diverged = false;
     for file in &args.files {
