@@ -712,6 +712,7 @@ const EXH: &str = "model/tests/exhaustive.rs";
 const PLANTED: &str = "model/src/tests/planted.rs";
 const ENGINE: &str = "model/src/tests/engine.rs";
 const SCALE: &str = "conformance/tests/scale.rs";
+const ZOO: &str = "conformance/tests/zoo.rs";
 const CEXH: &str = "conformance/tests/exhaustive.rs";
 const CDOCS: &str = "conformance/tests/docs.rs";
 const TRACES: &str = "conformance/tests/traces.rs";
@@ -1046,6 +1047,17 @@ pub const LINKS: &[Link] = &[
         model: &[],
         properties: &[],
         tests: &[(SCALE, "unique_states_grow_with_names_and_are_plotted")],
+        faults: &[],
+    },
+    Link {
+        rule: "D29 a process under test runs in its own process group, killed and reaped whatever happens (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (ZOO, "a_slow_but_right_implementation_passes"),
+            (ZOO, "replay_against_a_hanging_implementation"),
+            (ZOO, "an_interrupted_run_leaves_nothing_behind"),
+        ],
         faults: &[],
     },
 ];

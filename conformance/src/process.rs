@@ -10,7 +10,7 @@
 //! A process that crashes, hangs (no answer within the per-request timeout), answers garbage or
 //! the wrong id, or closes its output is a failure of the step that was running; its process
 //! group is killed at once and the next trace gets a new process. Every process runs in its own
-//! process group, killed and reaped when its client is dropped ([`ProcessGroup`], D27).
+//! process group, killed and reaped when its client is dropped ([`ProcessGroup`], D29).
 
 use crate::adapter::GARBAGE;
 use crate::protocol::{b64, clip, kind_name, role_from, role_name, unb64, VERSION};
@@ -37,7 +37,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const EXIT_GRACE: Duration = Duration::from_millis(200);
 
 /// A child process that leads its own process group (`process_group(0)`): the `sh -c` of a
-/// `--sut-cmd` and everything it starts, unless they leave the group themselves (D27).
+/// `--sut-cmd` and everything it starts, unless they leave the group themselves (D29).
 ///
 /// [`ProcessGroup::finish`] (and dropping it) kills the whole group with SIGKILL and reaps the
 /// child. The group is only ever signalled before the child is reaped, so its id cannot have
@@ -129,7 +129,7 @@ impl Drop for ProcessGroup {
 /// `kill` (async-signal-safe) on the registered groups, restores the default action and
 /// raises the signal again, so `hsmspec` still dies of it. It is installed on the first
 /// process started, for each signal whose action is still the default (an ignored or already
-/// handled signal is left alone). SIGKILL of `hsmspec` cannot be caught: see D27.
+/// handled signal is left alone). SIGKILL of `hsmspec` cannot be caught: see D29.
 mod interrupt {
     use std::sync::atomic::{AtomicI32, Ordering};
     use std::sync::Once;
