@@ -1,7 +1,8 @@
 //! The subcommands of `hsmspec`, as functions the binary calls.
 
+use crate::verdict::{UsageError, Verdict};
 use clap::Args;
-use hsm_model::run::{self, CheckOptions, Kind, Verdict};
+use hsm_model::run::{self, CheckOptions, Kind, Verdict as RunVerdict};
 use hsm_model::trace::{describe, Trace};
 use hsm_model::{Config, Families, HsmModel};
 use std::path::PathBuf;
@@ -147,78 +148,165 @@ fn progress(unique: usize, total: usize, depth: usize) {
 /// family, every example, every error code and every cell of the table.
 pub const SUITE: [&str; 4] = ["accounts", "lifecycle", "keys", "masking"];
 
-/// Runs `hsmspec check`; the exit status is 1 on a violated invariant or a missing example.
-pub fn check(args: &CheckArgs) -> ExitCode {
-    let configs = match args.config.configs() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("hsmspec check: {e}");
-            return ExitCode::from(2);
-        }
-    };
+/// Runs `hsmspec check`: every configuration, then (for the suite) what they show together.
+/// The verdict is decided here whatever the output format: FAIL on a violated invariant, a
+/// missing example or cell, or (suite) an unreached error code; INCOMPLETE when a check was
+/// cut by `--timeout`.
+pub fn check(args: &CheckArgs) -> Result<Verdict, UsageError> {
+    check_configs(args.config.configs()?, args)
+}
+
+/// [`check`] of `configs` (the tests plant faults in them), with the rest of `args`.
+pub fn check_configs(configs: Vec<Config>, args: &CheckArgs) -> Result<Verdict, UsageError> {
     let mut reports = Vec::new();
-    let mut status = ExitCode::SUCCESS;
+    let mut verdict = Verdict::pass();
     for cfg in configs {
-        let (code, report) = check_one(args, cfg);
-        if code != ExitCode::SUCCESS {
-            status = code;
-        }
-        if let Some(r) = report {
-            reports.push(r);
-        }
+        let report = check_one(args, cfg)?;
+        verdict.absorb(report_verdict(&report));
+        reports.push(report);
     }
-    if reports.len() > 1 && !args.json && !summarize_suite(&reports) && status == ExitCode::SUCCESS
-    {
-        status = ExitCode::from(1);
+    if reports.len() > 1 {
+        let suite = SuiteFindings::of(&reports);
+        if !args.json {
+            suite.print();
+        }
+        verdict.absorb(suite.verdict());
     }
-    status
+    if !args.json {
+        println!("{}", verdict.line());
+    }
+    Ok(verdict)
 }
 
-/// Prints what the suite shows together; false if an example, a code or a cell is missing.
-fn summarize_suite(reports: &[run::CheckReport]) -> bool {
-    use hsm_model::checker::properties::EXAMPLES;
-    use hsm_model::ErrorCode;
-    println!("== suite: {} configurations together", reports.len());
-    let mut ok = true;
-    for (name, _) in EXAMPLES {
-        let found = reports.iter().any(|r| {
-            r.property(name)
-                .is_some_and(|p| p.verdict == Verdict::Found)
-        });
-        if !found {
-            ok = false;
+/// The verdict of one configuration's check.
+pub fn report_verdict(r: &run::CheckReport) -> Verdict {
+    let mut v = Verdict::pass();
+    let name = &r.config.name;
+    for p in &r.properties {
+        match p.verdict {
+            RunVerdict::Violated => v.fail(format!("`{name}`: violated: {}", p.name)),
+            // A check cut short may not have reached an example yet.
+            RunVerdict::Missing if r.complete => {
+                v.fail(format!("`{name}`: example not found: {}", p.name))
+            }
+            _ => {}
         }
-        println!("  {:>7}  {name}", if found { "found" } else { "MISSING" });
     }
-    let triples: Vec<_> = reports.iter().flat_map(|r| r.coverage.clone()).collect();
-    let missing_codes: Vec<_> = ErrorCode::ALL
-        .iter()
-        .filter(|c| !triples.iter().any(|t| t.2 == Some(**c)))
-        .collect();
-    println!(
-        "  error codes reached: {} of {}{}",
-        ErrorCode::ALL.len() - missing_codes.len(),
-        ErrorCode::ALL.len(),
-        if missing_codes.is_empty() {
-            String::new()
-        } else {
-            format!(" (missing {missing_codes:?})")
-        }
-    );
-    let cells = run::cells_from(&triples);
-    let unshown = cells.iter().filter(|c| !c.example_found()).count();
-    println!(
-        "  permission-table cells shown: {} of {}",
-        cells.len() - unshown,
-        cells.len()
-    );
-    let states: usize = reports.iter().map(|r| r.unique_states).sum();
-    let seconds: f64 = reports.iter().map(|r| r.seconds).sum();
-    println!("  {states} unique states in {seconds:.1} s");
-    ok && missing_codes.is_empty() && unshown == 0
+    let unshown = r.cells.iter().filter(|c| !c.example_found()).count();
+    if r.cells_required && unshown > 0 && r.complete {
+        v.fail(format!(
+            "`{name}`: {unshown} permission-table cells not shown"
+        ));
+    }
+    if !r.complete {
+        v.incomplete(format!(
+            "`{name}` cut by --timeout after {} unique states",
+            r.unique_states
+        ));
+    }
+    v
 }
 
-fn check_one(args: &CheckArgs, cfg: Config) -> (ExitCode, Option<run::CheckReport>) {
+/// What the suite's configurations show together: every example, every error code, every
+/// cell of the permission table.
+pub struct SuiteFindings {
+    /// Every example with whether some configuration found it.
+    pub examples: Vec<(&'static str, bool)>,
+    /// Error codes no configuration reached.
+    pub missing_codes: Vec<hsm_model::ErrorCode>,
+    /// Cells of the permission table.
+    pub cells: usize,
+    /// Cells no configuration showed.
+    pub unshown_cells: usize,
+    /// Unique states of all configurations.
+    pub states: usize,
+    /// Seconds of all configurations.
+    pub seconds: f64,
+}
+
+impl SuiteFindings {
+    /// The findings of `reports`.
+    pub fn of(reports: &[run::CheckReport]) -> SuiteFindings {
+        use hsm_model::checker::properties::EXAMPLES;
+        use hsm_model::ErrorCode;
+        let examples = EXAMPLES
+            .iter()
+            .map(|(name, _)| {
+                let found = reports.iter().any(|r| {
+                    r.property(name)
+                        .is_some_and(|p| p.verdict == RunVerdict::Found)
+                });
+                (*name, found)
+            })
+            .collect();
+        let triples: Vec<_> = reports.iter().flat_map(|r| r.coverage.clone()).collect();
+        let missing_codes = ErrorCode::ALL
+            .iter()
+            .filter(|c| !triples.iter().any(|t| t.2 == Some(**c)))
+            .copied()
+            .collect();
+        let cells = run::cells_from(&triples);
+        SuiteFindings {
+            examples,
+            missing_codes,
+            cells: cells.len(),
+            unshown_cells: cells.iter().filter(|c| !c.example_found()).count(),
+            states: reports.iter().map(|r| r.unique_states).sum(),
+            seconds: reports.iter().map(|r| r.seconds).sum(),
+        }
+    }
+
+    /// Prints the findings.
+    pub fn print(&self) {
+        println!("== suite: configurations together");
+        for (name, found) in &self.examples {
+            println!("  {:>7}  {name}", if *found { "found" } else { "MISSING" });
+        }
+        let missing: Vec<&str> = self.missing_codes.iter().map(|c| c.name()).collect();
+        println!(
+            "  error codes reached: {} of {}{}",
+            hsm_model::ErrorCode::ALL.len() - missing.len(),
+            hsm_model::ErrorCode::ALL.len(),
+            if missing.is_empty() {
+                String::new()
+            } else {
+                format!(" (missing: {})", missing.join(", "))
+            }
+        );
+        println!(
+            "  permission-table cells shown: {} of {}",
+            self.cells - self.unshown_cells,
+            self.cells
+        );
+        println!("  {} unique states in {:.1} s", self.states, self.seconds);
+    }
+
+    /// FAIL when an example, an error code or a cell is missing from the suite.
+    pub fn verdict(&self) -> Verdict {
+        let mut v = Verdict::pass();
+        for (name, found) in &self.examples {
+            if !found {
+                v.fail(format!("suite: example not found: {name}"));
+            }
+        }
+        if !self.missing_codes.is_empty() {
+            let names: Vec<&str> = self.missing_codes.iter().map(|c| c.name()).collect();
+            v.fail(format!(
+                "suite: error codes never reached: {}",
+                names.join(", ")
+            ));
+        }
+        if self.unshown_cells > 0 {
+            v.fail(format!(
+                "suite: {} permission-table cells not shown",
+                self.unshown_cells
+            ));
+        }
+        v
+    }
+}
+
+fn check_one(args: &CheckArgs, cfg: Config) -> Result<run::CheckReport, UsageError> {
     let options = CheckOptions {
         engine: if args.engine == "compact" {
             run::Engine::Compact
@@ -233,13 +321,7 @@ fn check_one(args: &CheckArgs, cfg: Config) -> (ExitCode, Option<run::CheckRepor
         progress: Some(progress),
     };
     eprintln!("checking `{}` …", cfg.name);
-    let report = match run::check(&cfg, &options) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("hsmspec check: {e}");
-            return (ExitCode::from(2), None);
-        }
-    };
+    let report = run::check(&cfg, &options)?;
     eprintln!();
     let peak = run::peak_memory_bytes();
     if args.json {
@@ -251,17 +333,10 @@ fn check_one(args: &CheckArgs, cfg: Config) -> (ExitCode, Option<run::CheckRepor
         print_report(&report, peak);
     }
     if let Some(dir) = &args.save_paths {
-        if let Err(e) = save_paths(&report, dir) {
-            eprintln!("hsmspec check: cannot save paths: {e}");
-            return (ExitCode::from(2), Some(report));
-        }
+        save_paths(&report, dir)
+            .map_err(|e| UsageError(format!("cannot save paths in {}: {e}", dir.display())))?;
     }
-    let code = if report.failed() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    };
-    (code, Some(report))
+    Ok(report)
 }
 
 fn print_report(r: &run::CheckReport, peak: Option<u64>) {
@@ -307,11 +382,11 @@ fn print_report(r: &run::CheckReport, peak: Option<u64>) {
     println!("properties:");
     for p in &r.properties {
         let verdict = match p.verdict {
-            Verdict::Holds => "holds",
-            Verdict::Violated => "VIOLATED",
-            Verdict::Found => "found",
-            Verdict::Missing => "MISSING",
-            Verdict::NotApplicable => "n/a",
+            RunVerdict::Holds => "holds",
+            RunVerdict::Violated => "VIOLATED",
+            RunVerdict::Found => "found",
+            RunVerdict::Missing => "MISSING",
+            RunVerdict::NotApplicable => "n/a",
         };
         let kind = match p.kind {
             Kind::Invariant => "always   ",
@@ -319,7 +394,7 @@ fn print_report(r: &run::CheckReport, peak: Option<u64>) {
         };
         println!("  {kind} {verdict:>9}  {}", p.name);
         if let Some(path) = &p.path {
-            if p.verdict == Verdict::Violated || p.kind == Kind::Example {
+            if p.verdict == RunVerdict::Violated || p.kind == Kind::Example {
                 for a in &r.config.setup {
                     println!("        (setup) {}", describe(&r.config, a));
                 }
@@ -377,18 +452,11 @@ fn save_paths(r: &run::CheckReport, dir: &PathBuf) -> std::io::Result<()> {
 
 /// Runs `hsmspec explore`: stateright's Explorer, until interrupted.
 pub fn explore(config: &ConfigArgs, port: u16) -> ExitCode {
-    let cfg = match config.config() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("hsmspec explore: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let model = match HsmModel::new(cfg) {
+    let model = match config.config().and_then(HsmModel::new) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("hsmspec explore: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(crate::verdict::USAGE_EXIT);
         }
     };
     let addr = format!("127.0.0.1:{port}");

@@ -1,14 +1,17 @@
 //! `hsmspec conform` and `hsmspec replay`.
 //!
-//! Exit codes: 0 pass, 1 divergence found, 2 usage or input error.
+//! Each decides a [`Verdict`] (exit 0 PASS; 1 FAIL or INCOMPLETE; 2 usage errors and
+//! unreadable input, [`UsageError`]); `--report` and `--junit` only print it another way.
 
 use crate::adapter::ImplFactory;
 use crate::coverage::{committed, missed, triple_text};
 use crate::exhaustive::{exhaustive, exhaustive_configs, ExhaustiveResult};
-use crate::generate::{campaign, runner_config, CampaignOptions, CampaignResult, Failure};
+use crate::failure::{Failure, FailureFile, RERUNS};
+use crate::generate::{campaign, runner_config, CampaignOptions, CampaignResult};
 use crate::process::{ProcessFactory, ProtocolLog};
-use crate::runner::{format_run, run_trace};
+use crate::runner::{format_run, run_trace, TraceRun};
 use crate::sut::SutFactory;
+use crate::verdict::{UsageError, Verdict};
 use clap::Args;
 use hsm_model::trace::Trace;
 use hsm_model::{Config, Families};
@@ -26,7 +29,7 @@ pub struct ConformArgs {
     /// Steps per random trace.
     #[arg(long, default_value_t = 100)]
     pub steps: usize,
-    /// Seed of the random campaign (printed; default: from the clock).
+    /// Seed of the random campaign (always printed; default: from the clock).
     #[arg(long)]
     pub seed: Option<u64>,
     /// Also replay every transition of the exhaustive configurations.
@@ -127,9 +130,12 @@ pub fn restrict(cfg: &Config, ops: Families) -> Option<Config> {
 /// `hsmspec replay`.
 #[derive(Args, Clone, Debug)]
 pub struct ReplayArgs {
-    /// Trace files (hsmspec-trace JSON).
+    /// Trace files (hsmspec-trace JSON), each replayed.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Write a JSON report here: each file's verdict, the summary, the verdict.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     #[command(flatten)]
     pub sut: SutArgs,
 }
@@ -148,57 +154,93 @@ fn bar(len: u64, quiet: bool, what: &str) -> ProgressBar {
     pb
 }
 
-fn write_failure(dir: &std::path::Path, name: &str, f: &Failure) -> Option<PathBuf> {
-    std::fs::create_dir_all(dir).ok()?;
-    let path = dir.join(format!("hsmspec-failure-{name}.json"));
-    std::fs::write(&path, f.trace.to_json()).ok()?;
-    Some(path)
+impl SutArgs {
+    /// The options that make `hsmspec replay` test the same system (empty for hsm-impl).
+    pub fn replay_options(&self) -> String {
+        match &self.sut_cmd {
+            Some(cmd) => format!(
+                " --sut-cmd {} --timeout-ms {}",
+                shell_quote(cmd),
+                self.timeout_ms
+            ),
+            None => String::new(),
+        }
+    }
 }
 
-/// Runs `hsmspec conform`.
-pub fn conform(args: &ConformArgs) -> ExitCode {
-    let seed = args.seed.unwrap_or_else(|| {
+/// `s` quoted for a POSIX shell.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Checks that `path` can be written, before any work (an unwritable report is a usage error,
+/// found before the campaign rather than after it).
+fn writable(path: &Option<PathBuf>, what: &str) -> Result<(), UsageError> {
+    if let Some(p) = path {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .map_err(|e| UsageError(format!("{what} {}: {e}", p.display())))?;
+    }
+    Ok(())
+}
+
+fn write_failure(dir: &std::path::Path, name: &str, f: &Failure) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("hsmspec-failure-{name}.json"));
+    std::fs::write(&path, f.file_json())?;
+    Ok(path)
+}
+
+/// The random campaign's seed: `--seed`, or from the clock.
+fn campaign_seed(args: &ConformArgs) -> u64 {
+    args.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(1)
-    });
+    })
+}
+
+/// Runs `hsmspec conform`.
+pub fn conform(args: &ConformArgs) -> Result<Verdict, UsageError> {
+    let seed = campaign_seed(args);
+    println!("seed: {seed}");
     let families = match &args.ops {
         Some(t) => match Families::parse(t) {
             Ok(f) if f != Families::none() => f,
-            Ok(_) => {
-                eprintln!("hsmspec conform: --ops names no family");
-                return ExitCode::from(2);
-            }
-            Err(e) => {
-                eprintln!("hsmspec conform: --ops: {e}");
-                return ExitCode::from(2);
-            }
+            Ok(_) => return Err("--ops names no family".into()),
+            Err(e) => return Err(format!("--ops: {e}").into()),
         },
         None => Families::all(),
     };
+    writable(&args.report, "cannot write the report")?;
+    writable(&args.junit, "cannot write the JUnit report")?;
+    std::fs::create_dir_all(&args.failures_dir).map_err(|e| {
+        UsageError(format!(
+            "cannot create the failures directory {}: {e}",
+            args.failures_dir.display()
+        ))
+    })?;
+    let reachable = committed()?;
     let mut cfg = runner_config();
     cfg.families = families;
     let mut adopted = None;
     let factory: Box<dyn SutFactory> = match &args.sut.sut_cmd {
         None => Box::new(ImplFactory::correct()),
         Some(cmd) => {
-            let log = match args.sut.protocol_log() {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("hsmspec conform: {e}");
-                    return ExitCode::from(2);
-                }
-            };
+            let log = args.sut.protocol_log()?;
             let pf = ProcessFactory::command(cmd, Duration::from_millis(args.sut.timeout_ms))
                 .with_log(log.clone());
-            let hello = match pf.hello(&cfg) {
-                Ok(h) => h,
-                Err(e) => {
-                    eprintln!("hsmspec conform: `{cmd}`: {e}");
-                    return ExitCode::from(2);
-                }
-            };
+            let hello = pf.hello(&cfg).map_err(|e| format!("`{cmd}`: {e}"))?;
             println!("implementation: {} (process `{cmd}`)", hello.implementation);
             if hello.policy != cfg.policy {
                 println!(
@@ -206,10 +248,8 @@ pub fn conform(args: &ConformArgs) -> ExitCode {
                     hello.policy
                 );
                 cfg.policy = hello.policy;
-                if let Err(e) = cfg.validate() {
-                    eprintln!("hsmspec conform: the implementation's policy: {e}");
-                    return ExitCode::from(2);
-                }
+                cfg.validate()
+                    .map_err(|e| format!("the implementation's policy: {e}"))?;
                 adopted = Some(hello.policy);
             }
             Box::new(
@@ -233,23 +273,15 @@ pub fn conform(args: &ConformArgs) -> ExitCode {
         stop_on_failure: true,
     };
     let pb = bar(args.cases, args.quiet, "random");
-    let random = match campaign(&cfg, &opts, factory, &|n| pb.set_position(n)) {
-        Ok(r) => r,
-        Err(e) => {
-            pb.abandon();
-            eprintln!("hsmspec conform: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let random = campaign(&cfg, &opts, factory, &|n| pb.set_position(n));
     pb.finish();
+    let random = random?;
     let mut exhaustive_results = Vec::new();
-    if args.exhaustive {
+    let mut skipped = Vec::new();
+    if args.exhaustive && random.failures.is_empty() {
         for c in exhaustive_configs() {
             let Some(mut c) = restrict(&c, families) else {
-                println!(
-                    "exhaustive {}: skipped (needs a family that is off)",
-                    c.name
-                );
+                skipped.push(c.name.clone());
                 continue;
             };
             if let Some(p) = adopted {
@@ -261,151 +293,230 @@ pub fn conform(args: &ConformArgs) -> ExitCode {
                 pb.set_position(n);
             });
             pb.finish();
-            match r {
-                Ok(r) => exhaustive_results.push(r),
-                Err(e) => {
-                    eprintln!("hsmspec conform: {}: {e}", c.name);
-                    return ExitCode::from(2);
-                }
+            let r = r.map_err(|e| format!("{}: {e}", c.name))?;
+            let failed = !r.failures.is_empty();
+            exhaustive_results.push(r);
+            if failed {
+                break;
             }
         }
     }
-    summary(
-        args,
+    let run = ConformRun {
         seed,
-        &cfg,
-        &factory.describe(),
-        &random,
-        &exhaustive_results,
-    )
+        cfg: &cfg,
+        implementation: factory.describe(),
+        random: &random,
+        exhaustive: &exhaustive_results,
+        skipped: &skipped,
+        reachable: &reachable,
+    };
+    let verdict = run.verdict(args);
+    run.print(args, &verdict)?;
+    Ok(verdict)
 }
 
-fn summary(
-    args: &ConformArgs,
+/// What `hsmspec conform` ran, for its verdict and its reports.
+struct ConformRun<'a> {
     seed: u64,
-    cfg: &Config,
-    implementation: &str,
-    random: &CampaignResult,
-    exh: &[ExhaustiveResult],
-) -> ExitCode {
-    let mut reached = random.triples.clone();
-    for e in exh {
-        reached.extend(e.triples.iter().copied());
+    cfg: &'a Config,
+    implementation: String,
+    random: &'a CampaignResult,
+    exhaustive: &'a [ExhaustiveResult],
+    /// Exhaustive configurations left out because they need a family that is off.
+    skipped: &'a [String],
+    reachable: &'a crate::coverage::CoverageFile,
+}
+
+impl ConformRun<'_> {
+    /// Every failure with the name of its file.
+    fn failures(&self) -> Vec<(String, &Failure)> {
+        self.random
+            .failures
+            .iter()
+            .map(|f| (format!("random-{}", f.case_seed), f))
+            .chain(self.exhaustive.iter().flat_map(|e| {
+                e.failures
+                    .iter()
+                    .map(move |f| (format!("{}-{}", e.config, f.case), f))
+            }))
+            .collect()
     }
-    let reachable = committed();
-    let families = cfg.families;
-    let (missed, left_out): (Vec<_>, Vec<_>) = missed(&reached)
-        .into_iter()
-        .partition(|t| families.contains(t.1.family()));
-    let off: Vec<&str> = hsm_model::Family::ALL
-        .into_iter()
-        .filter(|f| !families.contains(*f))
-        .map(|f| f.name())
-        .collect();
-    let steps_per_s = random.steps as f64 / random.seconds.max(1e-9);
-    println!(
-        "random: {} traces, {} steps, {:.2} s, {:.0} steps/s, {} failure(s)",
-        random.traces,
-        random.steps,
-        random.seconds,
-        steps_per_s,
-        random.failures.len()
-    );
-    for e in exh {
-        println!(
-            "exhaustive {}: {} states, {} transitions, {} steps, {:.2} s, {} failure(s)",
-            e.config,
-            e.states,
-            e.transitions,
-            e.steps,
-            e.seconds,
-            e.failures.len()
-        );
-    }
-    println!(
-        "coverage: {} of the {} triples reachable in the model's `{}` check reached ({} triples reached in all)",
-        reachable.triples.len() - missed.len() - left_out.len(),
-        reachable.triples.len(),
-        reachable.config,
-        reached.len()
-    );
-    if !off.is_empty() {
-        println!(
-            "left out: the operation families {} (switched off by --ops): {} reachable triples not tested",
-            off.join(", "),
-            left_out.len()
-        );
-    }
-    for t in &missed {
-        println!("  not reached: {}", triple_text(t));
-    }
-    let failures: Vec<(String, &Failure)> = random
-        .failures
-        .iter()
-        .map(|f| (format!("random-{}", f.case_seed), f))
-        .chain(exh.iter().flat_map(|e| {
-            e.failures
+
+    /// The verdict: FAIL on any failure (flaky included); INCOMPLETE when fewer traces ran
+    /// than were asked for, or an exhaustive configuration asked for was not run.
+    fn verdict(&self, args: &ConformArgs) -> Verdict {
+        let mut v = Verdict::pass();
+        for (name, f) in self.failures() {
+            if f.flaky() {
+                v.fail(format!(
+                    "flaky: {name} diverged at step {}, and at that step in {} of {} re-runs",
+                    f.divergence.step,
+                    f.record
+                        .reruns
+                        .iter()
+                        .filter(|r| r.diverged_at == f.record.first_run.diverged_at)
+                        .count(),
+                    f.record.reruns.len()
+                ));
+            } else {
+                v.fail(format!(
+                    "{name}: diverged at step {} of the saved trace",
+                    f.divergence.step
+                ));
+            }
+        }
+        let r = self.random;
+        if r.traces < r.asked {
+            v.incomplete(format!("{} of {} random traces ran", r.traces, r.asked));
+        }
+        if args.exhaustive {
+            let ran: Vec<&str> = self.exhaustive.iter().map(|e| e.config.as_str()).collect();
+            let configs = exhaustive_configs();
+            let not_run = configs
                 .iter()
-                .map(move |f| (format!("{}-{}", e.config, f.case), f))
-        }))
-        .collect();
-    for (name, f) in &failures {
+                .filter(|c| !ran.contains(&c.name.as_str()) && !self.skipped.contains(&c.name))
+                .count();
+            if not_run > 0 {
+                v.incomplete(format!("{not_run} exhaustive configurations not run"));
+            }
+            for e in self.exhaustive {
+                if e.transitions < e.asked {
+                    v.incomplete(format!(
+                        "{}: {} of {} transitions replayed",
+                        e.config, e.transitions, e.asked
+                    ));
+                }
+            }
+        }
+        v
+    }
+
+    fn print(&self, args: &ConformArgs, verdict: &Verdict) -> Result<(), UsageError> {
+        let (random, exh, cfg) = (self.random, self.exhaustive, self.cfg);
+        let mut reached = random.triples.clone();
+        for e in exh {
+            reached.extend(e.triples.iter().copied());
+        }
+        let families = cfg.families;
+        let (missed, left_out): (Vec<_>, Vec<_>) = missed(self.reachable, &reached)
+            .into_iter()
+            .partition(|t| families.contains(t.1.family()));
+        let off: Vec<&str> = hsm_model::Family::ALL
+            .into_iter()
+            .filter(|f| !families.contains(*f))
+            .map(|f| f.name())
+            .collect();
+        let steps_per_s = random.steps as f64 / random.seconds.max(1e-9);
         println!(
-            "\nFAILURE {name}: {} steps, shrunk to {} (1-minimal):\n{}",
-            f.original_steps,
-            f.trace.steps.len(),
-            f.replay
+            "random: {} of {} traces ran, {} steps, {:.2} s, {:.0} steps/s, {} failure(s)",
+            random.traces,
+            random.asked,
+            random.steps,
+            random.seconds,
+            steps_per_s,
+            random.failures.len()
         );
-        if let Some(p) = write_failure(&args.failures_dir, name, f) {
+        for e in exh {
             println!(
-                "written to {} (replay: hsmspec replay {})",
-                p.display(),
-                p.display()
+                "exhaustive {}: {} states, {} of {} transitions replayed, {} steps, {:.2} s, {} failure(s)",
+                e.config,
+                e.states,
+                e.transitions,
+                e.asked,
+                e.steps,
+                e.seconds,
+                e.failures.len()
             );
         }
-    }
-    let verdict = if failures.is_empty() { "PASS" } else { "FAIL" };
-    println!("verdict: {verdict}");
-    if let Some(path) = &args.report {
-        let report = serde_json::json!({
-            "tool": "hsmspec conform",
-            "version": env!("CARGO_PKG_VERSION"),
-            "implementation": implementation,
-            "model": format!("hsm-model {}", env!("CARGO_PKG_VERSION")),
-            "seed": seed,
-            "config": cfg,
-            "options": { "cases": args.cases, "steps": args.steps, "exhaustive": args.exhaustive },
-            "random": random,
-            "exhaustive": exh,
-            "coverage": {
-                "config": reachable.config,
-                "reachable": reachable.triples.len(),
-                "reached": reachable.triples.len() - missed.len() - left_out.len(),
-                "missed": missed.iter().map(triple_text).collect::<Vec<_>>(),
-                "families_off": off,
-                "left_out": left_out.iter().map(triple_text).collect::<Vec<_>>(),
-            },
-            "verdict": verdict,
-        });
-        if let Err(e) = std::fs::write(
-            path,
-            serde_json::to_string_pretty(&report).unwrap_or_default(),
-        ) {
-            eprintln!("hsmspec conform: cannot write {}: {e}", path.display());
-            return ExitCode::from(2);
+        for name in self.skipped {
+            println!("exhaustive {name}: left out (needs a family that --ops switched off)");
         }
-    }
-    if let Some(path) = &args.junit {
-        let xml = junit(random, exh, &failures);
-        if let Err(e) = std::fs::write(path, xml) {
-            eprintln!("hsmspec conform: cannot write {}: {e}", path.display());
-            return ExitCode::from(2);
+        let reachable = self.reachable;
+        println!(
+            "coverage: {} of the {} triples reachable in the model's `{}` check reached ({} triples reached in all)",
+            reachable.triples.len() - missed.len() - left_out.len(),
+            reachable.triples.len(),
+            reachable.config,
+            reached.len()
+        );
+        if !off.is_empty() {
+            println!(
+                "left out: the operation families {} (switched off by --ops): {} reachable triples not tested",
+                off.join(", "),
+                left_out.len()
+            );
         }
-    }
-    if failures.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+        for t in &missed {
+            println!("  not reached: {}", triple_text(t));
+        }
+        let failures = self.failures();
+        let mut campaign_cmd = format!(
+            "hsmspec conform --seed {} --cases {} --steps {}",
+            self.seed, args.cases, args.steps
+        );
+        if let Some(ops) = &args.ops {
+            campaign_cmd.push_str(&format!(" --ops {}", shell_quote(ops)));
+        }
+        if args.exhaustive {
+            campaign_cmd.push_str(" --exhaustive");
+        }
+        campaign_cmd.push_str(&args.sut.replay_options());
+        for (name, f) in &failures {
+            println!("\nFAILURE {name}: {}\n{}", f.headline(), f.replay);
+            if f.flaky() {
+                println!("  first run: {}", f.record.first_run.text());
+                for (i, r) in f.record.reruns.iter().enumerate() {
+                    println!("  re-run {}: {}", i + 1, r.text());
+                }
+            }
+            match write_failure(&args.failures_dir, name, f) {
+                Ok(p) => println!(
+                    "saved: {}\nreproduce: hsmspec replay {}{}",
+                    p.display(),
+                    shell_quote(&p.display().to_string()),
+                    args.sut.replay_options()
+                ),
+                Err(e) => println!(
+                    "could not save the trace in {}: {e}",
+                    args.failures_dir.display()
+                ),
+            }
+            println!("the campaign again: {campaign_cmd}");
+        }
+        if let Some(path) = &args.report {
+            let report = serde_json::json!({
+                "tool": "hsmspec conform",
+                "version": env!("CARGO_PKG_VERSION"),
+                "implementation": self.implementation,
+                "model": format!("hsm-model {}", env!("CARGO_PKG_VERSION")),
+                "seed": self.seed,
+                "config": cfg,
+                "options": { "cases": args.cases, "steps": args.steps, "exhaustive": args.exhaustive },
+                "random": random,
+                "exhaustive": exh,
+                "coverage": {
+                    "config": reachable.config,
+                    "reachable": reachable.triples.len(),
+                    "reached": reachable.triples.len() - missed.len() - left_out.len(),
+                    "missed": missed.iter().map(triple_text).collect::<Vec<_>>(),
+                    "families_off": off,
+                    "left_out": left_out.iter().map(triple_text).collect::<Vec<_>>(),
+                },
+                "verdict": verdict,
+            });
+            std::fs::write(
+                path,
+                serde_json::to_string_pretty(&report).unwrap_or_default(),
+            )
+            .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+        }
+        if let Some(path) = &args.junit {
+            let xml = junit(random, exh, &failures);
+            std::fs::write(path, xml)
+                .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+        }
+        println!("{}", verdict.line());
+        Ok(())
     }
 }
 
@@ -464,53 +575,203 @@ fn junit(
     out
 }
 
-/// Runs `hsmspec replay`: each trace against the model and the implementation; the first
-/// divergence is shown.
-pub fn replay(args: &ReplayArgs) -> ExitCode {
-    let factory = match args.sut.factory() {
-        Ok(f) => f,
+/// `hsmspec replay`'s judgement of one file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileVerdict {
+    /// Every run of the trace agreed with the model.
+    Conforms,
+    /// The system under test diverged.
+    Diverges,
+    /// A recorded outcome differs from what the model answers: the trace disagrees with the
+    /// spec.
+    DisagreesWithSpec,
+    /// The file could not be read as a trace (or goes beyond the model's capacity).
+    Unreadable,
+}
+
+/// One replayed file, for the report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ReplayedFile {
+    /// The file.
+    pub file: String,
+    /// The judgement.
+    pub verdict: FileVerdict,
+    /// Steps in the trace (0 when unreadable).
+    pub steps: usize,
+    /// Runs made (a file recorded as flaky is run up to [`RERUNS`] times).
+    pub runs: usize,
+    /// Runs that diverged.
+    pub diverged_runs: usize,
+    /// The divergent step of the first divergent run, from 1.
+    pub step: Option<usize>,
+    /// What went wrong, in one line.
+    pub message: Option<String>,
+}
+
+/// Runs `hsmspec replay`: every file against the model and the system under test; a summary
+/// counts conforming, diverging and unreadable files.
+pub fn replay(args: &ReplayArgs) -> Result<Verdict, UsageError> {
+    writable(&args.report, "cannot write the report")?;
+    let factory = args.sut.factory()?;
+    let factory = &*factory;
+    let mut results = Vec::new();
+    for file in &args.files {
+        let r = replay_file(file, factory, &args.sut);
+        results.push(r);
+    }
+    let count = |v: FileVerdict| results.iter().filter(|r| r.verdict == v).count();
+    let (ok, diverge, disagree, unreadable) = (
+        count(FileVerdict::Conforms),
+        count(FileVerdict::Diverges),
+        count(FileVerdict::DisagreesWithSpec),
+        count(FileVerdict::Unreadable),
+    );
+    println!(
+        "replay: {} file{}: {ok} conform, {diverge} diverge, {disagree} disagree with the spec, {unreadable} unreadable",
+        results.len(),
+        if results.len() == 1 { "" } else { "s" }
+    );
+    let mut verdict = Verdict::pass();
+    for r in &results {
+        match r.verdict {
+            FileVerdict::Diverges => verdict.fail(format!(
+                "{}: diverged at step {}",
+                r.file,
+                r.step.unwrap_or(0)
+            )),
+            FileVerdict::DisagreesWithSpec => verdict.fail(format!(
+                "{}: the trace disagrees with the spec at step {}",
+                r.file,
+                r.step.unwrap_or(0)
+            )),
+            FileVerdict::Unreadable if diverge + disagree > 0 => {
+                verdict.incomplete(format!("{}: unreadable", r.file))
+            }
+            _ => {}
+        }
+    }
+    if let Some(path) = &args.report {
+        let report = serde_json::json!({
+            "tool": "hsmspec replay",
+            "version": env!("CARGO_PKG_VERSION"),
+            "implementation": factory.describe(),
+            "files": results,
+            "summary": { "conform": ok, "diverge": diverge, "disagree_with_spec": disagree, "unreadable": unreadable },
+            "verdict": verdict,
+        });
+        std::fs::write(
+            path,
+            serde_json::to_string_pretty(&report).unwrap_or_default(),
+        )
+        .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if unreadable > 0 && diverge + disagree == 0 {
+        return Err(UsageError(format!(
+            "{unreadable} of {} file{} could not be read",
+            results.len(),
+            if results.len() == 1 { "" } else { "s" }
+        )));
+    }
+    println!("{}", verdict.line());
+    Ok(verdict)
+}
+
+/// Replays one file; prints what it finds.
+fn replay_file(file: &std::path::Path, factory: &dyn SutFactory, sut: &SutArgs) -> ReplayedFile {
+    let mut out = ReplayedFile {
+        file: file.display().to_string(),
+        verdict: FileVerdict::Unreadable,
+        steps: 0,
+        runs: 0,
+        diverged_runs: 0,
+        step: None,
+        message: None,
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
         Err(e) => {
-            eprintln!("hsmspec replay: {e}");
-            return ExitCode::from(2);
+            println!("{}: cannot read: {e}", out.file);
+            out.message = Some(e.to_string());
+            return out;
         }
     };
-    let factory = &*factory;
-    let mut diverged = false;
-    for file in &args.files {
-        let text = match std::fs::read_to_string(file) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("hsmspec replay: {}: {e}", file.display());
-                return ExitCode::from(2);
-            }
-        };
-        let trace = match Trace::from_json(&text) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("hsmspec replay: {}: {e}", file.display());
-                return ExitCode::from(2);
-            }
-        };
+    let trace = match Trace::from_json(&text) {
+        Ok(t) => t,
+        Err(e) => {
+            println!("{}: not a trace: {e}", out.file);
+            out.message = Some(e.to_string());
+            return out;
+        }
+    };
+    out.steps = trace.steps.len();
+    let record = FailureFile::record_of(&text);
+    let flaky = record.as_ref().is_some_and(|r| r.flaky);
+    println!(
+        "{} ({}, {} steps{}):",
+        out.file,
+        trace.name,
+        trace.steps.len(),
+        if flaky {
+            format!(", recorded as flaky: run up to {RERUNS} times")
+        } else {
+            String::new()
+        }
+    );
+    let mut first_divergent: Option<TraceRun> = None;
+    let mut last = None;
+    for _ in 0..if flaky { RERUNS } else { 1 } {
         let run = run_trace(&trace, factory);
-        println!(
-            "{} ({}, {} steps):",
-            file.display(),
-            trace.name,
-            trace.steps.len()
-        );
-        print!("{}", format_run(&trace.config, &run));
-        if run.input_error.is_some() {
-            return ExitCode::from(2);
+        out.runs += 1;
+        if let Some(e) = &run.input_error {
+            print!("{}", format_run(&trace.config, &run));
+            out.message = Some(e.clone());
+            out.verdict = if run.contradicts_spec {
+                out.step = Some(run.steps.len() + 1);
+                FileVerdict::DisagreesWithSpec
+            } else {
+                FileVerdict::Unreadable
+            };
+            return out;
         }
         if run.divergence.is_some() {
-            diverged = true;
+            out.diverged_runs += 1;
+            if first_divergent.is_none() {
+                first_divergent = Some(run);
+                break;
+            }
         } else {
-            println!("conforms: no divergence");
+            last = Some(run);
         }
     }
-    if diverged {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+    match first_divergent.or(last) {
+        Some(run) => {
+            print!("{}", format_run(&trace.config, &run));
+            match &run.divergence {
+                Some(d) => {
+                    out.verdict = FileVerdict::Diverges;
+                    out.step = Some(d.step);
+                    out.message = Some(d.message.clone());
+                    println!(
+                        "reproduce: hsmspec replay {}{}",
+                        shell_quote(&out.file),
+                        sut.replay_options()
+                    );
+                }
+                None => {
+                    out.verdict = FileVerdict::Conforms;
+                    println!(
+                        "conforms: no divergence{}",
+                        if out.runs > 1 {
+                            format!(" in {} runs", out.runs)
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+            }
+        }
+        None => out.verdict = FileVerdict::Conforms,
     }
+    out
 }

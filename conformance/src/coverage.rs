@@ -49,11 +49,14 @@ pub struct CoverageFile {
 }
 
 impl CoverageFile {
-    /// The triples.
-    pub fn set(&self) -> BTreeSet<Triple> {
+    /// The triples; an error names the first line that is no triple.
+    pub fn set(&self) -> Result<BTreeSet<Triple>, String> {
         self.triples
             .iter()
-            .filter_map(|t| parse_triple(t))
+            .map(|t| {
+                parse_triple(t)
+                    .ok_or_else(|| format!("`{t}` is no (role, operation, outcome) triple"))
+            })
             .collect()
     }
 }
@@ -73,18 +76,27 @@ pub fn model_coverage(configs: &[Config]) -> Result<CoverageFile, String> {
     })
 }
 
-/// The committed reachable triples (compiled in).
-pub fn committed() -> CoverageFile {
-    serde_json::from_str(include_str!("../coverage/exhaustive.json")).unwrap_or(CoverageFile {
-        config: COVERAGE_CONFIG.into(),
-        triples: vec![],
-    })
+/// The committed reachable triples (compiled in). An unreadable file is an error, never an
+/// empty set (which would make every campaign look complete).
+pub fn committed() -> Result<CoverageFile, String> {
+    parse_coverage(include_str!("../coverage/exhaustive.json"))
+        .map_err(|e| format!("the committed coverage file {COVERAGE_FILE}: {e}"))
 }
 
-/// Reachable triples a campaign did not reach.
-pub fn missed(reached: &BTreeSet<Triple>) -> Vec<Triple> {
-    committed()
-        .set()
+/// A coverage file's text, read and checked: every line a triple, at least one.
+pub fn parse_coverage(text: &str) -> Result<CoverageFile, String> {
+    let file: CoverageFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let set = file.set()?;
+    if set.is_empty() {
+        return Err("it lists no triple".into());
+    }
+    Ok(file)
+}
+
+/// Reachable triples of `file` a campaign did not reach.
+pub fn missed(file: &CoverageFile, reached: &BTreeSet<Triple>) -> Vec<Triple> {
+    file.set()
+        .unwrap_or_default()
         .into_iter()
         .filter(|t| !reached.contains(t))
         .collect()

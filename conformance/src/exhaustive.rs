@@ -2,8 +2,8 @@
 //! model's reachable state graph (concrete states, no symmetry), each reached by a shortest
 //! path from the initial state, is replayed on a fresh system under test.
 
-use crate::generate::Failure;
-use crate::runner::{format_run, run_trace, shrink, Triple};
+use crate::failure::{investigate, Failure};
+use crate::runner::{run_trace, Triple};
 use crate::sut::SutFactory;
 use hsm_model::trace::{Trace, TraceStep};
 use hsm_model::{Action, Config, HsmModel, KeyKind, PoolBounds, Role, State};
@@ -18,7 +18,9 @@ pub struct ExhaustiveResult {
     pub config: String,
     /// Reachable concrete states.
     pub states: u64,
-    /// Transitions replayed (one trace each).
+    /// Transitions of the reachable graph (one trace each).
+    pub asked: u64,
+    /// Transitions replayed (fewer than `asked` when the campaign stopped at a failure).
     pub transitions: u64,
     /// Steps run on the system under test (setup and paths included).
     pub steps: u64,
@@ -295,6 +297,7 @@ pub fn exhaustive(
         }
     }
     let total = todo.len() as u64;
+    res.asked = total;
     for (n, (i, a)) in todo.into_iter().enumerate() {
         let mut path = path_to(&states, i);
         path.push(a);
@@ -315,18 +318,8 @@ pub fn exhaustive(
             return Err(e);
         }
         if run.divergence.is_some() {
-            let small = shrink(&trace, factory);
-            let r = run_trace(&small, factory);
-            if let Some(d) = r.divergence.clone() {
-                res.failures.push(Failure {
-                    case: n as u64,
-                    case_seed: 0,
-                    original_steps: trace.steps.len(),
-                    replay: format_run(&small.config, &r),
-                    trace: small,
-                    divergence: d,
-                });
-            }
+            res.failures
+                .push(investigate(n as u64, 0, &trace, &run, factory));
             if stop_on_failure {
                 break;
             }

@@ -7,7 +7,8 @@
 //! wrong roles, wrong passwords, unknown ids and limits reach every error code). Actions that
 //! would take the model beyond its fixed capacity are never generated.
 
-use crate::runner::{run_trace, shrink, Divergence, Triple};
+use crate::failure::{investigate, Failure};
+use crate::runner::{run_trace, Triple};
 use crate::sut::SutFactory;
 use hsm_model::state::POOL_CAPACITY;
 use hsm_model::trace::{Trace, TraceStep};
@@ -272,33 +273,18 @@ pub struct CampaignOptions {
     pub stop_on_failure: bool,
 }
 
-/// A failing trace, shrunk.
-#[derive(Clone, Debug, Serialize)]
-pub struct Failure {
-    /// The case number.
-    pub case: u64,
-    /// The case's seed.
-    pub case_seed: u64,
-    /// Steps of the trace before shrinking.
-    pub original_steps: usize,
-    /// The 1-minimal trace.
-    pub trace: Trace,
-    /// Its divergence.
-    pub divergence: Divergence,
-    /// The shrunk trace replayed, one step per line.
-    pub replay: String,
-}
-
 /// What a campaign did.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct CampaignResult {
-    /// Traces run.
+    /// Traces asked for.
+    pub asked: u64,
+    /// Traces run (fewer than asked when the campaign stopped at a failure).
     pub traces: u64,
     /// Steps run (setup included).
     pub steps: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
-    /// Failing traces, shrunk.
+    /// Failing traces, re-run and (when they reproduce) shrunk.
     pub failures: Vec<Failure>,
     /// Triples reached.
     #[serde(skip)]
@@ -310,26 +296,6 @@ pub fn case_seed(seed: u64, i: u64) -> u64 {
     seed ^ i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-/// Shrinks a failing trace and packages the failure.
-pub fn failure(
-    case: u64,
-    case_seed: u64,
-    trace: &Trace,
-    factory: &dyn SutFactory,
-) -> Option<Failure> {
-    let small = shrink(trace, factory);
-    let run = run_trace(&small, factory);
-    let divergence = run.divergence.clone()?;
-    Some(Failure {
-        case,
-        case_seed,
-        original_steps: trace.steps.len(),
-        replay: crate::runner::format_run(&small.config, &run),
-        trace: small,
-        divergence,
-    })
-}
-
 /// Runs a random campaign of `cfg` against `factory`; `tick` is called after each trace.
 pub fn campaign(
     cfg: &Config,
@@ -339,7 +305,10 @@ pub fn campaign(
 ) -> Result<CampaignResult, String> {
     let gen = Generator::new(cfg)?;
     let start = Instant::now();
-    let mut res = CampaignResult::default();
+    let mut res = CampaignResult {
+        asked: opts.cases,
+        ..Default::default()
+    };
     for i in 0..opts.cases {
         let cs = case_seed(opts.seed, i);
         let mut rng = Rng::new(cs);
@@ -356,9 +325,7 @@ pub fn campaign(
             return Err(format!("case {i}: {e}"));
         }
         if run.divergence.is_some() {
-            if let Some(f) = failure(i, cs, &trace, factory) {
-                res.failures.push(f);
-            }
+            res.failures.push(investigate(i, cs, &trace, &run, factory));
             if opts.stop_on_failure {
                 tick(i + 1);
                 break;

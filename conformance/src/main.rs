@@ -2,6 +2,7 @@
 //! (`check`, `explore`) and the conformance runner (`conform`, `replay`).
 
 use clap::{Args, Parser, Subcommand};
+use hsm_conformance::verdict::exit;
 use hsm_conformance::{cli, conform_cli, docs_cli, scale_cli};
 use std::process::ExitCode;
 
@@ -25,10 +26,11 @@ enum Command {
     Scale(scale_cli::ScaleArgs),
     /// Serve stateright's Explorer for a configuration on 127.0.0.1.
     Explore(ExploreArgs),
-    /// Run the conformance campaign: hsm-impl against the model (exit 0 pass, 1 divergence,
-    /// 2 usage or input error).
+    /// Run the conformance campaign: hsm-impl against the model (exit 0 PASS, 1 FAIL or
+    /// INCOMPLETE, 2 usage error or unreadable input).
     Conform(conform_cli::ConformArgs),
-    /// Replay trace files against the model and hsm-impl, showing the first divergence.
+    /// Replay trace files against the model and hsm-impl, each to its first divergence (exit 0
+    /// all conform, 1 a divergence or a trace that disagrees with the spec, 2 unreadable input).
     Replay(conform_cli::ReplayArgs),
     /// Derive the permission table by exploring the model (not from the table data).
     Table(docs_cli::TableArgs),
@@ -50,11 +52,11 @@ struct ExploreArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check(args) => cli::check(&args),
+        Command::Check(args) => exit("check", cli::check(&args)),
         Command::Scale(args) => scale_cli::scale(&args),
         Command::Explore(args) => cli::explore(&args.config, args.port),
-        Command::Conform(args) => conform_cli::conform(&args),
-        Command::Replay(args) => conform_cli::replay(&args),
+        Command::Conform(args) => exit("conform", conform_cli::conform(&args)),
+        Command::Replay(args) => exit("replay", conform_cli::replay(&args)),
         Command::Table(args) => docs_cli::table(&args),
         Command::Docs(args) => docs_cli::docs(&args),
         Command::ServeImpl => conform_cli::serve_impl(),

@@ -44,11 +44,14 @@ pub struct TraceRun {
     pub input_error: Option<String>,
     /// The triples the trace's steps reached (from the model's side).
     pub triples: BTreeSet<Triple>,
-    /// The divergence is the system under test breaking down ([`SystemUnderTest::failed`]):
-    /// the trace is not shrunk.
+    /// The divergence is the system under test breaking down (a panic, or
+    /// [`SystemUnderTest::failed`]: a crash, a hang, garbage): each shrinking attempt of such a
+    /// trace may cost a whole timeout.
     ///
     /// [`SystemUnderTest::failed`]: crate::sut::SystemUnderTest::failed
     pub sut_failed: bool,
+    /// The input error is a recorded outcome the model contradicts (not an unreadable trace).
+    pub contradicts_spec: bool,
 }
 
 /// Whether `a` in state `s` takes the model beyond its fixed capacity (a full pool, or a key id
@@ -99,10 +102,16 @@ fn view_difference(before: &[String], after: &[String]) -> String {
 pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
     let mut run = TraceRun::default();
     let cfg = &trace.config;
-    let mut sut = match factory.fresh(cfg) {
+    let made = guarded(|| factory.fresh(cfg)).and_then(|r| r);
+    let mut sut = match made {
         Ok(s) => s,
         Err(e) => {
-            run.input_error = Some(e);
+            run.sut_failed = true;
+            run.divergence = Some(Divergence {
+                step: 0,
+                action: "starting the system under test".into(),
+                message: format!("the system under test could not be started: {e}"),
+            });
             return run;
         }
     };
@@ -121,9 +130,12 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
         if let Some(recorded) = &step.outcome {
             if *recorded != expected {
                 run.input_error = Some(format!(
-                    "step {}: the trace records {recorded:?}, the model answers {expected:?}",
-                    i + 1
+                    "the trace disagrees with the spec at step {}: it records {}, the model answers {}",
+                    i + 1,
+                    show(recorded),
+                    show(&expected)
                 ));
+                run.contradicts_spec = true;
                 return run;
             }
         }
@@ -141,36 +153,10 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
             a.op.operation(),
             expected.as_ref().err().copied(),
         ));
-        // SPEC §3: nothing changes on an error. The view before the step, to compare with
-        // the view after it, independently of the model's state.
-        let before = (!error_may_change_state(&state, &a, &expected)).then(|| sut.observe());
-        let got = sut.step(&a, &state, &expected);
-        let diverged = match &got {
-            Err(m) => Some(m.clone()),
-            Ok(o) if *o != expected => Some(format!(
-                "outcome: model {}, implementation {}",
-                show(&expected),
-                show(o)
-            )),
-            Ok(_) => {
-                let unchanged = match before {
-                    None => None,
-                    Some(Err(m)) => Some(format!("inspection before the step: {m}")),
-                    Some(Ok(before)) => match sut.observe() {
-                        Err(m) => Some(format!("inspection after the step: {m}")),
-                        Ok(after) if after != before => Some(format!(
-                            "the step answered {} but changed the system's state: {}",
-                            show(&expected),
-                            view_difference(&before, &after)
-                        )),
-                        Ok(_) => None,
-                    },
-                };
-                unchanged.or_else(|| match sut.check_state(&next) {
-                    Err(m) => Some(format!("state after the step: {m}")),
-                    Ok(()) => None,
-                })
-            }
+        let (got, diverged) = match guarded(|| check_step(&mut *sut, &state, &a, &expected, &next))
+        {
+            Ok(r) => r,
+            Err(panic) => (Err(panic.clone()), Some(panic)),
         };
         run.steps.push(StepResult {
             action: a,
@@ -178,7 +164,8 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
             sut: got,
         });
         if let Some(message) = diverged {
-            run.sut_failed = sut.failed();
+            run.sut_failed =
+                message.starts_with(PANIC_PREFIX) || guarded(|| sut.failed()).unwrap_or(true);
             run.divergence = Some(Divergence {
                 step: i + 1,
                 action: describe(cfg, &a),
@@ -189,6 +176,85 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
         state = next;
     }
     run
+}
+
+/// One step on the system under test, and what diverged: the outcome, then (after an error
+/// but SPEC §3's failed-Login exception) that the inspection view is what it was before the
+/// step, then every HSM's state against the model.
+fn check_step(
+    sut: &mut dyn crate::sut::SystemUnderTest,
+    state: &State,
+    a: &Action,
+    expected: &Outcome,
+    next: &State,
+) -> (Result<Outcome, String>, Option<String>) {
+    // SPEC §3: nothing changes on an error. The view before the step, to compare with
+    // the view after it, independently of the model's state.
+    let before = (!error_may_change_state(state, a, expected)).then(|| sut.observe());
+    let got = sut.step(a, state, expected);
+    let diverged = match &got {
+        Err(m) => Some(m.clone()),
+        Ok(o) if o != expected => Some(format!(
+            "outcome: model {}, implementation {}",
+            show(expected),
+            show(o)
+        )),
+        Ok(_) => {
+            let unchanged = match before {
+                None => None,
+                Some(Err(m)) => Some(format!("inspection before the step: {m}")),
+                Some(Ok(before)) => match sut.observe() {
+                    Err(m) => Some(format!("inspection after the step: {m}")),
+                    Ok(after) if after != before => Some(format!(
+                        "the step answered {} but changed the system's state: {}",
+                        show(expected),
+                        view_difference(&before, &after)
+                    )),
+                    Ok(_) => None,
+                },
+            };
+            unchanged.or_else(|| match sut.check_state(next) {
+                Err(m) => Some(format!("state after the step: {m}")),
+                Ok(()) => None,
+            })
+        }
+    };
+    (got, diverged)
+}
+
+/// How a panic inside the system under test (or its adapter) is reported.
+pub const PANIC_PREFIX: &str = "the system under test panicked: ";
+
+thread_local! {
+    /// Set while [`guarded`] runs code of the system under test: its panics are reported as
+    /// divergences, not printed by the default hook.
+    static INSIDE_SUT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` (code of the system under test), turning a panic into `Err` with its message. The
+/// first call installs a panic hook that stays quiet for such panics (shrinking may provoke
+/// hundreds) and forwards every other panic to the hook that was there before.
+pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !INSIDE_SUT.with(|c| c.get()) {
+                previous(info);
+            }
+        }));
+    });
+    let was = INSIDE_SUT.with(|c| c.replace(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    INSIDE_SUT.with(|c| c.set(was));
+    r.map_err(|payload| {
+        let text = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into());
+        format!("{PANIC_PREFIX}{text}")
+    })
 }
 
 /// An outcome in one short line.
@@ -218,31 +284,61 @@ fn sub_trace(trace: &Trace, keep: &[TraceStep]) -> Trace {
     t.with_model_outcomes()
 }
 
+/// A shrunk trace, and whether shrinking finished.
+#[derive(Clone, Debug)]
+pub struct Shrunk {
+    /// The smallest failing trace found.
+    pub trace: Trace,
+    /// Whether shrinking ran to its end: removing any single step loses the failure. False
+    /// when its deadline cut it short.
+    pub one_minimal: bool,
+    /// Traces run while shrinking.
+    pub attempts: usize,
+}
+
 /// Shrinks a failing trace until it is 1-minimal: removing any single step loses the failure.
 /// Steps after the divergence are cut first; then chunks, then single steps, are removed while
 /// the trace still diverges (a step that no longer makes sense just runs: the model answers
 /// it). The configuration's setup steps must already be part of the steps (`Trace::new`).
 pub fn shrink(trace: &Trace, factory: &dyn SutFactory) -> Trace {
+    shrink_within(trace, factory, None).trace
+}
+
+/// [`shrink`], stopping at `deadline` (a hanging system costs a whole timeout per attempt):
+/// then the smallest failing trace found so far, not 1-minimal.
+pub fn shrink_within(
+    trace: &Trace,
+    factory: &dyn SutFactory,
+    deadline: Option<std::time::Instant>,
+) -> Shrunk {
+    let mut attempts = 1;
     let first = run_trace(trace, factory);
     let Some(d) = first.divergence else {
-        return trace.clone();
+        return Shrunk {
+            trace: trace.clone(),
+            one_minimal: false,
+            attempts,
+        };
     };
     let setup = trace.config.setup.len();
-    let mut steps: Vec<TraceStep> = trace.steps[..(d.step - setup).min(trace.steps.len())].to_vec();
-    if first.sut_failed {
-        let mut t = sub_trace(trace, &steps);
-        t.name = format!("up to the failing step: {}", trace.name);
-        return t;
-    }
+    let mut steps: Vec<TraceStep> =
+        trace.steps[..d.step.saturating_sub(setup).min(trace.steps.len())].to_vec();
+    let late = || deadline.is_some_and(|d| std::time::Instant::now() >= d);
+    let mut cut = false;
     // Chunks, halving, from the end (later steps are the likelier to be removable).
     let mut chunk = steps.len() / 2;
-    while chunk >= 2 {
+    while chunk >= 2 && !cut {
         let mut start = steps.len().saturating_sub(chunk);
         loop {
+            if late() {
+                cut = true;
+                break;
+            }
             if start + chunk <= steps.len() && steps.len() > chunk {
                 let mut cand = steps.clone();
                 cand.drain(start..start + chunk);
                 let t = sub_trace(trace, &cand);
+                attempts += 1;
                 if fails(&t, factory) {
                     steps = cand;
                 }
@@ -255,20 +351,26 @@ pub fn shrink(trace: &Trace, factory: &dyn SutFactory) -> Trace {
         chunk /= 2;
     }
     // Single steps until no removal keeps the failure.
-    loop {
+    while !cut {
         let mut changed = false;
         let mut i = steps.len();
         while i > 0 {
+            if late() {
+                cut = true;
+                break;
+            }
             i -= 1;
             let mut cand = steps.clone();
             cand.remove(i);
             let t = sub_trace(trace, &cand);
+            attempts += 1;
             if fails(&t, factory) {
                 // Cut what follows the (possibly earlier) divergence too.
+                attempts += 1;
                 let r = run_trace(&t, factory);
                 let end = r
                     .divergence
-                    .map_or(cand.len(), |d| (d.step - setup).min(cand.len()));
+                    .map_or(cand.len(), |d| d.step.saturating_sub(setup).min(cand.len()));
                 cand.truncate(end);
                 steps = cand;
                 changed = true;
@@ -281,7 +383,11 @@ pub fn shrink(trace: &Trace, factory: &dyn SutFactory) -> Trace {
     }
     let mut t = sub_trace(trace, &steps);
     t.name = format!("shrunk: {}", trace.name);
-    t
+    Shrunk {
+        trace: t,
+        one_minimal: !cut,
+        attempts,
+    }
 }
 
 /// Whether the trace is 1-minimal for `factory`: it diverges, and removing any single step

@@ -1,6 +1,6 @@
 //! The committed coverage file equals the model's reachable triples, regenerated.
 
-use hsm_conformance::coverage::{committed, model_coverage, COVERAGE_FILE};
+use hsm_conformance::coverage::{committed, model_coverage, parse_coverage, COVERAGE_FILE};
 use hsm_conformance::exhaustive::exhaustive_configs;
 
 #[test]
@@ -12,9 +12,25 @@ fn committed_coverage_matches_the_model_check() {
         return;
     }
     assert_eq!(
-        committed(),
+        committed().expect("the committed file reads"),
         fresh,
         "{} is stale: regenerate with HSMSPEC_BLESS=1 cargo test -p hsm-conformance --test coverage",
         path.display()
     );
+}
+
+/// An unreadable coverage file is an error, never an empty set (with which nothing would ever
+/// be "not reached").
+#[test]
+fn an_unreadable_coverage_file_is_an_error() {
+    assert!(parse_coverage("").is_err());
+    assert!(parse_coverage("{\"config\": \"x\"}").is_err());
+    assert!(parse_coverage("{\"config\": \"x\", \"triples\": []}").is_err());
+    let bad =
+        parse_coverage("{\"config\": \"x\", \"triples\": [\"CU Encrypt Ok\", \"CU Fly Ok\"]}")
+            .expect_err("an unknown operation");
+    assert!(bad.contains("CU Fly Ok"), "{bad}");
+    let good = parse_coverage("{\"config\": \"x\", \"triples\": [\"CU Encrypt Ok\"]}")
+        .expect("one triple");
+    assert_eq!(good.set().expect("reads").len(), 1);
 }

@@ -45,7 +45,8 @@ fn default_campaign_coverage() {
         stop_on_failure: true,
     };
     let r = campaign(&cfg, &opts, &ImplFactory::correct(), &|_| {}).expect("campaign runs");
-    let missed = hsm_conformance::coverage::missed(&r.triples);
+    let committed = hsm_conformance::coverage::committed().expect("the committed coverage reads");
+    let missed = hsm_conformance::coverage::missed(&committed, &r.triples);
     println!(
         "reached {} triples; of the committed reachable ones, missed {}:",
         r.triples.len(),

@@ -157,7 +157,7 @@ impl HsmModel {
                         (_, None) => false,
                         (_, Some(roles)) => role.is_none_or(|r| !roles.contains(&r)),
                     };
-                    #[cfg(test)]
+                    #[cfg(any(test, feature = "planted"))]
                     let collapse =
                         collapse && cfg.planted != Some(crate::step::Planted::CuMayCreateUsers);
                     let take = if collapse { 1 } else { ops.len() };

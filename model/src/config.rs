@@ -67,7 +67,7 @@ pub struct Config {
     /// Whether the checker reduces states under symmetry of clients, names and HSMs 1..N-1.
     pub symmetry: bool,
     /// A fault planted in `step` by the model's own tests.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "planted"))]
     #[serde(skip)]
     pub planted: Option<crate::step::Planted>,
 }
@@ -262,7 +262,7 @@ impl Config {
             families: Families::all(),
             setup: vec![],
             symmetry: true,
-            #[cfg(test)]
+            #[cfg(any(test, feature = "planted"))]
             planted: None,
         }
     }

@@ -13,7 +13,7 @@ use crate::vocab::{ErrorCode, ErrorCode::*, KeyKind, Operation, Role};
 type Step = Result<Observation, ErrorCode>;
 
 /// A fault planted in `step` by the tests, to show that each property can fail.
-#[cfg(test)]
+#[cfg(any(test, feature = "planted"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Planted {
     /// A CU may create users.
@@ -235,7 +235,7 @@ impl Config {
             return Err(InvalidPassword);
         }
         let activate = role == Role::PreCryptoOfficer;
-        #[cfg(test)]
+        #[cfg(any(test, feature = "planted"))]
         let activate = activate && self.planted != Some(Planted::PrecoSurvivesActivation);
         let user = hsm_mut(s, a.hsm).users[me.index()]
             .as_mut()
@@ -281,7 +281,7 @@ impl Config {
         role: Role,
         pw: PasswordId,
     ) -> Step {
-        #[cfg(test)]
+        #[cfg(any(test, feature = "planted"))]
         if self.planted == Some(Planted::CuMayCreateUsers)
             && s.session_role(a.client, a.hsm) == Some(Role::CryptoUser)
         {
@@ -323,7 +323,7 @@ impl Config {
             return Err(ProtectedUser);
         }
         let check_logged_in = true;
-        #[cfg(test)]
+        #[cfg(any(test, feature = "planted"))]
         let check_logged_in = match self.planted {
             Some(Planted::DeleteLoggedInUser) => false,
             Some(Planted::CallerMayDeleteItself) => name != me,
@@ -334,7 +334,7 @@ impl Config {
             return Err(TargetLoggedIn);
         }
         let check_owns = true;
-        #[cfg(test)]
+        #[cfg(any(test, feature = "planted"))]
         let check_owns = check_owns && self.planted != Some(Planted::DeleteUserWithKeys);
         if check_owns && hsm.keys.iter().flatten().any(|k| k.owner == name) {
             return Err(OwnsKeys);
@@ -346,7 +346,7 @@ impl Config {
             k.shares.remove(name);
         }
         hsm.ghost.name_deleted_at[name.index()] = counter;
-        #[cfg(test)]
+        #[cfg(any(test, feature = "planted"))]
         if self.planted == Some(Planted::CallerMayDeleteItself) {
             for row in s.sessions.iter_mut() {
                 if row[a.hsm.index()] == Some(name) {
@@ -387,7 +387,7 @@ impl Config {
 
     fn insert_masked(&self, s: &mut State, a: &Action, object: MaskedObject) -> Step {
         caller(s, a)?;
-        #[cfg(test)]
+        #[cfg(any(test, feature = "planted"))]
         let me = s.session(a.client, a.hsm);
         let record = match object {
             MaskedObject::Sealed(r) if s.masked.contains(&object) => r,
@@ -407,7 +407,7 @@ impl Config {
         }
         #[allow(unused_mut)]
         let mut k = k;
-        #[cfg(test)]
+        #[cfg(any(test, feature = "planted"))]
         if self.planted == Some(Planted::InsertChangesOwner) {
             if let Some(me) = me {
                 k.owner = me;
@@ -466,7 +466,7 @@ impl Config {
             return Err(AlreadyShared);
         }
         let limit = true;
-        #[cfg(test)]
+        #[cfg(any(test, feature = "planted"))]
         let limit = limit && self.planted != Some(Planted::NoShareLimit);
         if limit && k.shares.len() >= self.policy.max_shares as usize {
             return Err(ShareLimit);
@@ -514,7 +514,7 @@ impl Config {
         let (me, _) = caller(s, a)?;
         let hsm = &s.hsms[a.hsm.index()];
         let access = usable(hsm, key, me);
-        #[cfg(test)]
+        #[cfg(any(test, feature = "planted"))]
         let access = match (access, self.planted) {
             (Err(_), Some(Planted::EncryptWithoutAccess)) => hsm.key(key).copied().ok_or(NoSuchKey),
             (r, _) => r,
@@ -560,7 +560,7 @@ impl Config {
         #[allow(unused_mut)]
         let mut fresh = Hsm::blank();
         let hsm = hsm_mut(s, h);
-        #[cfg(test)]
+        #[cfg(any(test, feature = "planted"))]
         if self.planted == Some(Planted::ZeroizeKeepsKeys) {
             fresh.keys = hsm.keys;
         }

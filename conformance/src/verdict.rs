@@ -1,0 +1,183 @@
+//! The verdict of `check`, `conform` and `replay`, and their exit codes, decided in one place.
+//!
+//! A command decides a [`Verdict`] from what it ran; `--json` and `--report` only change how it
+//! is printed. Exit codes: 0 PASS; 1 FAIL or INCOMPLETE (the reason on the verdict line);
+//! 2 for usage errors and unreadable input only ([`UsageError`]).
+
+use serde::Serialize;
+use std::fmt;
+use std::process::ExitCode;
+
+/// What a run showed, worst first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    /// Something was checked and found wrong (a divergence, a violated invariant, a flaky SUT).
+    Fail,
+    /// Nothing was found wrong, but not everything asked was checked (cut by a timeout, fewer
+    /// traces than asked, a missing example).
+    Incomplete,
+    /// Everything asked ran and agreed.
+    Pass,
+}
+
+impl Status {
+    /// `PASS`, `FAIL` or `INCOMPLETE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::Incomplete => "INCOMPLETE",
+        }
+    }
+}
+
+/// A verdict and its reasons. Starts as PASS; a failure or a gap can only make it worse.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// The worst status seen.
+    pub status: Status,
+    /// Why the verdict is not PASS: failures first, then what was not checked.
+    pub reasons: Vec<String>,
+}
+
+impl Default for Verdict {
+    fn default() -> Verdict {
+        Verdict::pass()
+    }
+}
+
+impl Verdict {
+    /// Everything asked ran and agreed (so far).
+    pub fn pass() -> Verdict {
+        Verdict {
+            status: Status::Pass,
+            reasons: Vec::new(),
+        }
+    }
+
+    /// Records a failure: the verdict becomes FAIL.
+    pub fn fail(&mut self, reason: impl Into<String>) {
+        self.status = Status::Fail;
+        let at = self
+            .reasons
+            .iter()
+            .position(|r| r.starts_with(INCOMPLETE_MARK))
+            .unwrap_or(self.reasons.len());
+        self.reasons.insert(at, reason.into());
+    }
+
+    /// Records something that was asked but not checked: the verdict becomes INCOMPLETE unless
+    /// it is FAIL already.
+    pub fn incomplete(&mut self, reason: impl Into<String>) {
+        self.status = self.status.min(Status::Incomplete);
+        self.reasons
+            .push(format!("{INCOMPLETE_MARK}{}", reason.into()));
+    }
+
+    /// Merges another verdict into this one.
+    pub fn absorb(&mut self, other: Verdict) {
+        for r in other.reasons {
+            match r.strip_prefix(INCOMPLETE_MARK) {
+                Some(gap) => self.incomplete(gap),
+                None => self.fail(r),
+            }
+        }
+        self.status = self.status.min(other.status);
+    }
+
+    /// Whether everything asked ran and agreed.
+    pub fn is_pass(&self) -> bool {
+        self.status == Status::Pass
+    }
+
+    /// The reasons as a person reads them (without the internal mark).
+    pub fn reason_text(&self) -> String {
+        self.reasons
+            .iter()
+            .map(|r| r.strip_prefix(INCOMPLETE_MARK).unwrap_or(r))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// The last line of a command's text output: `verdict: FAIL (2 traces diverged)`.
+    pub fn line(&self) -> String {
+        if self.reasons.is_empty() {
+            format!("verdict: {}", self.status.name())
+        } else {
+            format!("verdict: {} ({})", self.status.name(), self.reason_text())
+        }
+    }
+
+    /// The process exit code: 0 PASS, 1 FAIL or INCOMPLETE.
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(self.code())
+    }
+
+    /// The exit code as a number.
+    pub fn code(&self) -> u8 {
+        match self.status {
+            Status::Pass => 0,
+            Status::Fail | Status::Incomplete => 1,
+        }
+    }
+}
+
+/// Reasons that are gaps rather than failures carry this mark inside a [`Verdict`].
+const INCOMPLETE_MARK: &str = "not checked: ";
+
+/// A command could not run: bad options, or input it cannot read (exit 2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<T: Into<String>> From<T> for UsageError {
+    fn from(m: T) -> UsageError {
+        UsageError(m.into())
+    }
+}
+
+/// The exit code for a usage error or unreadable input.
+pub const USAGE_EXIT: u8 = 2;
+
+/// The exit code of a command's result, printing a usage error as `hsmspec CMD: message`.
+pub fn exit(command: &str, result: Result<Verdict, UsageError>) -> ExitCode {
+    match result {
+        Ok(v) => v.exit_code(),
+        Err(e) => {
+            eprintln!("hsmspec {command}: {e}");
+            ExitCode::from(USAGE_EXIT)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_outrank_gaps_and_gaps_outrank_a_pass() {
+        let mut v = Verdict::pass();
+        assert_eq!(v.code(), 0);
+        v.incomplete("cut by --timeout");
+        assert_eq!(v.status, Status::Incomplete);
+        assert_eq!(v.code(), 1);
+        v.fail("a divergence");
+        assert_eq!(v.status, Status::Fail);
+        v.incomplete("another gap");
+        assert_eq!(v.status, Status::Fail);
+        assert_eq!(
+            v.line(),
+            "verdict: FAIL (a divergence; cut by --timeout; another gap)"
+        );
+        let mut w = Verdict::pass();
+        w.absorb(v);
+        assert_eq!(w.status, Status::Fail);
+        assert_eq!(w.reasons.len(), 3);
+    }
+}
