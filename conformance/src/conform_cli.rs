@@ -8,7 +8,7 @@ use crate::coverage::{committed, missed, triple_text};
 use crate::exhaustive::{exhaustive, exhaustive_configs, ExhaustiveResult};
 use crate::failure::{Failure, FailureFile, RERUNS};
 use crate::generate::{campaign, runner_config, CampaignOptions, CampaignResult};
-use crate::process::ProcessFactory;
+use crate::process::{ProcessFactory, ProtocolLog};
 use crate::runner::{format_run, run_trace, TraceRun};
 use crate::sut::SutFactory;
 use crate::verdict::{UsageError, Verdict};
@@ -66,18 +66,32 @@ pub struct SutArgs {
     /// With --sut-cmd: milliseconds a request may take before the process counts as hung.
     #[arg(long, default_value_t = 10_000)]
     pub timeout_ms: u64,
+    /// With --sut-cmd: record every line sent to and received from every process in this file
+    /// (docs/protocol.md).
+    #[arg(long, value_name = "FILE", requires = "sut_cmd")]
+    pub log_protocol: Option<PathBuf>,
 }
 
 impl SutArgs {
     /// The factory: a process factory with --sut-cmd, else `hsm-impl` linked in.
-    pub fn factory(&self) -> Box<dyn SutFactory> {
-        match &self.sut_cmd {
-            Some(cmd) => Box::new(ProcessFactory::command(
-                cmd,
-                Duration::from_millis(self.timeout_ms),
-            )),
+    pub fn factory(&self) -> Result<Box<dyn SutFactory>, String> {
+        Ok(match &self.sut_cmd {
+            Some(cmd) => Box::new(
+                ProcessFactory::command(cmd, Duration::from_millis(self.timeout_ms))
+                    .with_log(self.protocol_log()?),
+            ),
             None => Box::new(ImplFactory::correct()),
-        }
+        })
+    }
+
+    /// The --log-protocol file, created.
+    pub fn protocol_log(&self) -> Result<Option<ProtocolLog>, String> {
+        self.log_protocol
+            .as_ref()
+            .map(|p| {
+                ProtocolLog::create(p).map_err(|e| format!("--log-protocol {}: {e}", p.display()))
+            })
+            .transpose()
     }
 }
 
@@ -223,7 +237,9 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, UsageError> {
     let factory: Box<dyn SutFactory> = match &args.sut.sut_cmd {
         None => Box::new(ImplFactory::correct()),
         Some(cmd) => {
-            let pf = ProcessFactory::command(cmd, Duration::from_millis(args.sut.timeout_ms));
+            let log = args.sut.protocol_log()?;
+            let pf = ProcessFactory::command(cmd, Duration::from_millis(args.sut.timeout_ms))
+                .with_log(log.clone());
             let hello = pf.hello(&cfg).map_err(|e| format!("`{cmd}`: {e}"))?;
             println!("implementation: {} (process `{cmd}`)", hello.implementation);
             if hello.policy != cfg.policy {
@@ -236,11 +252,14 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, UsageError> {
                     .map_err(|e| format!("the implementation's policy: {e}"))?;
                 adopted = Some(hello.policy);
             }
-            Box::new(ProcessFactory::new(
-                &format!("{} (process `{cmd}`)", hello.implementation),
-                crate::process::command_connector(cmd),
-                Duration::from_millis(args.sut.timeout_ms),
-            ))
+            Box::new(
+                ProcessFactory::new(
+                    &format!("{} (process `{cmd}`)", hello.implementation),
+                    crate::process::command_connector(cmd),
+                    Duration::from_millis(args.sut.timeout_ms),
+                )
+                .with_log(log),
+            )
         }
     };
     let factory = &*factory;
@@ -594,7 +613,7 @@ pub struct ReplayedFile {
 /// counts conforming, diverging and unreadable files.
 pub fn replay(args: &ReplayArgs) -> Result<Verdict, UsageError> {
     writable(&args.report, "cannot write the report")?;
-    let factory = args.sut.factory();
+    let factory = args.sut.factory()?;
     let factory = &*factory;
     let mut results = Vec::new();
     for file in &args.files {

@@ -712,11 +712,13 @@ const EXH: &str = "model/tests/exhaustive.rs";
 const PLANTED: &str = "model/src/tests/planted.rs";
 const ENGINE: &str = "model/src/tests/engine.rs";
 const SCALE: &str = "conformance/tests/scale.rs";
+const ZOO: &str = "conformance/tests/zoo.rs";
 const CEXH: &str = "conformance/tests/exhaustive.rs";
 const CDOCS: &str = "conformance/tests/docs.rs";
 const TRACES: &str = "conformance/tests/traces.rs";
 const CZOO: &str = "conformance/tests/fault_zoo.rs";
 const NAMES: &str = "model/tests/names.rs";
+const TRUST: &str = "conformance/tests/trust.rs";
 
 /// The traceability table, by hand: every test checks that each name cited exists.
 pub const LINKS: &[Link] = &[
@@ -1065,6 +1067,39 @@ pub const LINKS: &[Link] = &[
             (TRACES, "committed_traces_replay_without_divergence"),
         ],
         faults: &["NamesNotLowerCased"],
+    },
+    Link {
+        rule: "D28 a failing trace is re-run on fresh systems; one that does not fail at the same step every time is FAIL (flaky), saved unshrunk with every run; only what reproduces is shrunk (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (TRUST, "a_system_wrong_now_and_then_is_flaky_on_every_seed"),
+            (TRUST, "a_system_wrong_once_in_its_lifetime_is_flaky"),
+            (TRUST, "a_panic_in_the_system_is_a_shrunk_failure"),
+            (ZOO, "a_flaky_implementation_fails"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D29 one verdict per command (PASS, FAIL, INCOMPLETE), whatever the output format; exit 0, 1, or 2 for usage and unreadable input only (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (TRUST, "check_gives_the_same_verdict_in_text_and_json"),
+            (TRUST, "replay_replays_every_file"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D30 a process under test runs in its own process group, killed and reaped whatever happens (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (ZOO, "a_slow_but_right_implementation_passes"),
+            (ZOO, "replay_against_a_hanging_implementation"),
+            (ZOO, "an_interrupted_run_leaves_nothing_behind"),
+        ],
+        faults: &[],
     },
 ];
 

@@ -8,59 +8,280 @@
 //! mapped to the model's key ids as they appear, and bytes as base64.
 //!
 //! A process that crashes, hangs (no answer within the per-request timeout), answers garbage or
-//! the wrong id, or closes its output is a failure of the step that was running; the process is
-//! killed and the next trace gets a new one.
+//! the wrong id, or closes its output is a failure of the step that was running; its process
+//! group is killed at once and the next trace gets a new process. Every process runs in its own
+//! process group, killed and reaped when its client is dropped ([`ProcessGroup`], D30).
 
 use crate::adapter::GARBAGE;
 use crate::protocol::{b64, clip, kind_name, role_from, role_name, unb64, VERSION};
 use crate::sut::{SutFactory, SystemUnderTest};
 use hsm_model::state::{Ciphertext, DataId, KeyId, MaskedObject, Signature, WrappedKey};
 use hsm_model::{Action, Config, ErrorCode, Observation, Op, Outcome, Policy, State};
+use rustix::process::{kill_process_group, waitid, Pid, Signal, WaitId, WaitIdOptions};
 use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The default time a request may take before the process counts as hung.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a process that did not break gets to exit by itself once its input is closed, at
+/// the end of a run, before its process group is killed anyway.
+pub const EXIT_GRACE: Duration = Duration::from_millis(200);
+
+/// A child process that leads its own process group (`process_group(0)`): the `sh -c` of a
+/// `--sut-cmd` and everything it starts, unless they leave the group themselves (D30).
+///
+/// [`ProcessGroup::finish`] (and dropping it) kills the whole group with SIGKILL and reaps the
+/// child. The group is only ever signalled before the child is reaped, so its id cannot have
+/// been given to another process. Grandchildren, killed too, are reaped by whoever inherits
+/// them (init or a subreaper). While the group lives it is also registered with a handler of
+/// SIGINT, SIGTERM and SIGHUP that kills it before `hsmspec` dies of the signal.
+pub struct ProcessGroup {
+    child: Child,
+    pgid: Pid,
+    slot: Option<usize>,
+    ended: Option<String>,
+}
+
+impl ProcessGroup {
+    /// Starts `cmd` as the leader of a new process group.
+    pub fn spawn(cmd: &mut Command) -> std::io::Result<ProcessGroup> {
+        let child = cmd.process_group(0).spawn()?;
+        let pgid = Pid::from_child(&child);
+        let slot = interrupt::register(pgid.as_raw_nonzero().get());
+        Ok(ProcessGroup {
+            child,
+            pgid,
+            slot,
+            ended: None,
+        })
+    }
+
+    /// The child's process id, which is also the group's id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The child, to take its pipes.
+    pub fn child_mut(&mut self) -> &mut Child {
+        &mut self.child
+    }
+
+    /// How the child ended (`exit status: 3`, `signal: 9`), if it has, without reaping it.
+    pub fn exited(&self) -> Option<String> {
+        if let Some(e) = &self.ended {
+            return Some(e.clone());
+        }
+        let opts = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
+        match waitid(WaitId::Pid(self.pgid), opts) {
+            Ok(Some(st)) => Some(match (st.exit_status(), st.terminating_signal()) {
+                (Some(c), _) => format!("exit status: {c}"),
+                (None, Some(sig)) => format!("signal: {sig}"),
+                _ => "ended".to_string(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Waits up to `grace` for the child to exit by itself, then kills the whole group and
+    /// reaps the child: how the child ended. Only the first call does anything.
+    pub fn finish(&mut self, grace: Duration) -> String {
+        if let Some(e) = &self.ended {
+            return e.clone();
+        }
+        let deadline = Instant::now() + grace;
+        while self.exited().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let by_itself = self.exited();
+        // The child is not reaped yet: the group id is still ours.
+        let _ = kill_process_group(self.pgid, Signal::KILL);
+        if let Some(slot) = self.slot.take() {
+            interrupt::unregister(slot);
+        }
+        let st = self.child.wait();
+        let how = match (by_itself, st) {
+            (Some(e), _) => format!("{e}; its process group killed"),
+            (None, Ok(st)) => format!("{st}; its process group killed"),
+            (None, Err(e)) => format!("cannot reap it: {e}"),
+        };
+        self.ended = Some(how.clone());
+        how
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        self.finish(Duration::ZERO);
+    }
+}
+
+/// The process groups to kill when `hsmspec` is interrupted (SIGINT, SIGTERM, SIGHUP), since a
+/// process in its own group no longer gets the terminal's Ctrl-C. The handler only calls
+/// `kill` (async-signal-safe) on the registered groups, restores the default action and
+/// raises the signal again, so `hsmspec` still dies of it. It is installed on the first
+/// process started, for each signal whose action is still the default (an ignored or already
+/// handled signal is left alone). SIGKILL of `hsmspec` cannot be caught: see D30.
+mod interrupt {
+    use std::sync::atomic::{AtomicI32, Ordering};
+    use std::sync::Once;
+
+    const SLOTS: usize = 256;
+    static GROUPS: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
+    static INSTALL: Once = Once::new();
+
+    /// Registers a live group: its slot, or `None` when every slot is taken (the group is
+    /// still killed on every return path, just not on a signal).
+    pub fn register(pgid: i32) -> Option<usize> {
+        INSTALL.call_once(install);
+        GROUPS.iter().position(|s| {
+            s.compare_exchange(0, pgid, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        })
+    }
+
+    /// Forgets a group (before its leader is reaped, so the handler never signals a reused id).
+    pub fn unregister(slot: usize) {
+        GROUPS[slot].store(0, Ordering::SeqCst);
+    }
+
+    extern "C" fn on_signal(sig: libc::c_int) {
+        for s in &GROUPS {
+            let pgid = s.load(Ordering::SeqCst);
+            if pgid > 0 {
+                // SAFETY: kill, signal and raise are async-signal-safe.
+                unsafe {
+                    libc::kill(-pgid, libc::SIGKILL);
+                }
+            }
+        }
+        // SAFETY: as above; the signal is blocked while its handler runs, so it is delivered
+        // with the default action as soon as the handler returns.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+            libc::raise(sig);
+        }
+    }
+
+    fn install() {
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: sigaction with a zeroed (empty-mask) struct and a handler that only makes
+            // async-signal-safe calls.
+            unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
+                    || old.sa_sigaction != libc::SIG_DFL
+                {
+                    continue;
+                }
+                let mut new: libc::sigaction = std::mem::zeroed();
+                new.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+                libc::sigemptyset(&mut new.sa_mask);
+                libc::sigaction(sig, &new, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// `--log-protocol FILE`: every line sent to and received from every process of a run, in the
+/// order sent and received, each with the time since the log was opened and the number of the
+/// process (1, 2, … in the order started), and what happened to each process (started, broken,
+/// ended). Shared by every factory and client of a run; each line is one write.
+#[derive(Clone)]
+pub struct ProtocolLog {
+    inner: Arc<LogInner>,
+}
+
+struct LogInner {
+    file: Mutex<std::fs::File>,
+    next: AtomicU64,
+    start: Instant,
+}
+
+impl ProtocolLog {
+    /// Creates (truncates) the log file.
+    pub fn create(path: &std::path::Path) -> std::io::Result<ProtocolLog> {
+        let file = std::fs::File::create(path)?;
+        let log = ProtocolLog {
+            inner: Arc::new(LogInner {
+                file: Mutex::new(file),
+                next: AtomicU64::new(1),
+                start: Instant::now(),
+            }),
+        };
+        log.write(0, '#', "hsmspec protocol log: seconds, process, > sent to it, < received from it, # what happened");
+        Ok(log)
+    }
+
+    fn process(&self) -> u64 {
+        self.inner.next.fetch_add(1, Ordering::SeqCst)
+    }
+
+    fn write(&self, process: u64, dir: char, text: &str) {
+        let line = format!(
+            "{:.6} {process} {dir} {}\n",
+            self.inner.start.elapsed().as_secs_f64(),
+            text.strip_suffix('\n').unwrap_or(text)
+        );
+        if let Ok(mut f) = self.inner.file.lock() {
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
+}
+
+/// A client's handle on the log: the log and its process number.
+#[derive(Clone)]
+struct Logged(ProtocolLog, u64);
+
+impl Logged {
+    fn write(&self, dir: char, text: &str) {
+        self.0.write(self.1, dir, text);
+    }
+}
+
 /// Byte streams to an implementation: what the runner writes requests to, what it reads answers
-/// from, and the child process behind them, if any (killed when the connection is dropped).
+/// from, and the child process behind them, if any (its group killed when the connection is
+/// dropped).
 pub struct Connection {
     /// The implementation's input.
     pub writer: Box<dyn Write + Send>,
     /// The implementation's output.
     pub reader: Box<dyn Read + Send>,
     /// The process, if the streams are a child's.
-    pub child: Option<Child>,
+    pub child: Option<ProcessGroup>,
 }
 
 /// Opens a new connection to a fresh implementation (a new process, or a new server thread).
 pub type Connector = Arc<dyn Fn() -> Result<Connection, String> + Send + Sync>;
 
-/// A connector that starts `command` with the shell (`sh -c`), its standard input and output
-/// piped, its standard error inherited.
+/// A connector that starts `command` with the shell (`sh -c`) as the leader of a new process
+/// group, its standard input and output piped, its standard error inherited.
 pub fn command_connector(command: &str) -> Connector {
     let command = command.to_string();
     Arc::new(move || {
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(&command)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot start `{command}`: {e}"))?;
-        let writer = child.stdin.take().ok_or("no stdin")?;
-        let reader = child.stdout.take().ok_or("no stdout")?;
+        let mut group = ProcessGroup::spawn(
+            Command::new("sh")
+                .arg("-c")
+                .arg(&command)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit()),
+        )
+        .map_err(|e| format!("cannot start `{command}`: {e}"))?;
+        let writer = group.child_mut().stdin.take().ok_or("no stdin")?;
+        let reader = group.child_mut().stdout.take().ok_or("no stdout")?;
         Ok(Connection {
             writer: Box::new(writer),
             reader: Box::new(reader),
-            child: Some(child),
+            child: Some(group),
         })
     })
 }
@@ -82,29 +303,57 @@ pub enum Reply {
 pub struct Client {
     writer: Option<BufWriter<Box<dyn Write + Send>>>,
     lines: Receiver<Result<String, String>>,
-    child: Option<Child>,
+    child: Option<ProcessGroup>,
     next_id: u64,
     timeout: Duration,
     broken: Option<String>,
+    log: Option<Logged>,
 }
 
 impl Client {
     /// Starts reading `conn`'s output on a thread.
     pub fn new(conn: Connection, timeout: Duration) -> Client {
+        Client::logged(conn, timeout, None)
+    }
+
+    /// As [`Client::new`], recording every line sent and received in `log`.
+    pub fn logged(conn: Connection, timeout: Duration, log: Option<&ProtocolLog>) -> Client {
+        let log = log.map(|l| Logged(l.clone(), l.process()));
+        if let Some(l) = &log {
+            match &conn.child {
+                Some(g) => l.write(
+                    '#',
+                    &format!("started: pid {} (its own process group)", g.id()),
+                ),
+                None => l.write('#', "started (no process: in-memory streams)"),
+            }
+        }
         let (tx, rx) = mpsc::channel();
         let reader = conn.reader;
+        let rlog = log.clone();
         std::thread::spawn(move || {
             let mut r = BufReader::new(reader);
             loop {
                 let mut line = String::new();
                 match r.read_line(&mut line) {
-                    Ok(0) => break,
+                    Ok(0) => {
+                        if let Some(l) = &rlog {
+                            l.write('#', "its output closed");
+                        }
+                        break;
+                    }
                     Ok(_) => {
+                        if let Some(l) = &rlog {
+                            l.write('<', &line);
+                        }
                         if tx.send(Ok(line)).is_err() {
                             break;
                         }
                     }
                     Err(e) => {
+                        if let Some(l) = &rlog {
+                            l.write('#', &format!("cannot read its output: {e}"));
+                        }
                         let _ = tx.send(Err(e.to_string()));
                         break;
                     }
@@ -118,6 +367,7 @@ impl Client {
             next_id: 1,
             timeout,
             broken: None,
+            log,
         }
     }
 
@@ -126,21 +376,34 @@ impl Client {
         self.broken.as_deref()
     }
 
+    /// ` (the process exited: …)` when it did within 200 ms (not reaped: its group is killed
+    /// after).
     fn exit_status(&mut self) -> String {
-        let Some(child) = self.child.as_mut() else {
+        let Some(group) = self.child.as_ref() else {
             return String::new();
         };
-        for _ in 0..20 {
-            if let Ok(Some(st)) = child.try_wait() {
+        for _ in 0..100 {
+            if let Some(st) = group.exited() {
                 return format!(" (the process exited: {st})");
             }
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(2));
         }
         String::new()
     }
 
+    /// Marks the connection broken for good and kills the process group at once.
     fn fail(&mut self, m: String) -> String {
+        if let Some(l) = &self.log {
+            l.write('#', &format!("broken: {m}"));
+        }
         self.broken = Some(m.clone());
+        drop(self.writer.take());
+        if let Some(g) = self.child.as_mut() {
+            let how = g.finish(Duration::ZERO);
+            if let Some(l) = &self.log {
+                l.write('#', &format!("ended: {how}"));
+            }
+        }
         m
     }
 
@@ -160,10 +423,12 @@ impl Client {
         let what = format!("request {id} ({kind})");
         let mut line = Value::Object(req).to_string();
         line.push('\n');
-        let w = self
-            .writer
-            .as_mut()
-            .expect("writer lives as long as the client");
+        if let Some(l) = &self.log {
+            l.write('>', &line);
+        }
+        let Some(w) = self.writer.as_mut() else {
+            return Err(self.fail(format!("cannot send {what}: no connection")));
+        };
         if let Err(e) = w.write_all(line.as_bytes()).and_then(|_| w.flush()) {
             let st = self.exit_status();
             return Err(self.fail(format!(
@@ -223,11 +488,14 @@ impl Client {
 
 impl Drop for Client {
     fn drop(&mut self) {
-        // Closing its input lets a well-behaved implementation exit by itself; then kill it.
+        // Closing its input lets a well-behaved implementation exit by itself (a broken one
+        // was killed when it broke); then its whole group is killed and the child reaped.
         drop(self.writer.take());
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
+        if let Some(mut g) = self.child.take() {
+            let how = g.finish(EXIT_GRACE);
+            if let Some(l) = &self.log {
+                l.write('#', &format!("input closed; ended: {how}"));
+            }
         }
     }
 }
@@ -288,6 +556,7 @@ pub struct ProcessFactory {
     label: String,
     timeout: Duration,
     pool: Arc<Mutex<Vec<Client>>>,
+    log: Option<ProtocolLog>,
 }
 
 impl ProcessFactory {
@@ -298,7 +567,14 @@ impl ProcessFactory {
             label: label.to_string(),
             timeout,
             pool: Arc::new(Mutex::new(Vec::new())),
+            log: None,
         }
+    }
+
+    /// Records every line its processes send and receive in `log` (`--log-protocol`).
+    pub fn with_log(mut self, log: Option<ProtocolLog>) -> ProcessFactory {
+        self.log = log;
+        self
     }
 
     /// The process started by `command` (`sh -c`).
@@ -312,7 +588,7 @@ impl ProcessFactory {
 
     fn connect_client(&self, cfg: &Config) -> Result<(Client, Hello), Result<String, String>> {
         let conn = (self.connect)().map_err(Err)?;
-        let mut client = Client::new(conn, self.timeout);
+        let mut client = Client::logged(conn, self.timeout, self.log.as_ref());
         let hello = say_hello(&mut client, cfg)?;
         Ok((client, hello))
     }
@@ -1070,6 +1346,7 @@ impl Client {
             next_id: 1,
             timeout: Duration::ZERO,
             broken: Some("no connection".into()),
+            log: None,
         }
     }
 }
