@@ -17,6 +17,7 @@ every request and every answer, line by line, and misbehaves as MODE says:
             sleeps
   close     closes its output at the N-th request (default 3), then sleeps
   slow      sleeps 2 ms before each answer, and answers right
+  deny-logout  answers every successful Logout with Forbidden: wrong the same way every time
 
 A corrupted answer turns `ok` into the error Forbidden and an error into `ok` with nothing:
 since hsm-impl conforms, either is a divergence. Every mode also starts a helper process that
@@ -98,6 +99,8 @@ def main():
             a = json.loads(answer)
             a["id"] += 1000
             answer = json.dumps(a, separators=(",", ":")) + "\n"
+        if mode == "deny-logout" and step and req.get("op") == "Logout" and '"ok"' in answer:
+            answer = corrupt(answer)
         if mode == "slow":
             time.sleep(0.002)
         out.write(answer)

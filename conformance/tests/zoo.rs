@@ -482,3 +482,73 @@ fn an_interrupted_run_leaves_nothing_behind() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// The acceptance, through the process protocol: the default campaign (3000 traces of
+/// 100 steps) against an implementation wrong about once in 150 steps, and against one wrong
+/// once in its lifetime, is `FAIL (flaky)` with exit 1 on each of 10 seeds; the saved file holds
+/// the original trace and at least 3 re-runs.
+#[test]
+fn the_default_campaign_calls_flaky_implementations_flaky_on_ten_seeds() {
+    for (mode, n) in [("flaky", None), ("once", Some(300))] {
+        for seed in 1..=10u32 {
+            let seed = seed.to_string();
+            let r = hsmspec(
+                &["conform", "--seed", &seed, "--timeout-ms", "2000"],
+                mode,
+                n,
+            );
+            assert_eq!(r.code(), Some(1), "{mode}, seed {seed}:\n{}", r.text);
+            assert!(
+                r.text.contains("FAIL (flaky)") && r.text.contains("verdict: FAIL (flaky: "),
+                "{mode}, seed {seed}:\n{}",
+                r.text
+            );
+            let files = r.failure_files();
+            assert_eq!(files.len(), 1, "{mode}, seed {seed}");
+            let saved: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&files[0]).expect("saved"))
+                    .expect("JSON");
+            let record = &saved["failure"];
+            assert_eq!(record["flaky"], true);
+            assert!(record["reruns"].as_array().expect("re-runs").len() >= 3);
+            assert_eq!(
+                saved["steps"].as_array().expect("steps").len() as u64,
+                record["original_steps"].as_u64().expect("original steps"),
+                "the original trace is saved, unshrunk"
+            );
+            r.done();
+        }
+    }
+}
+
+/// Every failure prints the command that reproduces it, and that command, run as printed (with
+/// its quoted `--sut-cmd`), does reproduce it.
+#[test]
+fn the_printed_command_reproduces_the_failure() {
+    let r = caught("deny-logout", None, 50, 40);
+    assert!(r.text.contains("FAIL (reproducible"), "{}", r.text);
+    let command = r
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("reproduce: "))
+        .unwrap_or_else(|| panic!("no reproduce line:\n{}", r.text))
+        .to_string();
+    assert!(command.starts_with("hsmspec replay ") && command.contains("--sut-cmd"));
+    let (_, marker) = scratch("reproduce");
+    let bin = Path::new(HSMSPEC).parent().expect("the binary's folder");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .env("PATH", path)
+        .env(MARKER, &marker)
+        .output()
+        .expect("sh runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let left = left_behind(&marker);
+    clean_up(&left);
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_eq!(out.status.code(), Some(1), "`{command}`:\n{text}");
+    assert!(text.contains("1 diverge"), "`{command}`:\n{text}");
+    r.done();
+}
