@@ -1,38 +1,33 @@
-//! # hsm-conformance: the runner and the `hsmspec` command line
+//! # hsm-conformance: the conformance runner
 //!
 //! Holds an implementation to the specification of `hsm-model`: traces run in lockstep on the
-//! model (the oracle) and on a system under test. This crate also hosts the `hsmspec` binary,
-//! which fronts every crate of the workspace (see the repository's `README.md` and `docs/`,
-//! starting at `docs/index.md`; the runner itself is described in `docs/conformance.md`, the
-//! trace format in `docs/formats.md`).
+//! model (the oracle) and on a system under test, failing traces are re-run and shrunk, and
+//! every command's verdict is decided here. The command line that fronts it is the `hsmspec`
+//! package (`conformance/cli/`); this crate carries none of its dependencies. The runner is
+//! described in `docs/conformance.md`, the trace format in `docs/formats.md`, the process
+//! protocol in `docs/protocol.md`.
 //!
 //! - [`sut`]: the `SystemUnderTest` interface; [`adapter`]: the `hsm-impl` adapter and its
-//!   abstraction function.
+//!   abstraction function; [`abstraction`]: the parts of it both transports share.
 //! - [`runner`]: lockstep replay of one trace, shrinking to a 1-minimal trace.
+//! - [`failure`]: a failing trace re-run on fresh systems (flaky or reproducible), shrunk,
+//!   packaged and saved.
 //! - [`generate`]: random traces that know the model's state, and the random campaign.
 //! - [`exhaustive`]: every transition of a small configuration's reachable graph, replayed.
 //! - [`coverage`]: the (role, operation, outcome) triples the model can reach, and which a
 //!   campaign reached.
 //! - [`protocol`]: the process protocol's wire vocabulary and its server for `hsm-impl`
 //!   (`hsmspec serve-impl`); [`process`]: the system under test behind the protocol.
-//! - [`conform_cli`]: `hsmspec conform` and `hsmspec replay`, reports (JSON, JUnit).
-//! - [`docs_cli`]: `hsmspec table` (the permission table derived by exploring the model) and
-//!   `hsmspec docs` (the generated pages of `docs/`: permissions, properties, traceability).
-//! - [`scale_cli`]: `hsmspec scale`, how the exhaustive check's cost grows with each bound
-//!   (a Markdown table and an SVG plot).
+//! - [`verdict`]: PASS, FAIL, INCOMPLETE and the exit codes, decided in one place.
 
 pub mod abstraction;
 pub mod adapter;
-pub mod cli;
-pub mod conform_cli;
 pub mod coverage;
-pub mod docs_cli;
 pub mod exhaustive;
 pub mod failure;
 pub mod generate;
 pub mod process;
 pub mod protocol;
 pub mod runner;
-pub mod scale_cli;
 pub mod sut;
 pub mod verdict;

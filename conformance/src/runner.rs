@@ -154,11 +154,11 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
             a.op.operation(),
             expected.as_ref().err().copied(),
         ));
-        let (got, diverged) = match guarded(|| check_step(&mut *sut, cfg, &state, &a, &expected, &next))
-        {
-            Ok(r) => r,
-            Err(panic) => (Err(panic.clone()), Some(panic)),
-        };
+        let (got, diverged) =
+            match guarded(|| check_step(&mut *sut, cfg, &state, &a, &expected, &next)) {
+                Ok(r) => r,
+                Err(panic) => (Err(panic.clone()), Some(panic)),
+            };
         run.steps.push(StepResult {
             action: a,
             model: expected,

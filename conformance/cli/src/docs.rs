@@ -8,9 +8,9 @@
 //!   (every SPEC rule and D-number → model function, property, tests, zoo faults).
 //!
 //! Nothing generated depends on timing, thread count or state counts, so the text changes
-//! only when the spec (the model) does; `conformance/tests/docs.rs` pins it with insta.
+//! only when the spec (the model) does; `conformance/cli/tests/docs.rs` pins it with insta.
 
-use crate::cli::{ConfigArgs, SUITE};
+use crate::check::{ConfigArgs, SUITE};
 use clap::{Args, ValueEnum};
 use hsm_model::checker::properties as p;
 use hsm_model::run::{self, CheckOptions, CheckReport, Verdict};
@@ -339,7 +339,7 @@ pub fn permissions_page(ex: &Exploration) -> String {
          **No means: not within these bounds**;\n\
          - **Not applicable**: SPEC §8 says so (an unauthenticated session has no own \
          password); this is the only cell taken from SPEC's text.\n\n\
-         A test (`conformance/tests/docs.rs`) holds every cell against SPEC §8 \
+         A test (`conformance/cli/tests/docs.rs`) holds every cell against SPEC §8 \
          (`hsm_model::table::cell`); the checker separately holds every Ok outcome against \
          that table on every explored transition (see [properties.md](properties.md)).\n\n",
     );
@@ -711,14 +711,15 @@ pub struct Link {
 const EXH: &str = "model/tests/exhaustive.rs";
 const PLANTED: &str = "model/src/tests/planted.rs";
 const ENGINE: &str = "model/src/tests/engine.rs";
-const SCALE: &str = "conformance/tests/scale.rs";
-const ZOO: &str = "conformance/tests/zoo.rs";
+const SCALE: &str = "conformance/cli/tests/scale.rs";
+const ZOO: &str = "conformance/cli/tests/zoo.rs";
 const CEXH: &str = "conformance/tests/exhaustive.rs";
-const CDOCS: &str = "conformance/tests/docs.rs";
+const CDOCS: &str = "conformance/cli/tests/docs.rs";
 const TRACES: &str = "conformance/tests/traces.rs";
 const CZOO: &str = "conformance/tests/fault_zoo.rs";
 const NAMES: &str = "model/tests/names.rs";
-const TRUST: &str = "conformance/tests/trust.rs";
+const FLAKY: &str = "conformance/tests/flaky.rs";
+const VERDICTS: &str = "conformance/cli/tests/verdicts.rs";
 
 /// The traceability table, by hand: every test checks that each name cited exists.
 pub const LINKS: &[Link] = &[
@@ -1073,9 +1074,9 @@ pub const LINKS: &[Link] = &[
         model: &[],
         properties: &[],
         tests: &[
-            (TRUST, "a_system_wrong_now_and_then_is_flaky_on_every_seed"),
-            (TRUST, "a_system_wrong_once_in_its_lifetime_is_flaky"),
-            (TRUST, "a_panic_in_the_system_is_a_shrunk_failure"),
+            (FLAKY, "a_system_wrong_now_and_then_is_flaky_on_every_seed"),
+            (FLAKY, "a_system_wrong_once_in_its_lifetime_is_flaky"),
+            (FLAKY, "a_panic_in_the_system_is_a_shrunk_failure"),
             (ZOO, "a_flaky_implementation_fails"),
         ],
         faults: &[],
@@ -1085,8 +1086,8 @@ pub const LINKS: &[Link] = &[
         model: &[],
         properties: &[],
         tests: &[
-            (TRUST, "check_gives_the_same_verdict_in_text_and_json"),
-            (TRUST, "replay_replays_every_file"),
+            (VERDICTS, "check_gives_the_same_verdict_in_text_and_json"),
+            (VERDICTS, "replay_replays_every_file"),
         ],
         faults: &[],
     },
@@ -1123,7 +1124,7 @@ pub fn traceability_page() -> String {
          it, and the faults of `hsm-impl`'s fault zoo (`impl/src/fault.rs`) whose detection \
          shows it (the conformance runner catches every zoo fault, random and exhaustive \
          campaigns alike: `conformance/tests/fault_zoo.rs`). The mapping is written by hand in \
-         `conformance/src/docs_cli.rs`; `conformance/tests/docs.rs` checks that every function, \
+         `conformance/cli/src/docs.rs`; `conformance/cli/tests/docs.rs` checks that every function, \
          test and fault it cites exists.\n\n",
     );
     out.push_str("| rule | model | properties | tests | zoo faults |\n|---|---|---|---|---|\n");

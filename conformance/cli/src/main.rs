@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use hsm_conformance::verdict::exit;
-use hsm_conformance::{cli, conform_cli, docs_cli, scale_cli};
+use hsmspec::{check, conform, docs, scale};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -20,22 +20,22 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Check every property of the model exhaustively over a bounded configuration.
-    Check(cli::CheckArgs),
+    Check(check::CheckArgs),
     /// Measure how the exhaustive check grows as each bound grows on its own (each run in a
     /// child process); write scaling.md and scaling.svg.
-    Scale(scale_cli::ScaleArgs),
+    Scale(scale::ScaleArgs),
     /// Serve stateright's Explorer for a configuration on 127.0.0.1.
     Explore(ExploreArgs),
     /// Run the conformance campaign: hsm-impl against the model (exit 0 PASS, 1 FAIL or
     /// INCOMPLETE, 2 usage error or unreadable input).
-    Conform(conform_cli::ConformArgs),
+    Conform(conform::ConformArgs),
     /// Replay trace files against the model and hsm-impl, each to its first divergence (exit 0
     /// all conform, 1 a divergence or a trace that disagrees with the spec, 2 unreadable input).
-    Replay(conform_cli::ReplayArgs),
+    Replay(conform::ReplayArgs),
     /// Derive the permission table by exploring the model (not from the table data).
-    Table(docs_cli::TableArgs),
+    Table(docs::TableArgs),
     /// Regenerate the generated pages of docs/ (--check: exit 1 when one is stale).
-    Docs(docs_cli::DocsArgs),
+    Docs(docs::DocsArgs),
     /// Serve hsm-impl behind the process protocol (docs/protocol.md) on stdin/stdout.
     ServeImpl,
 }
@@ -43,7 +43,7 @@ enum Command {
 #[derive(Args)]
 struct ExploreArgs {
     #[command(flatten)]
-    config: cli::ConfigArgs,
+    config: check::ConfigArgs,
     /// The port to listen on.
     #[arg(long, default_value_t = 3000)]
     port: u16,
@@ -52,13 +52,13 @@ struct ExploreArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check(args) => exit("check", cli::check(&args)),
-        Command::Scale(args) => scale_cli::scale(&args),
-        Command::Explore(args) => cli::explore(&args.config, args.port),
-        Command::Conform(args) => exit("conform", conform_cli::conform(&args)),
-        Command::Replay(args) => exit("replay", conform_cli::replay(&args)),
-        Command::Table(args) => docs_cli::table(&args),
-        Command::Docs(args) => docs_cli::docs(&args),
-        Command::ServeImpl => conform_cli::serve_impl(),
+        Command::Check(args) => exit("check", check::check(&args)),
+        Command::Scale(args) => scale::scale(&args),
+        Command::Explore(args) => check::explore(&args.config, args.port),
+        Command::Conform(args) => exit("conform", conform::conform(&args)),
+        Command::Replay(args) => exit("replay", conform::replay(&args)),
+        Command::Table(args) => docs::table(&args),
+        Command::Docs(args) => docs::docs(&args),
+        Command::ServeImpl => conform::serve_impl(),
     }
 }

@@ -1,7 +1,7 @@
 //! The subcommands of `hsmspec`, as functions the binary calls.
 
-use crate::verdict::{UsageError, Verdict};
 use clap::Args;
+use hsm_conformance::verdict::{UsageError, Verdict};
 use hsm_model::run::{self, CheckOptions, Kind, Verdict as RunVerdict};
 use hsm_model::trace::{describe, Trace};
 use hsm_model::{Config, Families, HsmModel};
@@ -456,7 +456,7 @@ pub fn explore(config: &ConfigArgs, port: u16) -> ExitCode {
         Ok(m) => m,
         Err(e) => {
             eprintln!("hsmspec explore: {e}");
-            return ExitCode::from(crate::verdict::USAGE_EXIT);
+            return ExitCode::from(hsm_conformance::verdict::USAGE_EXIT);
         }
     };
     let addr = format!("127.0.0.1:{port}");

@@ -66,7 +66,7 @@ fn python_example_passes_on_its_subset() {
             .is_ok_and(|o| o.status.success()),
         "python3 is required by this test (conformance/examples/python_hsm.py): install it"
     );
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/python_hsm.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/python_hsm.py");
     let f = ProcessFactory::command(&format!("python3 '{script}'"), Duration::from_secs(20));
     let mut cfg = runner_config();
     cfg.families = Families::parse("sessions,cluster,users,passwords").unwrap();

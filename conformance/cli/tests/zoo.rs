@@ -29,7 +29,7 @@ fn require_python() {
         .is_ok_and(|o| o.status.success());
     assert!(
         ok,
-        "python3 is required by the process zoo (conformance/tests/misbehave.py): install it"
+        "python3 is required by the process zoo (conformance/cli/tests/misbehave.py): install it"
     );
 }
 
@@ -272,7 +272,7 @@ fn a_slow_but_right_implementation_passes() {
 fn a_trace() -> String {
     concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/traces/exhaustive-fresh-the-PRECO-can-activate-the-cluster.json"
+        "/../traces/exhaustive-fresh-the-PRECO-can-activate-the-cluster.json"
     )
     .to_string()
 }
@@ -536,7 +536,11 @@ fn the_printed_command_reproduces_the_failure() {
     assert!(command.starts_with("hsmspec replay ") && command.contains("--sut-cmd"));
     let (_, marker) = scratch("reproduce");
     let bin = Path::new(HSMSPEC).parent().expect("the binary's folder");
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = Command::new("sh")
         .arg("-c")
         .arg(&command)

@@ -3,16 +3,16 @@
 //! Each decides a [`Verdict`] (exit 0 PASS; 1 FAIL or INCOMPLETE; 2 usage errors and
 //! unreadable input, [`UsageError`]); `--report` and `--junit` only print it another way.
 
-use crate::adapter::ImplFactory;
-use crate::coverage::{committed, missed, triple_text};
-use crate::exhaustive::{exhaustive, exhaustive_configs, ExhaustiveResult};
-use crate::failure::{Failure, FailureFile, RERUNS};
-use crate::generate::{campaign, runner_config, CampaignOptions, CampaignResult};
-use crate::process::{ProcessFactory, ProtocolLog};
-use crate::runner::{format_run, run_trace, TraceRun};
-use crate::sut::SutFactory;
-use crate::verdict::{UsageError, Verdict};
 use clap::Args;
+use hsm_conformance::adapter::ImplFactory;
+use hsm_conformance::coverage::{committed, missed, triple_text};
+use hsm_conformance::exhaustive::{exhaustive, exhaustive_configs, ExhaustiveResult};
+use hsm_conformance::failure::{Failure, FailureFile, RERUNS};
+use hsm_conformance::generate::{campaign, runner_config, CampaignOptions, CampaignResult};
+use hsm_conformance::process::{ProcessFactory, ProtocolLog};
+use hsm_conformance::runner::{format_run, run_trace, TraceRun};
+use hsm_conformance::sut::SutFactory;
+use hsm_conformance::verdict::{UsageError, Verdict};
 use hsm_model::trace::Trace;
 use hsm_model::{Config, Families};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -99,7 +99,7 @@ impl SutArgs {
 pub fn serve_impl() -> ExitCode {
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
-    match crate::protocol::serve(
+    match hsm_conformance::protocol::serve(
         stdin.lock(),
         std::io::BufWriter::new(stdout.lock()),
         &ImplFactory::correct(),
@@ -255,7 +255,7 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, UsageError> {
             Box::new(
                 ProcessFactory::new(
                     &format!("{} (process `{cmd}`)", hello.implementation),
-                    crate::process::command_connector(cmd),
+                    hsm_conformance::process::command_connector(cmd),
                     Duration::from_millis(args.sut.timeout_ms),
                 )
                 .with_log(log),
@@ -324,7 +324,7 @@ struct ConformRun<'a> {
     exhaustive: &'a [ExhaustiveResult],
     /// Exhaustive configurations left out because they need a family that is off.
     skipped: &'a [String],
-    reachable: &'a crate::coverage::CoverageFile,
+    reachable: &'a hsm_conformance::coverage::CoverageFile,
 }
 
 impl ConformRun<'_> {

@@ -5,9 +5,9 @@
 //!
 //! The suite is explored once per test binary (about 5 s in release).
 
-use hsm_conformance::docs_cli::{self, derive_table, Derived, Exploration, LINKS};
 use hsm_impl::Fault;
 use hsm_model::table::{self, Column};
+use hsmspec::docs::{self as docs_cli, derive_table, Derived, Exploration, LINKS};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -31,7 +31,8 @@ fn page(name: &str) -> &'static str {
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+        .ancestors()
+        .nth(2)
         .expect("the workspace root")
         .to_path_buf()
 }
