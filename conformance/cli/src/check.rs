@@ -4,9 +4,8 @@ use clap::Args;
 use hsm_conformance::verdict::{UsageError, Verdict};
 use hsm_model::run::{self, CheckOptions, Kind, Verdict as RunVerdict};
 use hsm_model::trace::{describe, Trace};
-use hsm_model::{Config, Families, HsmModel};
+use hsm_model::{Config, Families};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Options that choose and adjust a bounded configuration.
 #[derive(Args, Clone, Debug)]
@@ -448,20 +447,4 @@ fn save_paths(r: &run::CheckReport, dir: &PathBuf) -> std::io::Result<()> {
         eprintln!("wrote {}", file.display());
     }
     Ok(())
-}
-
-/// Runs `hsmspec explore`: stateright's Explorer, until interrupted.
-pub fn explore(config: &ConfigArgs, port: u16) -> ExitCode {
-    let model = match config.config().and_then(HsmModel::new) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("hsmspec explore: {e}");
-            return ExitCode::from(hsm_conformance::verdict::USAGE_EXIT);
-        }
-    };
-    let addr = format!("127.0.0.1:{port}");
-    eprintln!("Explorer on http://{addr}/ (Ctrl-C to stop)");
-    use stateright::Model;
-    model.checker().serve(addr);
-    ExitCode::SUCCESS
 }

@@ -1,23 +1,20 @@
-//! `hsmspec conform` and `hsmspec replay`.
-//!
-//! Each decides a [`Verdict`] (exit 0 PASS; 1 FAIL or INCOMPLETE; 2 usage errors and
-//! unreadable input, [`UsageError`]); `--report` and `--junit` only print it another way.
+//! `hsmspec conform`: the random campaign (and with `--exhaustive`, the exhaustive one) against
+//! a system under test, with reports (JSON, JUnit). It decides a [`Verdict`] (exit 0 PASS; 1
+//! FAIL or INCOMPLETE; 2 usage errors, [`UsageError`]); `--report` and `--junit` only print it
+//! another way.
 
+use crate::options::{bar, shell_quote, writable, SutArgs};
 use clap::Args;
 use hsm_conformance::adapter::ImplFactory;
 use hsm_conformance::coverage::{committed, missed, triple_text};
 use hsm_conformance::exhaustive::{exhaustive, exhaustive_configs, ExhaustiveResult};
-use hsm_conformance::failure::{Failure, FailureFile, RERUNS};
+use hsm_conformance::failure::Failure;
 use hsm_conformance::generate::{campaign, runner_config, CampaignOptions, CampaignResult};
-use hsm_conformance::process::{ProcessFactory, ProtocolLog};
-use hsm_conformance::runner::{format_run, run_trace, TraceRun};
+use hsm_conformance::process::ProcessFactory;
 use hsm_conformance::sut::SutFactory;
 use hsm_conformance::verdict::{UsageError, Verdict};
-use hsm_model::trace::Trace;
 use hsm_model::{Config, Families};
-use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 /// `hsmspec conform`.
@@ -56,62 +53,6 @@ pub struct ConformArgs {
     pub ops: Option<String>,
 }
 
-/// Which system to test: `hsm-impl` linked in (default), or a process behind the protocol.
-#[derive(Args, Clone, Debug)]
-pub struct SutArgs {
-    /// Test the implementation that this shell command starts, driven through the process
-    /// protocol (docs/protocol.md) on its standard input and output.
-    #[arg(long, value_name = "COMMAND")]
-    pub sut_cmd: Option<String>,
-    /// With --sut-cmd: milliseconds a request may take before the process counts as hung.
-    #[arg(long, default_value_t = 10_000)]
-    pub timeout_ms: u64,
-    /// With --sut-cmd: record every line sent to and received from every process in this file
-    /// (docs/protocol.md).
-    #[arg(long, value_name = "FILE", requires = "sut_cmd")]
-    pub log_protocol: Option<PathBuf>,
-}
-
-impl SutArgs {
-    /// The factory: a process factory with --sut-cmd, else `hsm-impl` linked in.
-    pub fn factory(&self) -> Result<Box<dyn SutFactory>, String> {
-        Ok(match &self.sut_cmd {
-            Some(cmd) => Box::new(
-                ProcessFactory::command(cmd, Duration::from_millis(self.timeout_ms))
-                    .with_log(self.protocol_log()?),
-            ),
-            None => Box::new(ImplFactory::correct()),
-        })
-    }
-
-    /// The --log-protocol file, created.
-    pub fn protocol_log(&self) -> Result<Option<ProtocolLog>, String> {
-        self.log_protocol
-            .as_ref()
-            .map(|p| {
-                ProtocolLog::create(p).map_err(|e| format!("--log-protocol {}: {e}", p.display()))
-            })
-            .transpose()
-    }
-}
-
-/// `hsmspec serve-impl`: `hsm-impl` behind the process protocol on stdin and stdout.
-pub fn serve_impl() -> ExitCode {
-    let stdin = std::io::stdin();
-    let stdout = std::io::stdout();
-    match hsm_conformance::protocol::serve(
-        stdin.lock(),
-        std::io::BufWriter::new(stdout.lock()),
-        &ImplFactory::correct(),
-    ) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("hsmspec serve-impl: {e}");
-            ExitCode::from(2)
-        }
-    }
-}
-
 /// Narrows a configuration to the families of `ops`: `None` when nothing is left or its setup
 /// needs an operation of a family that is off.
 pub fn restrict(cfg: &Config, ops: Families) -> Option<Config> {
@@ -125,72 +66,6 @@ pub fn restrict(cfg: &Config, ops: Families) -> Option<Config> {
         return None;
     }
     Some(c)
-}
-
-/// `hsmspec replay`.
-#[derive(Args, Clone, Debug)]
-pub struct ReplayArgs {
-    /// Trace files (hsmspec-trace JSON), each replayed.
-    #[arg(required = true)]
-    pub files: Vec<PathBuf>,
-    /// Write a JSON report here: each file's verdict, the summary, the verdict.
-    #[arg(long)]
-    pub report: Option<PathBuf>,
-    #[command(flatten)]
-    pub sut: SutArgs,
-}
-
-fn bar(len: u64, quiet: bool, what: &str) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::new(len);
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg:12} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
-    {
-        pb.set_style(style.progress_chars("=> "));
-    }
-    pb.set_message(what.to_string());
-    pb
-}
-
-impl SutArgs {
-    /// The options that make `hsmspec replay` test the same system (empty for hsm-impl).
-    pub fn replay_options(&self) -> String {
-        match &self.sut_cmd {
-            Some(cmd) => format!(
-                " --sut-cmd {} --timeout-ms {}",
-                shell_quote(cmd),
-                self.timeout_ms
-            ),
-            None => String::new(),
-        }
-    }
-}
-
-/// `s` quoted for a POSIX shell.
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
-/// Checks that `path` can be written, before any work (an unwritable report is a usage error,
-/// found before the campaign rather than after it).
-fn writable(path: &Option<PathBuf>, what: &str) -> Result<(), UsageError> {
-    if let Some(p) = path {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(p)
-            .map_err(|e| UsageError(format!("{what} {}: {e}", p.display())))?;
-    }
-    Ok(())
 }
 
 fn write_failure(dir: &std::path::Path, name: &str, f: &Failure) -> std::io::Result<PathBuf> {
@@ -587,205 +462,4 @@ fn junit(
 /// Whether a campaign found a failure (and so stopped early).
 fn failures_found(random: &CampaignResult, exh: &[ExhaustiveResult]) -> bool {
     !random.failures.is_empty() || exh.iter().any(|e| !e.failures.is_empty())
-}
-
-/// `hsmspec replay`'s judgement of one file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FileVerdict {
-    /// Every run of the trace agreed with the model.
-    Conforms,
-    /// The system under test diverged.
-    Diverges,
-    /// A recorded outcome differs from what the model answers: the trace disagrees with the
-    /// spec.
-    DisagreesWithSpec,
-    /// The file could not be read as a trace (or goes beyond the model's capacity).
-    Unreadable,
-}
-
-/// One replayed file, for the report.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct ReplayedFile {
-    /// The file.
-    pub file: String,
-    /// The judgement.
-    pub verdict: FileVerdict,
-    /// Steps in the trace (0 when unreadable).
-    pub steps: usize,
-    /// Runs made (a file recorded as flaky is run up to [`RERUNS`] times).
-    pub runs: usize,
-    /// Runs that diverged.
-    pub diverged_runs: usize,
-    /// The divergent step of the first divergent run, from 1.
-    pub step: Option<usize>,
-    /// What went wrong, in one line.
-    pub message: Option<String>,
-}
-
-/// Runs `hsmspec replay`: every file against the model and the system under test; a summary
-/// counts conforming, diverging and unreadable files.
-pub fn replay(args: &ReplayArgs) -> Result<Verdict, UsageError> {
-    writable(&args.report, "cannot write the report")?;
-    let factory = args.sut.factory()?;
-    let factory = &*factory;
-    let mut results = Vec::new();
-    for file in &args.files {
-        let r = replay_file(file, factory, &args.sut);
-        results.push(r);
-    }
-    let count = |v: FileVerdict| results.iter().filter(|r| r.verdict == v).count();
-    let (ok, diverge, disagree, unreadable) = (
-        count(FileVerdict::Conforms),
-        count(FileVerdict::Diverges),
-        count(FileVerdict::DisagreesWithSpec),
-        count(FileVerdict::Unreadable),
-    );
-    println!(
-        "replay: {} file{}: {ok} conform, {diverge} diverge, {disagree} disagree with the spec, {unreadable} unreadable",
-        results.len(),
-        if results.len() == 1 { "" } else { "s" }
-    );
-    let mut verdict = Verdict::pass();
-    for r in &results {
-        match r.verdict {
-            FileVerdict::Diverges => verdict.fail(format!(
-                "{}: diverged at step {}",
-                r.file,
-                r.step.unwrap_or(0)
-            )),
-            FileVerdict::DisagreesWithSpec => verdict.fail(format!(
-                "{}: the trace disagrees with the spec at step {}",
-                r.file,
-                r.step.unwrap_or(0)
-            )),
-            FileVerdict::Unreadable if diverge + disagree > 0 => {
-                verdict.incomplete(format!("{}: unreadable", r.file))
-            }
-            _ => {}
-        }
-    }
-    if let Some(path) = &args.report {
-        let report = serde_json::json!({
-            "tool": "hsmspec replay",
-            "version": env!("CARGO_PKG_VERSION"),
-            "implementation": factory.describe(),
-            "files": results,
-            "summary": { "conform": ok, "diverge": diverge, "disagree_with_spec": disagree, "unreadable": unreadable },
-            "verdict": verdict,
-        });
-        std::fs::write(
-            path,
-            serde_json::to_string_pretty(&report).unwrap_or_default(),
-        )
-        .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
-    }
-    if unreadable > 0 && diverge + disagree == 0 {
-        return Err(UsageError(format!(
-            "{unreadable} of {} file{} could not be read",
-            results.len(),
-            if results.len() == 1 { "" } else { "s" }
-        )));
-    }
-    println!("{}", verdict.line());
-    Ok(verdict)
-}
-
-/// Replays one file; prints what it finds.
-fn replay_file(file: &std::path::Path, factory: &dyn SutFactory, sut: &SutArgs) -> ReplayedFile {
-    let mut out = ReplayedFile {
-        file: file.display().to_string(),
-        verdict: FileVerdict::Unreadable,
-        steps: 0,
-        runs: 0,
-        diverged_runs: 0,
-        step: None,
-        message: None,
-    };
-    let text = match std::fs::read_to_string(file) {
-        Ok(t) => t,
-        Err(e) => {
-            println!("{}: cannot read: {e}", out.file);
-            out.message = Some(e.to_string());
-            return out;
-        }
-    };
-    let trace = match Trace::from_json(&text) {
-        Ok(t) => t,
-        Err(e) => {
-            println!("{}: not a trace: {e}", out.file);
-            out.message = Some(e.to_string());
-            return out;
-        }
-    };
-    out.steps = trace.steps.len();
-    let record = FailureFile::record_of(&text);
-    let flaky = record.as_ref().is_some_and(|r| r.flaky);
-    println!(
-        "{} ({}, {} steps{}):",
-        out.file,
-        trace.name,
-        trace.steps.len(),
-        if flaky {
-            format!(", recorded as flaky: run up to {RERUNS} times")
-        } else {
-            String::new()
-        }
-    );
-    let mut first_divergent: Option<TraceRun> = None;
-    let mut last = None;
-    for _ in 0..if flaky { RERUNS } else { 1 } {
-        let run = run_trace(&trace, factory);
-        out.runs += 1;
-        if let Some(e) = &run.input_error {
-            print!("{}", format_run(&trace.config, &run));
-            out.message = Some(e.clone());
-            out.verdict = if run.contradicts_spec {
-                out.step = Some(run.steps.len() + 1);
-                FileVerdict::DisagreesWithSpec
-            } else {
-                FileVerdict::Unreadable
-            };
-            return out;
-        }
-        if run.divergence.is_some() {
-            out.diverged_runs += 1;
-            if first_divergent.is_none() {
-                first_divergent = Some(run);
-                break;
-            }
-        } else {
-            last = Some(run);
-        }
-    }
-    match first_divergent.or(last) {
-        Some(run) => {
-            print!("{}", format_run(&trace.config, &run));
-            match &run.divergence {
-                Some(d) => {
-                    out.verdict = FileVerdict::Diverges;
-                    out.step = Some(d.step);
-                    out.message = Some(d.message.clone());
-                    println!(
-                        "reproduce: hsmspec replay {}{}",
-                        shell_quote(&out.file),
-                        sut.replay_options()
-                    );
-                }
-                None => {
-                    out.verdict = FileVerdict::Conforms;
-                    println!(
-                        "conforms: no divergence{}",
-                        if out.runs > 1 {
-                            format!(" in {} runs", out.runs)
-                        } else {
-                            String::new()
-                        }
-                    );
-                }
-            }
-        }
-        None => out.verdict = FileVerdict::Conforms,
-    }
-    out
 }

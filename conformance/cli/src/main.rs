@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use hsm_conformance::verdict::exit;
-use hsmspec::{check, conform, docs, scale};
+use hsmspec::{check, conform, docs, explore, replay, scale, serve, table};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -31,9 +31,9 @@ enum Command {
     Conform(conform::ConformArgs),
     /// Replay trace files against the model and hsm-impl, each to its first divergence (exit 0
     /// all conform, 1 a divergence or a trace that disagrees with the spec, 2 unreadable input).
-    Replay(conform::ReplayArgs),
+    Replay(replay::ReplayArgs),
     /// Derive the permission table by exploring the model (not from the table data).
-    Table(docs::TableArgs),
+    Table(table::TableArgs),
     /// Regenerate the generated pages of docs/ (--check: exit 1 when one is stale).
     Docs(docs::DocsArgs),
     /// Serve hsm-impl behind the process protocol (docs/protocol.md) on stdin/stdout.
@@ -54,11 +54,11 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => exit("check", check::check(&args)),
         Command::Scale(args) => scale::scale(&args),
-        Command::Explore(args) => check::explore(&args.config, args.port),
+        Command::Explore(args) => explore::explore(&args.config, args.port),
         Command::Conform(args) => exit("conform", conform::conform(&args)),
-        Command::Replay(args) => exit("replay", conform::replay(&args)),
-        Command::Table(args) => docs::table(&args),
+        Command::Replay(args) => exit("replay", replay::replay(&args)),
+        Command::Table(args) => table::table(&args),
         Command::Docs(args) => docs::docs(&args),
-        Command::ServeImpl => conform::serve_impl(),
+        Command::ServeImpl => serve::serve_impl(),
     }
 }

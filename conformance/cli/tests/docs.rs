@@ -7,7 +7,9 @@
 
 use hsm_impl::Fault;
 use hsm_model::table::{self, Column};
-use hsmspec::docs::{self as docs_cli, derive_table, Derived, Exploration, LINKS};
+use hsmspec::docs as docs_cli;
+use hsmspec::links::LINKS;
+use hsmspec::table::{derive_table, Derived, Exploration};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -71,7 +73,7 @@ fn the_derived_table_is_spec_section_8() {
 fn the_json_table_is_row_to_column_to_cell() {
     let derived = derive_table(&exploration().triples());
     let json: serde_json::Value =
-        serde_json::from_str(&docs_cli::table_json(&derived)).expect("valid JSON");
+        serde_json::from_str(&hsmspec::table::table_json(&derived)).expect("valid JSON");
     let rows = json.as_object().expect("one object");
     assert_eq!(rows.len(), table::Row::ALL.len());
     for row in table::Row::ALL {

@@ -5,7 +5,7 @@ use clap::Parser;
 use hsm_conformance::verdict::Status;
 use hsm_model::Config;
 use hsmspec::check::{check_configs, CheckArgs, ConfigArgs};
-use hsmspec::conform::{replay, ReplayArgs};
+use hsmspec::replay::{replay, ReplayArgs};
 
 #[derive(Parser)]
 struct Check {

@@ -1,0 +1,418 @@
+//! The traceability mapping, written by hand: every SPEC rule and D-number → the model's
+//! functions, the properties, the tests and the zoo faults that hold it.
+//! `conformance/cli/tests/docs.rs` checks that everything it names exists.
+
+use hsm_model::checker::properties as p;
+
+// ---- traceability -------------------------------------------------------------------------
+
+/// One line of the traceability table: a rule of SPEC or a decision, and what covers it.
+#[derive(Clone, Copy, Debug)]
+pub struct Link {
+    /// The SPEC section or D-number, and the rule in a few words.
+    pub rule: &'static str,
+    /// Model items implementing it: (file under `model/src/`, function or type name).
+    pub model: &'static [(&'static str, &'static str)],
+    /// Properties checking it (sentences of `hsm_model::checker::properties`).
+    pub properties: &'static [&'static str],
+    /// Tests covering it: (file, test function name).
+    pub tests: &'static [(&'static str, &'static str)],
+    /// Faults of `hsm-impl`'s fault zoo whose detection shows it (`Fault` variant names).
+    pub faults: &'static [&'static str],
+}
+
+const EXH: &str = "model/tests/exhaustive.rs";
+const PLANTED: &str = "model/src/tests/planted.rs";
+const ENGINE: &str = "model/src/tests/engine.rs";
+const SCALE: &str = "conformance/cli/tests/scale.rs";
+const ZOO: &str = "conformance/cli/tests/zoo.rs";
+const CEXH: &str = "conformance/tests/exhaustive.rs";
+const CDOCS: &str = "conformance/cli/tests/docs.rs";
+const TRACES: &str = "conformance/tests/traces.rs";
+const CZOO: &str = "conformance/tests/fault_zoo.rs";
+const NAMES: &str = "model/tests/names.rs";
+const FLAKY: &str = "conformance/tests/flaky.rs";
+const VERDICTS: &str = "conformance/cli/tests/verdicts.rs";
+
+/// The traceability table, by hand: every test checks that each name cited exists.
+pub const LINKS: &[Link] = &[
+    Link {
+        rule: "§1 PRECO `admin`/`password` only on HSM 0 of a new cluster",
+        model: &[("state.rs", "new_cluster")],
+        properties: &[p::PRECO_ONLY_ON_HSM0_UNACTIVATED],
+        tests: &[(EXH, "accounts"), (PLANTED, "a_preco_surviving_activation_is_caught")],
+        faults: &["PrecoSurvivesActivation"],
+    },
+    Link {
+        rule: "§1 AU on every HSM from the start; nobody creates, deletes it or changes its password",
+        model: &[
+            ("state.rs", "new_cluster"),
+            ("step.rs", "create_user"),
+            ("step.rs", "delete_user"),
+            ("step.rs", "change_password"),
+        ],
+        properties: &[p::BLANK_HSM_HOLDS_ONLY_AU],
+        tests: &[(EXH, "accounts"), (CEXH, "exhaustive_users")],
+        faults: &["CloneCopiesAu"],
+    },
+    Link {
+        rule: "§1 a session is bound to one HSM; its role is its user's current role, read at every step",
+        model: &[("state.rs", "session_role"), ("step.rs", "caller")],
+        properties: &[p::OK_ALLOWED_BY_TABLE, p::NO_SESSION_OF_GONE_USER],
+        tests: &[(PLANTED, "deleting_a_logged_in_user_is_caught"), (EXH, "accounts")],
+        faults: &["DeletedUserStaysLoggedIn", "ZeroizeKeepsSessions"],
+    },
+    Link {
+        rule: "D1 activation: the PRECO changing its password becomes a CO; active for good",
+        model: &[("step.rs", "change_own_password")],
+        properties: &[p::ACTIVATION, p::PRECO_ONLY_ON_HSM0_UNACTIVATED],
+        tests: &[(EXH, "accounts"), (PLANTED, "a_preco_surviving_activation_is_caught")],
+        faults: &["PrecoSurvivesActivation"],
+    },
+    Link {
+        rule: "D2 clone: the AU copies users and keys onto a blank HSM, only when active",
+        model: &[("step.rs", "clone_hsm")],
+        properties: &[p::SHARED_KEY_USED_ON_CLONE, p::BLANK_HSM_HOLDS_ONLY_AU],
+        tests: &[(EXH, "lifecycle"), (EXH, "masking"), (CEXH, "exhaustive_fresh")],
+        faults: &["CloneWhileUnactivated", "CloneCopiesAu"],
+    },
+    Link {
+        rule: "D3 zeroize: anyone; keys and users but the AU gone, counters cleared, sessions out",
+        model: &[("step.rs", "zeroize")],
+        properties: &[p::ALL_ZEROIZED, p::BLANK_HSM_HOLDS_ONLY_AU, p::NO_SESSION_OF_GONE_USER],
+        tests: &[(PLANTED, "zeroize_keeping_keys_is_caught"), (CEXH, "exhaustive_zeroize")],
+        faults: &["ZeroizeKeepsKeys", "ZeroizeKeepsSessions"],
+    },
+    Link {
+        rule: "§3 check order: NotLoggedIn → Forbidden → the operation's own checks in order",
+        model: &[("step.rs", "caller"), ("step.rs", "callers")],
+        properties: &[p::OK_ALLOWED_BY_TABLE],
+        tests: &[
+            (EXH, "the_concerns_together_reach_every_code_and_every_cell"),
+            (CEXH, "exhaustive_users"),
+        ],
+        faults: &["ChecksOutOfOrder", "UnauthenticatedSyncStatus"],
+    },
+    Link {
+        rule: "§3 nothing changes on an error, but a failed Login's counter",
+        model: &[("step.rs", "step")],
+        properties: &[],
+        tests: &[
+            (CEXH, "exhaustive_users"),
+            (CEXH, "exhaustive_keys"),
+            (CZOO, "errors_change_nothing_on_their_own"),
+        ],
+        faults: &["LockoutOneLate", "ErrorLeavesPartialEffect"],
+    },
+    Link {
+        rule: "§3–§4 Login: checks in order, counter per user per HSM, lockout at the threshold, success resets",
+        model: &[("step.rs", "login")],
+        properties: &[p::ALL_COS_LOCKED],
+        tests: &[(EXH, "accounts"), (CEXH, "exhaustive_users")],
+        faults: &["LockoutOneLate", "SuccessDoesNotResetCounter"],
+    },
+    Link {
+        rule: "§3 ChangePassword (CO): unlocks; not the AU; not a logged-in target",
+        model: &[("step.rs", "change_password")],
+        properties: &[p::OK_ALLOWED_BY_TABLE],
+        tests: &[(CEXH, "exhaustive_users")],
+        faults: &["ChangePasswordOfLoggedInUser"],
+    },
+    Link {
+        rule: "§3 CreateUser (CO): name, role, password, exists, user limit (AU counts)",
+        model: &[("step.rs", "create_user")],
+        properties: &[p::OK_ALLOWED_BY_TABLE],
+        tests: &[(PLANTED, "a_cu_creating_users_breaks_the_table"), (CEXH, "exhaustive_users")],
+        faults: &["CuMayCreateUsers", "ChecksOutOfOrder", "UserLimitIgnoresAu"],
+    },
+    Link {
+        rule: "§3 DeleteUser (CO): not protected, not logged in (the caller included), owns no keys",
+        model: &[("step.rs", "delete_user")],
+        properties: &[
+            p::OWNERS_AND_SHARES_ARE_CUS,
+            p::NO_SESSION_OF_GONE_USER,
+            p::ACTIVE_HSM_HAS_CO,
+        ],
+        tests: &[
+            (PLANTED, "deleting_a_user_that_owns_keys_is_caught"),
+            (PLANTED, "deleting_a_logged_in_user_is_caught"),
+            (PLANTED, "a_co_deleting_itself_is_caught"),
+        ],
+        faults: &["DeleteUserWithKeys", "DeletedUserStaysLoggedIn"],
+    },
+    Link {
+        rule: "D4 ListUsers: read-only, everyone",
+        model: &[("step.rs", "list_users")],
+        properties: &[p::OK_ALLOWED_BY_TABLE],
+        tests: &[(CDOCS, "the_derived_table_is_spec_section_8")],
+        faults: &[],
+    },
+    Link {
+        rule: "D5 GetSyncStatus: the PRECO may, read-only",
+        model: &[("step.rs", "callers"), ("step.rs", "get_sync_status")],
+        properties: &[p::OK_ALLOWED_BY_TABLE],
+        tests: &[(CDOCS, "the_derived_table_is_spec_section_8")],
+        faults: &["UnauthenticatedSyncStatus"],
+    },
+    Link {
+        rule: "D6 ExtractMasked: CO and AU any key, a CU only keys it owns",
+        model: &[("step.rs", "extract_masked")],
+        properties: &[p::KEY_USE_NEEDS_ACCESS],
+        tests: &[(EXH, "masking"), (CEXH, "exhaustive_masking")],
+        faults: &["ExtractIgnoresOwnership"],
+    },
+    Link {
+        rule: "D7 key access: NoSuchKey unless owned or shared; NotOwner for owner-only; a CO never uses keys",
+        model: &[("step.rs", "usable"), ("step.rs", "owned")],
+        properties: &[p::KEY_USE_NEEDS_ACCESS, p::OK_ALLOWED_BY_TABLE],
+        tests: &[(PLANTED, "encrypting_without_access_is_caught"), (CEXH, "exhaustive_keys")],
+        faults: &["SharedUserMayDeleteKey", "CoMayUseKeys"],
+    },
+    Link {
+        rule: "D8 one signing key object holds both halves",
+        model: &[("step.rs", "sign"), ("step.rs", "verify")],
+        properties: &[],
+        tests: &[(EXH, "keys"), (CEXH, "exhaustive_keys")],
+        faults: &[],
+    },
+    Link {
+        rule: "§3 key ids: one cluster-wide counter from 1, never reused (zeroize does not reset it)",
+        model: &[("step.rs", "new_key_id")],
+        properties: &[p::OWNER_NEVER_CHANGES],
+        tests: &[(CEXH, "exhaustive_zeroize")],
+        faults: &["KeyIdReusedAfterZeroize"],
+    },
+    Link {
+        rule: "§3 ShareKey / UnshareKey: owner only, CUs only, not the owner, share limit",
+        model: &[("step.rs", "share_key"), ("step.rs", "unshare_key")],
+        properties: &[p::OWNERS_AND_SHARES_ARE_CUS],
+        tests: &[(PLANTED, "a_share_limit_not_enforced_is_caught"), (CEXH, "exhaustive_keys")],
+        faults: &["ShareLimitOneHigh"],
+    },
+    Link {
+        rule: "§3 WrapKey / UnwrapKey: owner and extractable to wrap; AES wrapping key; new key, no shares",
+        model: &[("step.rs", "wrap_key"), ("step.rs", "unwrap_key")],
+        properties: &[p::KEY_USE_NEEDS_ACCESS],
+        tests: &[(EXH, "keys"), (CEXH, "exhaustive_keys")],
+        faults: &["WrapIgnoresExtractable", "UnwrapKeepsShares"],
+    },
+    Link {
+        rule: "§3 crypto outcomes depend on material, not ids (Encrypt, Decrypt, Sign, Verify, Hmac)",
+        model: &[("step.rs", "encrypt"), ("step.rs", "decrypt"), ("step.rs", "hmac")],
+        properties: &[p::KEY_USE_NEEDS_ACCESS],
+        tests: &[(CEXH, "exhaustive_keys"), (CEXH, "exhaustive_zeroize")],
+        faults: &["CoMayUseKeys"],
+    },
+    Link {
+        rule: "§5 masked objects: only this cluster's, untampered; owner and shares unchanged",
+        model: &[("step.rs", "insert_masked")],
+        properties: &[p::OWNER_NEVER_CHANGES, p::OWNERS_AND_SHARES_ARE_CUS],
+        tests: &[(PLANTED, "insert_changing_the_owner_is_caught"), (CEXH, "exhaustive_masking")],
+        faults: &["ForeignMaskedAccepted", "InsertChangesOwner"],
+    },
+    Link {
+        rule: "D9 no tombstones: a replayed masked object brings a deleted key back (hazard)",
+        model: &[("step.rs", "insert_masked"), ("step.rs", "delete_key")],
+        properties: &[p::DELETED_KEY_REVIVED],
+        tests: &[(EXH, "masking"), (TRACES, "committed_traces_replay_without_divergence")],
+        faults: &[],
+    },
+    Link {
+        rule: "D10 unwrap copies material to the caller (hazard: wrap/unwrap extraction)",
+        model: &[("step.rs", "unwrap_key")],
+        properties: &[p::MATERIAL_COPIED_BY_UNWRAP],
+        tests: &[(EXH, "keys"), (TRACES, "checker_paths_replay_without_divergence")],
+        faults: &["UnwrapKeepsShares"],
+    },
+    Link {
+        rule: "D11 §6 sync status: one digest per key; reveals the count",
+        model: &[("step.rs", "get_sync_status")],
+        properties: &[],
+        tests: &[(CEXH, "exhaustive_masking"), (CEXH, "exhaustive_fresh")],
+        faults: &[],
+    },
+    Link {
+        rule: "D12 a replayed masked object passes to a new user of a deleted owner's name (hazard)",
+        model: &[("step.rs", "insert_masked")],
+        properties: &[p::KEY_PASSES_TO_NEW_NAMESAKE],
+        tests: &[(EXH, "masking")],
+        faults: &[],
+    },
+    Link {
+        rule: "§7 a non-blank HSM of an active cluster always holds a CO",
+        model: &[("step.rs", "delete_user")],
+        properties: &[p::ACTIVE_HSM_HAS_CO],
+        tests: &[(PLANTED, "a_co_deleting_itself_is_caught")],
+        faults: &[],
+    },
+    Link {
+        rule: "§8 the permission table (and the PRECO's column)",
+        model: &[("table.rs", "cell"), ("step.rs", "callers")],
+        properties: &[p::OK_ALLOWED_BY_TABLE],
+        tests: &[
+            (CDOCS, "the_derived_table_is_spec_section_8"),
+            (EXH, "the_concerns_together_reach_every_code_and_every_cell"),
+            (PLANTED, "a_cu_creating_users_breaks_the_table"),
+        ],
+        faults: &["CuMayCreateUsers", "UnauthenticatedSyncStatus", "CoMayUseKeys"],
+    },
+    Link {
+        rule: "D13 Login checks no syntax; an unknown name counts against nobody",
+        model: &[("step.rs", "login")],
+        properties: &[],
+        tests: &[(CEXH, "exhaustive_users")],
+        faults: &["LoginRevealsUnknownName"],
+    },
+    Link {
+        rule: "D14 the AU can be locked out; only zeroize clears its counter",
+        model: &[("step.rs", "login"), ("step.rs", "zeroize")],
+        properties: &[],
+        tests: &[(CEXH, "exhaustive_fresh")],
+        faults: &[],
+    },
+    Link {
+        rule: "D15 objects no HSM produced are rejected like tampered ones",
+        model: &[
+            ("step.rs", "insert_masked"),
+            ("step.rs", "unwrap_key"),
+            ("step.rs", "decrypt"),
+        ],
+        properties: &[],
+        tests: &[(CEXH, "exhaustive_keys"), (CEXH, "exhaustive_masking")],
+        faults: &["ForeignMaskedAccepted"],
+    },
+    Link {
+        rule: "D16 Verify answers Ok(not valid) for any wrong or malformed signature",
+        model: &[("step.rs", "verify")],
+        properties: &[],
+        tests: &[(CEXH, "exhaustive_keys")],
+        faults: &[],
+    },
+    Link {
+        rule: "D17 clone keeps the target's own AU; other users copied with their counters",
+        model: &[("step.rs", "clone_hsm")],
+        properties: &[p::BLANK_HSM_HOLDS_ONLY_AU],
+        tests: &[(CEXH, "exhaustive_fresh")],
+        faults: &["CloneCopiesAu"],
+    },
+    Link {
+        rule: "D18 zeroize of a blank HSM succeeds",
+        model: &[("step.rs", "zeroize")],
+        properties: &[],
+        tests: &[(CEXH, "exhaustive_fresh")],
+        faults: &[],
+    },
+    Link {
+        rule: "D19 ChangePassword of the CO's own name clears its counter; ChangeOwnPassword never does",
+        model: &[("step.rs", "change_password"), ("step.rs", "change_own_password")],
+        properties: &[],
+        tests: &[(CEXH, "exhaustive_users")],
+        faults: &["ChangeOwnPasswordUnlocks"],
+    },
+    Link {
+        rule: "D20 CreateUser with the AU's or the PRECO's role is InvalidRole",
+        model: &[("step.rs", "create_user")],
+        properties: &[],
+        tests: &[(EXH, "the_concerns_together_reach_every_code_and_every_cell")],
+        faults: &[],
+    },
+    Link {
+        rule: "D21 hazard history is ghost state outside the state's identity",
+        model: &[("state.rs", "HsmGhost")],
+        properties: &[p::DELETED_KEY_REVIVED, p::KEY_PASSES_TO_NEW_NAMESAKE],
+        tests: &[(EXH, "symmetry_reduction_agrees_with_the_full_state_space")],
+        faults: &[],
+    },
+    Link {
+        rule: "D22 model bounds: the default configuration locks on the first failure",
+        model: &[("config.rs", "default_config")],
+        properties: &[p::ALL_COS_LOCKED],
+        tests: &[],
+        faults: &[],
+    },
+    Link {
+        rule: "D23 hsm-impl's audit log: CO only; zeroize keeps only its own record (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[],
+        faults: &[],
+    },
+    Link {
+        rule: "D24 symmetry: least renaming among those that sort names by signature",
+        model: &[("symmetry.rs", "Symmetry")],
+        properties: &[],
+        tests: &[
+            (EXH, "symmetry_reduction_agrees_with_the_full_state_space"),
+            (EXH, "the_compact_engine_agrees_with_stateright"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D25 the compact engine by default, held to stateright's; guards before effects",
+        model: &[("explore.rs", "explore"), ("checker.rs", "for_each_successor")],
+        properties: &[],
+        tests: &[
+            (EXH, "the_compact_engine_agrees_with_stateright"),
+            (ENGINE, "errors_leave_the_state_untouched_before_the_restore"),
+            (ENGINE, "the_packed_encoding_gives_back_the_whole_state"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D26 the scaling study: each bound of masking on its own, one run per process (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[(SCALE, "unique_states_grow_with_names_and_are_plotted")],
+        faults: &[],
+    },
+    Link {
+        rule: "§3–§4 D27 names: lower-cased, then validated, in one place; stored, compared and sorted lower-case; traces record the spelling sent",
+        model: &[
+            ("config.rs", "user_named"),
+            ("config.rs", "stored_name"),
+            ("step.rs", "list_users"),
+        ],
+        properties: &[],
+        tests: &[
+            (NAMES, "two_spellings_are_one_user"),
+            (NAMES, "list_users_sorts_by_the_lower_cased_name"),
+            (NAMES, "spellings_add_no_state"),
+            (CEXH, "exhaustive_users"),
+            (TRACES, "committed_traces_replay_without_divergence"),
+        ],
+        faults: &["NamesNotLowerCased"],
+    },
+    Link {
+        rule: "D28 a failing trace is re-run on fresh systems; one that does not fail at the same step every time is FAIL (flaky), saved unshrunk with every run; only what reproduces is shrunk (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (FLAKY, "a_system_wrong_now_and_then_is_flaky_on_every_seed"),
+            (FLAKY, "a_system_wrong_once_in_its_lifetime_is_flaky"),
+            (FLAKY, "a_panic_in_the_system_is_a_shrunk_failure"),
+            (ZOO, "a_flaky_implementation_fails"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D29 one verdict per command (PASS, FAIL, INCOMPLETE), whatever the output format; exit 0, 1, or 2 for usage and unreadable input only (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (VERDICTS, "check_gives_the_same_verdict_in_text_and_json"),
+            (VERDICTS, "replay_replays_every_file"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D30 a process under test runs in its own process group, killed and reaped whatever happens (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (ZOO, "a_slow_but_right_implementation_passes"),
+            (ZOO, "replay_against_a_hanging_implementation"),
+            (ZOO, "an_interrupted_run_leaves_nothing_behind"),
+        ],
+        faults: &[],
+    },
+];

@@ -1,0 +1,104 @@
+//! Options and helpers that several commands share: which system is under test, shell
+//! quoting for the commands a failure prints, report paths checked before any work, progress
+//! bars.
+
+use clap::Args;
+use hsm_conformance::adapter::ImplFactory;
+use hsm_conformance::process::{ProcessFactory, ProtocolLog};
+use hsm_conformance::sut::SutFactory;
+use hsm_conformance::verdict::UsageError;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Which system to test: `hsm-impl` linked in (default), or a process behind the protocol.
+#[derive(Args, Clone, Debug)]
+pub struct SutArgs {
+    /// Test the implementation that this shell command starts, driven through the process
+    /// protocol (docs/protocol.md) on its standard input and output.
+    #[arg(long, value_name = "COMMAND")]
+    pub sut_cmd: Option<String>,
+    /// With --sut-cmd: milliseconds a request may take before the process counts as hung.
+    #[arg(long, default_value_t = 10_000)]
+    pub timeout_ms: u64,
+    /// With --sut-cmd: record every line sent to and received from every process in this file
+    /// (docs/protocol.md).
+    #[arg(long, value_name = "FILE", requires = "sut_cmd")]
+    pub log_protocol: Option<PathBuf>,
+}
+
+impl SutArgs {
+    /// The factory: a process factory with --sut-cmd, else `hsm-impl` linked in.
+    pub fn factory(&self) -> Result<Box<dyn SutFactory>, String> {
+        Ok(match &self.sut_cmd {
+            Some(cmd) => Box::new(
+                ProcessFactory::command(cmd, Duration::from_millis(self.timeout_ms))
+                    .with_log(self.protocol_log()?),
+            ),
+            None => Box::new(ImplFactory::correct()),
+        })
+    }
+
+    /// The --log-protocol file, created.
+    pub fn protocol_log(&self) -> Result<Option<ProtocolLog>, String> {
+        self.log_protocol
+            .as_ref()
+            .map(|p| {
+                ProtocolLog::create(p).map_err(|e| format!("--log-protocol {}: {e}", p.display()))
+            })
+            .transpose()
+    }
+}
+
+pub fn bar(len: u64, quiet: bool, what: &str) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:12} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+    {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_message(what.to_string());
+    pb
+}
+
+impl SutArgs {
+    /// The options that make `hsmspec replay` test the same system (empty for hsm-impl).
+    pub fn replay_options(&self) -> String {
+        match &self.sut_cmd {
+            Some(cmd) => format!(
+                " --sut-cmd {} --timeout-ms {}",
+                shell_quote(cmd),
+                self.timeout_ms
+            ),
+            None => String::new(),
+        }
+    }
+}
+
+/// `s` quoted for a POSIX shell.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Checks that `path` can be written, before any work (an unwritable report is a usage error,
+/// found before the campaign rather than after it).
+pub fn writable(path: &Option<PathBuf>, what: &str) -> Result<(), UsageError> {
+    if let Some(p) = path {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .map_err(|e| UsageError(format!("{what} {}: {e}", p.display())))?;
+    }
+    Ok(())
+}

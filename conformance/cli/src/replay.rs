@@ -1,0 +1,226 @@
+//! `hsmspec replay`: saved traces replayed on the model and a system under test, every file to
+//! its first divergence, with a summary that counts them. The verdict is decided here (exit 0
+//! all conform; 1 a divergence or a trace that disagrees with the spec; 2 unreadable input).
+
+use crate::options::{shell_quote, writable, SutArgs};
+use clap::Args;
+use hsm_conformance::failure::{FailureFile, RERUNS};
+use hsm_conformance::runner::{format_run, run_trace, TraceRun};
+use hsm_conformance::sut::SutFactory;
+use hsm_conformance::verdict::{UsageError, Verdict};
+use hsm_model::trace::Trace;
+use std::path::PathBuf;
+
+/// `hsmspec replay`.
+#[derive(Args, Clone, Debug)]
+pub struct ReplayArgs {
+    /// Trace files (hsmspec-trace JSON), each replayed.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write a JSON report here: each file's verdict, the summary, the verdict.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub sut: SutArgs,
+}
+
+/// `hsmspec replay`'s judgement of one file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileVerdict {
+    /// Every run of the trace agreed with the model.
+    Conforms,
+    /// The system under test diverged.
+    Diverges,
+    /// A recorded outcome differs from what the model answers: the trace disagrees with the
+    /// spec.
+    DisagreesWithSpec,
+    /// The file could not be read as a trace (or goes beyond the model's capacity).
+    Unreadable,
+}
+
+/// One replayed file, for the report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ReplayedFile {
+    /// The file.
+    pub file: String,
+    /// The judgement.
+    pub verdict: FileVerdict,
+    /// Steps in the trace (0 when unreadable).
+    pub steps: usize,
+    /// Runs made (a file recorded as flaky is run up to [`RERUNS`] times).
+    pub runs: usize,
+    /// Runs that diverged.
+    pub diverged_runs: usize,
+    /// The divergent step of the first divergent run, from 1.
+    pub step: Option<usize>,
+    /// What went wrong, in one line.
+    pub message: Option<String>,
+}
+
+/// Runs `hsmspec replay`: every file against the model and the system under test; a summary
+/// counts conforming, diverging and unreadable files.
+pub fn replay(args: &ReplayArgs) -> Result<Verdict, UsageError> {
+    writable(&args.report, "cannot write the report")?;
+    let factory = args.sut.factory()?;
+    let factory = &*factory;
+    let mut results = Vec::new();
+    for file in &args.files {
+        let r = replay_file(file, factory, &args.sut);
+        results.push(r);
+    }
+    let count = |v: FileVerdict| results.iter().filter(|r| r.verdict == v).count();
+    let (ok, diverge, disagree, unreadable) = (
+        count(FileVerdict::Conforms),
+        count(FileVerdict::Diverges),
+        count(FileVerdict::DisagreesWithSpec),
+        count(FileVerdict::Unreadable),
+    );
+    println!(
+        "replay: {} file{}: {ok} conform, {diverge} diverge, {disagree} disagree with the spec, {unreadable} unreadable",
+        results.len(),
+        if results.len() == 1 { "" } else { "s" }
+    );
+    let mut verdict = Verdict::pass();
+    for r in &results {
+        match r.verdict {
+            FileVerdict::Diverges => verdict.fail(format!(
+                "{}: diverged at step {}",
+                r.file,
+                r.step.unwrap_or(0)
+            )),
+            FileVerdict::DisagreesWithSpec => verdict.fail(format!(
+                "{}: the trace disagrees with the spec at step {}",
+                r.file,
+                r.step.unwrap_or(0)
+            )),
+            FileVerdict::Unreadable if diverge + disagree > 0 => {
+                verdict.incomplete(format!("{}: unreadable", r.file))
+            }
+            _ => {}
+        }
+    }
+    if let Some(path) = &args.report {
+        let report = serde_json::json!({
+            "tool": "hsmspec replay",
+            "version": env!("CARGO_PKG_VERSION"),
+            "implementation": factory.describe(),
+            "files": results,
+            "summary": { "conform": ok, "diverge": diverge, "disagree_with_spec": disagree, "unreadable": unreadable },
+            "verdict": verdict,
+        });
+        std::fs::write(
+            path,
+            serde_json::to_string_pretty(&report).unwrap_or_default(),
+        )
+        .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if unreadable > 0 && diverge + disagree == 0 {
+        return Err(UsageError(format!(
+            "{unreadable} of {} file{} could not be read",
+            results.len(),
+            if results.len() == 1 { "" } else { "s" }
+        )));
+    }
+    println!("{}", verdict.line());
+    Ok(verdict)
+}
+
+/// Replays one file; prints what it finds.
+fn replay_file(file: &std::path::Path, factory: &dyn SutFactory, sut: &SutArgs) -> ReplayedFile {
+    let mut out = ReplayedFile {
+        file: file.display().to_string(),
+        verdict: FileVerdict::Unreadable,
+        steps: 0,
+        runs: 0,
+        diverged_runs: 0,
+        step: None,
+        message: None,
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            println!("{}: cannot read: {e}", out.file);
+            out.message = Some(e.to_string());
+            return out;
+        }
+    };
+    let trace = match Trace::from_json(&text) {
+        Ok(t) => t,
+        Err(e) => {
+            println!("{}: not a trace: {e}", out.file);
+            out.message = Some(e.to_string());
+            return out;
+        }
+    };
+    out.steps = trace.steps.len();
+    let record = FailureFile::record_of(&text);
+    let flaky = record.as_ref().is_some_and(|r| r.flaky);
+    println!(
+        "{} ({}, {} steps{}):",
+        out.file,
+        trace.name,
+        trace.steps.len(),
+        if flaky {
+            format!(", recorded as flaky: run up to {RERUNS} times")
+        } else {
+            String::new()
+        }
+    );
+    let mut first_divergent: Option<TraceRun> = None;
+    let mut last = None;
+    for _ in 0..if flaky { RERUNS } else { 1 } {
+        let run = run_trace(&trace, factory);
+        out.runs += 1;
+        if let Some(e) = &run.input_error {
+            print!("{}", format_run(&trace.config, &run));
+            out.message = Some(e.clone());
+            out.verdict = if run.contradicts_spec {
+                out.step = Some(run.steps.len() + 1);
+                FileVerdict::DisagreesWithSpec
+            } else {
+                FileVerdict::Unreadable
+            };
+            return out;
+        }
+        if run.divergence.is_some() {
+            out.diverged_runs += 1;
+            if first_divergent.is_none() {
+                first_divergent = Some(run);
+                break;
+            }
+        } else {
+            last = Some(run);
+        }
+    }
+    match first_divergent.or(last) {
+        Some(run) => {
+            print!("{}", format_run(&trace.config, &run));
+            match &run.divergence {
+                Some(d) => {
+                    out.verdict = FileVerdict::Diverges;
+                    out.step = Some(d.step);
+                    out.message = Some(d.message.clone());
+                    println!(
+                        "reproduce: hsmspec replay {}{}",
+                        shell_quote(&out.file),
+                        sut.replay_options()
+                    );
+                }
+                None => {
+                    out.verdict = FileVerdict::Conforms;
+                    println!(
+                        "conforms: no divergence{}",
+                        if out.runs > 1 {
+                            format!(" in {} runs", out.runs)
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+            }
+        }
+        None => out.verdict = FileVerdict::Conforms,
+    }
+    out
+}
