@@ -137,10 +137,60 @@ pub struct CheckArgs {
     /// Print the report as JSON on stdout instead of text.
     #[arg(long)]
     pub json: bool,
+    /// How progress is shown on stderr: `text` (a counter), `json` (one line per update,
+    /// `{"progress":{"unique_states":…,"total_states":…,"depth":…}}`, for other programs:
+    /// `hsmspec scale` reads it when it has to kill a run), or `none`.
+    #[arg(long, value_enum, default_value_t = ProgressFormat::Text)]
+    pub progress: ProgressFormat,
 }
 
-fn progress(unique: usize, total: usize, depth: usize) {
+/// How `hsmspec check` shows its progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressFormat {
+    /// A counter rewritten in place.
+    Text,
+    /// One JSON line per update ([`ProgressLine`]).
+    Json,
+    /// Nothing.
+    None,
+}
+
+/// A machine-readable progress line of `hsmspec check --progress json` (one JSON object per
+/// line on stderr). The figures are those of the check so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProgressLine {
+    /// Unique states so far.
+    pub unique_states: usize,
+    /// States generated so far, repeats included.
+    pub total_states: usize,
+    /// The depth being explored.
+    pub depth: usize,
+}
+
+impl ProgressLine {
+    /// The line as printed: `{"progress":{…}}`.
+    pub fn json(&self) -> String {
+        serde_json::json!({ "progress": self }).to_string()
+    }
+
+    /// The figures of a line printed by [`ProgressLine::json`], if it is one.
+    pub fn parse(line: &str) -> Option<ProgressLine> {
+        let v: serde_json::Value = serde_json::from_str(line.trim()).ok()?;
+        serde_json::from_value(v.get("progress")?.clone()).ok()
+    }
+}
+
+fn progress_text(unique: usize, total: usize, depth: usize) {
     eprint!("\r  … {unique} unique states, {total} total, depth {depth}   ");
+}
+
+fn progress_json(unique_states: usize, total_states: usize, depth: usize) {
+    let line = ProgressLine {
+        unique_states,
+        total_states,
+        depth,
+    };
+    eprintln!("{}", line.json());
 }
 
 /// The configurations `hsmspec check` runs by default: one per concern, together every
@@ -317,11 +367,17 @@ fn check_one(args: &CheckArgs, cfg: Config) -> Result<run::CheckReport, UsageErr
             .timeout
             .filter(|t| t.is_finite() && *t >= 0.0)
             .map(std::time::Duration::from_secs_f64),
-        progress: Some(progress),
+        progress: match args.progress {
+            ProgressFormat::Text => Some(progress_text),
+            ProgressFormat::Json => Some(progress_json),
+            ProgressFormat::None => None,
+        },
     };
     eprintln!("checking `{}` …", cfg.name);
     let report = run::check(&cfg, &options)?;
-    eprintln!();
+    if args.progress == ProgressFormat::Text {
+        eprintln!();
+    }
     let peak = run::peak_memory_bytes();
     if args.json {
         println!(

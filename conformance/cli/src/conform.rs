@@ -395,7 +395,8 @@ impl ConformRun<'_> {
             .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
         }
         if let Some(path) = &args.junit {
-            let xml = junit(random, exh, &failures);
+            let xml = junit(random, exh, &failures)
+                .map_err(|e| UsageError(format!("cannot write the JUnit report: {e}")))?;
             std::fs::write(path, xml)
                 .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
         }
@@ -404,30 +405,25 @@ impl ConformRun<'_> {
     }
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
+/// The JUnit XML report: one test case per campaign (the random one, each exhaustive
+/// configuration), failed with the divergence and the replayed trace (quick-junit writes it).
 fn junit(
     random: &CampaignResult,
     exh: &[ExhaustiveResult],
     failures: &[(String, &Failure)],
-) -> String {
-    let mut cases = Vec::new();
+) -> Result<String, String> {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
     let failure_of = |prefix: &str| {
         failures
             .iter()
             .find(|(n, _)| n.starts_with(prefix))
-            .map(|(_, f)| f)
+            .map(|(_, f)| *f)
     };
-    cases.push((
+    let mut cases = vec![(
         "random campaign".to_string(),
         random.seconds,
         failure_of("random-"),
-    ));
+    )];
     for e in exh {
         cases.push((
             format!("exhaustive {}", e.config),
@@ -435,28 +431,26 @@ fn junit(
             failure_of(&e.config),
         ));
     }
-    let total: f64 = cases.iter().map(|c| c.1).sum();
-    let nfail = cases.iter().filter(|c| c.2.is_some()).count();
-    let mut out = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n<testsuite name=\"hsmspec conform\" tests=\"{}\" failures=\"{nfail}\" time=\"{total:.3}\">\n",
-        cases.len()
-    );
-    for (name, secs, f) in cases {
-        out.push_str(&format!(
-            "  <testcase classname=\"hsmspec.conform\" name=\"{}\" time=\"{secs:.3}\"",
-            xml_escape(&name)
-        ));
-        match f {
-            None => out.push_str("/>\n"),
-            Some(f) => out.push_str(&format!(
-                ">\n    <failure message=\"{}\">{}</failure>\n  </testcase>\n",
-                xml_escape(&f.divergence.message),
-                xml_escape(&f.replay)
-            )),
-        }
+    let mut suite = TestSuite::new("hsmspec conform");
+    for (name, seconds, failure) in cases {
+        let status = match failure {
+            None => TestCaseStatus::success(),
+            Some(f) => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status
+                    .set_message(f.divergence.message.clone())
+                    .set_description(format!("{}\n{}", f.headline(), f.replay));
+                status
+            }
+        };
+        let mut case = TestCase::new(name, status);
+        case.set_classname("hsmspec.conform")
+            .set_time(Duration::from_secs_f64(seconds.max(0.0)));
+        suite.add_test_case(case);
     }
-    out.push_str("</testsuite>\n</testsuites>\n");
-    out
+    let mut report = Report::new("hsmspec conform");
+    report.add_test_suite(suite);
+    report.to_string().map_err(|e| e.to_string())
 }
 
 /// Whether a campaign found a failure (and so stopped early).

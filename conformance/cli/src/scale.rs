@@ -16,6 +16,7 @@
 //! Exit codes: 0 when the outputs are written (runs cut short are results, not errors),
 //! 2 on bad options, a child that cannot be started, or an output that cannot be written.
 
+use crate::check::ProgressLine;
 use clap::Args;
 use hsm_model::state::{MAX_CLIENTS, MAX_HSMS, MAX_KEY_IDS, MAX_NAMES};
 use hsm_model::Config;
@@ -23,7 +24,7 @@ use plotters::prelude::*;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 /// `hsmspec scale`.
 #[derive(Args, Clone, Debug)]
@@ -201,6 +202,15 @@ impl Point {
         }
     }
 
+    /// The figures of the last progress line of a run that had to be killed.
+    fn take_progress(&mut self, progress: Option<ProgressLine>) {
+        if let Some(p) = progress {
+            self.unique_states = p.unique_states;
+            self.total_states = p.total_states;
+            self.max_depth = p.depth;
+        }
+    }
+
     fn has_figures(&self) -> bool {
         self.status.finished() || self.status.cut()
     }
@@ -231,47 +241,39 @@ pub struct RunLimits {
     pub max_memory_bytes: u64,
 }
 
-/// What the child wrote on stderr: its last progress figures and its other lines.
+/// What the child wrote on stderr: its last progress figures (`--progress json`) and its other
+/// lines.
 #[derive(Default)]
 struct Stderr {
-    progress: Option<(usize, usize, usize)>,
+    progress: Option<ProgressLine>,
     lines: Vec<String>,
-}
-
-/// Parses `… 67396 unique states, 399093 total, depth 18` (the progress of `hsmspec check`).
-fn parse_progress(segment: &str) -> Option<(usize, usize, usize)> {
-    let words: Vec<&str> = segment
-        .trim()
-        .trim_start_matches('…')
-        .split_whitespace()
-        .collect();
-    match words.as_slice() {
-        [unique, "unique", "states,", total, "total,", "depth", depth] => Some((
-            unique.parse().ok()?,
-            total.parse().ok()?,
-            depth.parse().ok()?,
-        )),
-        _ => None,
-    }
 }
 
 fn read_stderr(stream: impl Read) -> Stderr {
     let mut seen = Stderr::default();
-    let mut reader = BufReader::new(stream);
-    let mut buf = Vec::new();
-    // Progress lines end in `\r`, the others in `\n`.
-    while matches!(reader.read_until(b'\r', &mut buf), Ok(n) if n > 0) {
-        for segment in String::from_utf8_lossy(&buf).split(['\r', '\n']) {
-            if let Some(p) = parse_progress(segment) {
-                seen.progress = Some(p);
-            } else if !segment.trim().is_empty() && seen.lines.len() < 100 {
-                seen.lines.push(segment.trim().to_string());
-            }
+    for line in BufReader::new(stream).lines().map_while(Result::ok) {
+        if let Some(p) = ProgressLine::parse(&line) {
+            seen.progress = Some(p);
+        } else if !line.trim().is_empty() && seen.lines.len() < 100 {
+            seen.lines.push(line.trim().to_string());
         }
-        buf.clear();
     }
     seen
 }
+
+/// The figures `scale` reads from a report of `hsmspec check --json` (the report has more).
+#[derive(Clone, Debug, serde::Deserialize)]
+struct ReportFigures {
+    unique_states: usize,
+    total_states: usize,
+    max_depth: usize,
+    seconds: f64,
+    complete: bool,
+    peak_memory_bytes: Option<u64>,
+}
+
+/// How long a child may overrun its own `--timeout` before it is killed.
+const GRACE: Duration = Duration::from_secs(30);
 
 /// Reads `VmRSS` and `VmHWM` (bytes) of a running process from `/proc`.
 fn memory_of(pid: u32) -> Option<(u64, u64)> {
@@ -312,7 +314,15 @@ pub fn run_point(
         "--threads",
         &limits.threads.to_string(),
     ]);
-    cmd.arg("--json");
+    // The child stops itself at the limit and still reports its figures (INCOMPLETE); its
+    // progress lines are read if it has to be killed (memory, or no answer after the grace).
+    cmd.args([
+        "--json",
+        "--progress",
+        "json",
+        "--timeout",
+        &limits.limit.as_secs_f64().to_string(),
+    ]);
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -346,7 +356,7 @@ pub fn run_point(
                 killed = Some(Status::OutOfMemory);
             }
         }
-        if elapsed >= limits.limit {
+        if elapsed >= limits.limit + GRACE {
             killed = Some(Status::TimedOut);
         }
         if let Some(status) = killed {
@@ -354,7 +364,7 @@ pub fn run_point(
             let _ = child.wait();
             break Ended::Killed(status);
         }
-        let left = limits.limit.saturating_sub(elapsed);
+        let left = (limits.limit + GRACE).saturating_sub(elapsed);
         std::thread::sleep(left.min(Duration::from_millis(100)));
     };
     let wall = start.elapsed().as_secs_f64();
@@ -366,26 +376,25 @@ pub fn run_point(
         Ended::Killed(status) => {
             point.status = status;
             point.seconds = wall;
-            if let Some((unique, total, depth)) = err.progress {
-                point.unique_states = unique;
-                point.total_states = total;
-                point.max_depth = depth;
-            }
+            point.take_progress(err.progress);
             return Ok(point);
         }
     };
     match exit.code() {
-        Some(code @ (0 | 1)) => match serde_json::from_str::<serde_json::Value>(&out) {
-            Ok(report) => {
-                let n = |key: &str| report[key].as_u64().unwrap_or(0) as usize;
-                point.unique_states = n("unique_states");
-                point.total_states = n("total_states");
-                point.max_depth = n("max_depth");
-                point.seconds = report["seconds"].as_f64().unwrap_or(wall);
-                if let Some(peak) = report["peak_memory_bytes"].as_u64() {
-                    point.peak_memory_bytes = Some(peak);
+        Some(code @ (0 | 1)) => match serde_json::from_str::<serde_json::Value>(&out)
+            .and_then(|v| Ok((serde_json::from_value::<ReportFigures>(v.clone())?, v)))
+        {
+            Ok((figures, report)) => {
+                point.unique_states = figures.unique_states;
+                point.total_states = figures.total_states;
+                point.max_depth = figures.max_depth;
+                point.seconds = figures.seconds;
+                if figures.peak_memory_bytes.is_some() {
+                    point.peak_memory_bytes = figures.peak_memory_bytes;
                 }
-                point.status = if code == 0 {
+                point.status = if !figures.complete {
+                    Status::TimedOut
+                } else if code == 0 {
                     Status::Finished
                 } else {
                     Status::Failed(failures(&report))
@@ -418,11 +427,7 @@ pub fn run_point(
             let last = err.lines.last().cloned().unwrap_or_default();
             point.status = Status::Crashed(format!("{how} {last}").trim().to_string());
             point.seconds = wall;
-            if let Some((unique, total, depth)) = err.progress {
-                point.unique_states = unique;
-                point.total_states = total;
-                point.max_depth = depth;
-            }
+            point.take_progress(err.progress);
         }
     }
     Ok(point)
@@ -650,26 +655,12 @@ fn machine() -> String {
     )
 }
 
-/// The current UTC time as `YYYY-MM-DD HH:MM UTC` (days to civil date after H. Hinnant).
+/// The current UTC time as `YYYY-MM-DD HH:MM UTC` (humantime formats the date).
 fn utc_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0) as i64;
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let stamp = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rest / 3600,
-        rest % 3600 / 60
+        "{} UTC",
+        stamp.get(..16).unwrap_or(&stamp).replace('T', " ")
     )
 }
 
@@ -1209,11 +1200,14 @@ mod tests {
 
     #[test]
     fn progress_lines_parse() {
-        assert_eq!(
-            parse_progress("  … 67396 unique states, 399093 total, depth 18   "),
-            Some((67396, 399093, 18))
-        );
-        assert_eq!(parse_progress("checking `keys` …"), None);
+        let line = ProgressLine {
+            unique_states: 67396,
+            total_states: 399093,
+            depth: 18,
+        };
+        assert_eq!(ProgressLine::parse(&line.json()), Some(line));
+        assert_eq!(ProgressLine::parse("checking `keys` …"), None);
+        assert_eq!(ProgressLine::parse("{\"progress\": 3}"), None);
     }
 
     #[test]

@@ -525,8 +525,28 @@ fn the_default_campaign_calls_flaky_implementations_flaky_on_ten_seeds() {
 /// its quoted `--sut-cmd`), does reproduce it.
 #[test]
 fn the_printed_command_reproduces_the_failure() {
-    let r = caught("deny-logout", None, 50, 40);
+    let junit = std::env::temp_dir().join(format!("hsmspec-zoo-junit-{}.xml", std::process::id()));
+    let junit_arg = junit.display().to_string();
+    let r = hsmspec(
+        &[
+            "conform", "--cases", "50", "--steps", "40", "--seed", "7", "--junit", &junit_arg,
+        ],
+        "deny-logout",
+        None,
+    );
+    assert_eq!(r.code(), Some(1), "{}", r.text);
     assert!(r.text.contains("FAIL (reproducible"), "{}", r.text);
+    // The JUnit report says the same: one failed test case, with the divergence.
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit report");
+    let _ = std::fs::remove_file(&junit);
+    assert!(
+        xml.contains("<testsuite name=\"hsmspec conform\"")
+            && xml.contains("failures=\"1\"")
+            && xml.contains(
+                "<failure message=\"outcome: model Ok(Done), implementation Err(Forbidden)\""
+            ),
+        "{xml}"
+    );
     let command = r
         .text
         .lines()
