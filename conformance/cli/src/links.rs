@@ -33,6 +33,7 @@ const CZOO: &str = "conformance/tests/fault_zoo.rs";
 const NAMES: &str = "model/tests/names.rs";
 const FLAKY: &str = "conformance/tests/flaky.rs";
 const VERDICTS: &str = "conformance/cli/tests/verdicts.rs";
+const HOUSE: &str = "conformance/tests/house.rs";
 
 /// The traceability table, by hand: every test checks that each name cited exists.
 pub const LINKS: &[Link] = &[
@@ -413,6 +414,13 @@ pub const LINKS: &[Link] = &[
             (ZOO, "replay_against_a_hanging_implementation"),
             (ZOO, "an_interrupted_run_leaves_nothing_behind"),
         ],
+        faults: &[],
+    },
+    Link {
+        rule: "D31 the command line is its own package; the runner library carries none of its dependencies (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[(HOUSE, "the_runner_library_has_no_command_line_dependency")],
         faults: &[],
     },
 ];
