@@ -6,8 +6,6 @@
 //! bounds so that every error code is reachable.
 
 use crate::action::{Action, Op};
-#[allow(unused_imports)]
-use crate::policy::Policy as _;
 use crate::policy::{canonical_name, Policy};
 use crate::state::*;
 use crate::vocab::{Families, Family, KeyKind, Role};
