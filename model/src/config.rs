@@ -79,8 +79,8 @@ pub struct Config {
 
 impl Config {
     /// The HSMs and clients the configuration uses.
-    pub fn shape(&self) -> crate::state::Shape {
-        crate::state::Shape {
+    pub fn shape(&self) -> crate::packed::Shape {
+        crate::packed::Shape {
             hsms: self.hsms as usize,
             clients: self.clients as usize,
         }

@@ -18,6 +18,7 @@
 //! - [`policy`]: the credentials and limits policy.
 //! - [`config`]: bounded configurations (bounds disable actions; policy limits are errors).
 //! - [`state`], [`action`]: the state and the actions with their outcomes.
+//! - [`packed`]: the state in bytes, for hashing and for the compact checker's levels.
 //! - [`step`]: every operation as a guard followed by an effect.
 //! - [`table`]: the permission table as data, held against `step` by the checker.
 //! - [`checker`]: the stateright model, its properties and coverage.
@@ -28,6 +29,7 @@ pub mod action;
 pub mod checker;
 pub mod config;
 pub mod explore;
+pub mod packed;
 pub mod policy;
 pub mod run;
 pub mod state;
