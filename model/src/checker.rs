@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::state::*;
 use crate::symmetry::Symmetry;
 use crate::table::{allows, Column, Row};
-use crate::vocab::{ErrorCode, Family, KeyKind, Operation, Role};
+use crate::vocab::{ErrorCode, Family, Operation, Role};
 use stateright::{Model, Property};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -431,6 +431,26 @@ impl HsmModel {
         }
     }
 
+    /// Turns a path of the checker (actions on representative states, after the setup) into
+    /// the concrete actions that reach the same states up to renaming, from the setup state.
+    pub fn concretize(&self, canonical_actions: &[Action]) -> Vec<Action> {
+        let Ok(mut concrete) = self.setup_state() else {
+            return vec![];
+        };
+        let (_, mut perm) = self.symmetry.canonicalize(&concrete);
+        let mut out = Vec::new();
+        for a in canonical_actions {
+            let b = perm.inverse().action(a);
+            let (_, next) = self.cfg.step(&concrete, &b);
+            out.push(b);
+            if next != concrete {
+                perm = self.symmetry.canonicalize(&next).1;
+            }
+            concrete = next;
+        }
+        out
+    }
+
     /// Every action the configuration enables in `s`, self-loops included (errors, reads):
     /// what the conformance runner replays. The checker explores only the actions that change
     /// the state (see [`Model::actions`]).
@@ -694,14 +714,5 @@ pub mod properties {
                 s.events & events::KEY_TO_NAMESAKE != 0
             }),
         ]
-    }
-}
-
-/// Kinds a key of the model can have, for reports.
-pub fn kind_name(k: KeyKind) -> &'static str {
-    match k {
-        KeyKind::Aes256 => "AES-256",
-        KeyKind::HmacSha256 => "HMAC-SHA-256",
-        KeyKind::Signing => "signing",
     }
 }

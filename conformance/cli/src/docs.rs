@@ -15,7 +15,7 @@ use clap::{Args, ValueEnum};
 use hsm_model::checker::properties as p;
 use hsm_model::run::{self, CheckOptions, CheckReport, Verdict};
 use hsm_model::table::{self, Cell, Column, Row};
-use hsm_model::trace::{concretize, describe, Trace};
+use hsm_model::trace::{describe, Trace};
 use hsm_model::{
     Action, Config, ErrorCode, HsmModel, Observation, Operation, Outcome, State, Triple,
 };
@@ -531,7 +531,7 @@ pub fn shortest_example_paths(cfg: &Config) -> Result<Vec<ExamplePath>, String> 
                     node = parent;
                 }
                 canonical.reverse();
-                concretize(&model, &canonical)
+                model.concretize(&canonical)
             });
             (properties[i].name, path)
         })
