@@ -144,9 +144,7 @@ impl HsmModel {
                         (_, None) => false,
                         (_, Some(roles)) => role.is_none_or(|r| !roles.contains(&r)),
                     };
-                    #[cfg(any(test, feature = "planted"))]
-                    let collapse =
-                        collapse && cfg.planted != Some(crate::step::Planted::CuMayCreateUsers);
+                    let collapse = collapse && crate::planted::role_guard_intact(cfg);
                     let take = if collapse { 1 } else { ops.len() };
                     out.extend(ops.iter().take(take).map(|&op| Action { client, hsm, op }));
                 }

@@ -71,10 +71,10 @@ pub struct Config {
     pub setup: Vec<Action>,
     /// Whether the checker reduces states under symmetry of clients, names and HSMs 1..N-1.
     pub symmetry: bool,
-    /// A fault planted in `step` by the model's own tests.
+    /// A fault planted in `step` on purpose, for tests only (see [`crate::planted`]).
     #[cfg(any(test, feature = "planted"))]
     #[serde(skip)]
-    pub planted: Option<crate::step::Planted>,
+    pub planted: Option<crate::planted::Planted>,
 }
 
 impl Config {
