@@ -2,6 +2,7 @@
 //! the first reachable states of a preset are (for docs/performance.md):
 //! `cargo run --release -p hsm-model --example size -- [preset] [states]`.
 use hsm_model::checker::HsmModel;
+use hsm_model::packed::{ENCODED_MAX, PACKED_LEN};
 use hsm_model::state::*;
 use hsm_model::Config;
 use stateright::Model;

@@ -7,10 +7,10 @@ use crate::config::Config;
 use crate::state::*;
 use crate::symmetry::Symmetry;
 use crate::table::{allows, Column, Row};
-use crate::vocab::{ErrorCode, Family, KeyKind, Operation, Role};
+use crate::vocab::{ErrorCode, Family, Operation, Role};
 use stateright::{Model, Property};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// A (column, operation, outcome) triple: who ran what, and the answer (`None` for Ok).
 pub type Triple = (Column, Operation, Option<ErrorCode>);
@@ -44,31 +44,24 @@ fn triple_at(i: usize) -> Triple {
 #[derive(Debug)]
 pub struct Coverage {
     bits: [AtomicU64; TRIPLES.div_ceil(64)],
-    witnesses: Mutex<Vec<(Triple, State, Action)>>,
 }
 
 impl Default for Coverage {
     fn default() -> Self {
         Coverage {
             bits: std::array::from_fn(|_| AtomicU64::new(0)),
-            witnesses: Mutex::default(),
         }
     }
 }
 
 impl Coverage {
-    fn record(&self, t: Triple, state: &State, action: &Action) {
+    fn record(&self, t: Triple) {
         let i = triple_index(&t);
         let bit = 1u64 << (i % 64);
         // A plain load first: after the first states almost every triple is known, and a
         // read-modify-write on every step would contend between checker threads.
-        if self.bits[i / 64].load(Ordering::Relaxed) & bit != 0 {
-            return;
-        }
-        if self.bits[i / 64].fetch_or(bit, Ordering::Relaxed) & bit == 0 {
-            if let Ok(mut w) = self.witnesses.lock() {
-                w.push((t, *state, *action));
-            }
+        if self.bits[i / 64].load(Ordering::Relaxed) & bit == 0 {
+            self.bits[i / 64].fetch_or(bit, Ordering::Relaxed);
         }
     }
 
@@ -78,12 +71,6 @@ impl Coverage {
             .filter(|&i| self.bits[i / 64].load(Ordering::Relaxed) & (1 << (i % 64)) != 0)
             .map(triple_at)
             .collect()
-    }
-
-    /// For a triple seen, the (representative) state and action that first showed it.
-    pub fn witness(&self, t: &Triple) -> Option<(State, Action)> {
-        let w = self.witnesses.lock().ok()?;
-        w.iter().find(|(x, _, _)| x == t).map(|(_, s, a)| (*s, *a))
     }
 }
 
@@ -157,9 +144,7 @@ impl HsmModel {
                         (_, None) => false,
                         (_, Some(roles)) => role.is_none_or(|r| !roles.contains(&r)),
                     };
-                    #[cfg(any(test, feature = "planted"))]
-                    let collapse =
-                        collapse && cfg.planted != Some(crate::step::Planted::CuMayCreateUsers);
+                    let collapse = collapse && crate::planted::role_guard_intact(cfg);
                     let take = if collapse { 1 } else { ops.len() };
                     out.extend(ops.iter().take(take).map(|&op| Action { client, hsm, op }));
                 }
@@ -175,9 +160,6 @@ impl HsmModel {
         let new_passwords = (2..2 + cfg.passwords.len() as u8).map(PasswordId);
         let keys = (1..=cfg.key_ids).map(KeyId);
         let data = (0..cfg.data.len() as u8).map(DataId);
-        // The key-id bound is enforced on the resulting state (see `transition`), so that
-        // GenerateKey stays enabled to answer KeyLimit when the HSM is full.
-        let can_make_key = true;
         match op {
             Operation::Login => {
                 for name in names {
@@ -244,19 +226,20 @@ impl HsmModel {
             Operation::InsertMasked => {
                 out.extend(s.masked.iter().map(|object| Op::InsertMasked { object }))
             }
+            // Always enabled, even past the key-id bound: that bound is enforced on the
+            // resulting state (see `transition`), so GenerateKey and UnwrapKey can still answer
+            // KeyLimit when the HSM is full.
             Operation::GenerateKey => {
-                if can_make_key {
-                    for &kind in &cfg.kinds {
+                for &kind in &cfg.kinds {
+                    out.push(Op::GenerateKey {
+                        kind,
+                        extractable: true,
+                    });
+                    if cfg.non_extractable {
                         out.push(Op::GenerateKey {
                             kind,
-                            extractable: true,
+                            extractable: false,
                         });
-                        if cfg.non_extractable {
-                            out.push(Op::GenerateKey {
-                                kind,
-                                extractable: false,
-                            });
-                        }
                     }
                 }
             }
@@ -290,11 +273,9 @@ impl HsmModel {
                 }
             }
             Operation::UnwrapKey => {
-                if can_make_key {
-                    for wrapping in keys {
-                        for wrapped in s.wrapped.iter().chain([WrappedKey::Garbage]) {
-                            out.push(Op::UnwrapKey { wrapped, wrapping });
-                        }
+                for wrapping in keys {
+                    for wrapped in s.wrapped.iter().chain([WrappedKey::Garbage]) {
+                        out.push(Op::UnwrapKey { wrapped, wrapping });
                     }
                 }
             }
@@ -357,11 +338,8 @@ impl HsmModel {
     fn finish(&self, s: &State, a: &Action, outcome: &Outcome, next: &mut State) -> Option<bool> {
         let role = s.session_role(a.client, a.hsm);
         let op = a.op.operation();
-        self.coverage.record(
-            (Column::of(role), op, outcome.as_ref().err().copied()),
-            s,
-            a,
-        );
+        self.coverage
+            .record((Column::of(role), op, outcome.as_ref().err().copied()));
         // Transition invariants first: an Ok that changes nothing must still be allowed.
         if outcome.is_ok() {
             if let Some(row) = Row::of(op) {
@@ -439,7 +417,7 @@ impl HsmModel {
             if plain_error && scratch.flags == state.flags {
                 let column = columns[a.client.index()][a.hsm.index()];
                 self.coverage
-                    .record((column, a.op.operation(), outcome.err()), state, a);
+                    .record((column, a.op.operation(), outcome.err()));
                 continue;
             }
             // What `Config::step` would answer.
@@ -449,6 +427,26 @@ impl HsmModel {
             }
             scratch = base;
         }
+    }
+
+    /// Turns a path of the checker (actions on representative states, after the setup) into
+    /// the concrete actions that reach the same states up to renaming, from the setup state.
+    pub fn concretize(&self, canonical_actions: &[Action]) -> Vec<Action> {
+        let Ok(mut concrete) = self.setup_state() else {
+            return vec![];
+        };
+        let (_, mut perm) = self.symmetry.canonicalize(&concrete);
+        let mut out = Vec::new();
+        for a in canonical_actions {
+            let b = perm.inverse().action(a);
+            let (_, next) = self.cfg.step(&concrete, &b);
+            out.push(b);
+            if next != concrete {
+                perm = self.symmetry.canonicalize(&next).1;
+            }
+            concrete = next;
+        }
+        out
     }
 
     /// Every action the configuration enables in `s`, self-loops included (errors, reads):
@@ -714,14 +712,5 @@ pub mod properties {
                 s.events & events::KEY_TO_NAMESAKE != 0
             }),
         ]
-    }
-}
-
-/// Kinds a key of the model can have, for reports.
-pub fn kind_name(k: KeyKind) -> &'static str {
-    match k {
-        KeyKind::Aes256 => "AES-256",
-        KeyKind::HmacSha256 => "HMAC-SHA-256",
-        KeyKind::Signing => "signing",
     }
 }

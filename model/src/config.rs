@@ -6,8 +6,6 @@
 //! bounds so that every error code is reachable.
 
 use crate::action::{Action, Op};
-#[allow(unused_imports)]
-use crate::policy::Policy as _;
 use crate::policy::{canonical_name, Policy};
 use crate::state::*;
 use crate::vocab::{Families, Family, KeyKind, Role};
@@ -73,16 +71,16 @@ pub struct Config {
     pub setup: Vec<Action>,
     /// Whether the checker reduces states under symmetry of clients, names and HSMs 1..N-1.
     pub symmetry: bool,
-    /// A fault planted in `step` by the model's own tests.
+    /// A fault planted in `step` on purpose, for tests only (see [`crate::planted`]).
     #[cfg(any(test, feature = "planted"))]
     #[serde(skip)]
-    pub planted: Option<crate::step::Planted>,
+    pub planted: Option<crate::planted::Planted>,
 }
 
 impl Config {
     /// The HSMs and clients the configuration uses.
-    pub fn shape(&self) -> crate::state::Shape {
-        crate::state::Shape {
+    pub fn shape(&self) -> crate::packed::Shape {
+        crate::packed::Shape {
             hsms: self.hsms as usize,
             clients: self.clients as usize,
         }

@@ -6,7 +6,7 @@
 //! explores level by level and keeps, per unique state, a 64-bit fingerprint in a set and the
 //! index of its parent with the index of the action that reached it (8 bytes, in discovery
 //! order), plus the states of the current and the next level, packed
-//! ([`crate::state::State::encode`]). Paths are rebuilt from the parents and replayed, as
+//! ([`crate::packed`]). Paths are rebuilt from the parents and replayed, as
 //! stateright does. It checks the same properties, on the same actions and the same
 //! representatives, so its unique-state counts equal stateright's (a test holds them equal).
 //!
@@ -21,7 +21,8 @@
 
 use crate::action::Action;
 use crate::checker::HsmModel;
-use crate::state::{Shape, State, ENCODED_MAX, PACKED_LEN};
+use crate::packed::{Shape, ENCODED_MAX, PACKED_LEN};
+use crate::state::State;
 use stateright::{Expectation, Model};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};

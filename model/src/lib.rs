@@ -18,7 +18,9 @@
 //! - [`policy`]: the credentials and limits policy.
 //! - [`config`]: bounded configurations (bounds disable actions; policy limits are errors).
 //! - [`state`], [`action`]: the state and the actions with their outcomes.
+//! - [`packed`]: the state in bytes, for hashing and for the compact checker's levels.
 //! - [`step`]: every operation as a guard followed by an effect.
+//! - [`planted`]: faults planted on purpose, for tests only (feature `planted`).
 //! - [`table`]: the permission table as data, held against `step` by the checker.
 //! - [`checker`]: the stateright model, its properties and coverage.
 //! - [`symmetry`]: canonical representatives under renaming of clients, names and HSMs.
@@ -28,6 +30,8 @@ pub mod action;
 pub mod checker;
 pub mod config;
 pub mod explore;
+pub mod packed;
+pub mod planted;
 pub mod policy;
 pub mod run;
 pub mod state;

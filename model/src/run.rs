@@ -5,7 +5,6 @@ use crate::action::Action;
 use crate::checker::{properties, HsmModel, Triple};
 use crate::config::Config;
 use crate::table::{cell, Cell, Column, Row};
-use crate::trace::concretize;
 use crate::vocab::{ErrorCode, Families};
 use serde::Serialize;
 use stateright::{Checker, Model};
@@ -214,7 +213,7 @@ pub fn check(cfg: &Config, options: &CheckOptions) -> Result<CheckReport, String
             } else {
                 Verdict::Holds
             },
-            path: path.map(|p| concretize(&model, p)),
+            path: path.map(|p| model.concretize(p)),
         });
     }
     for (name, families) in properties::EXAMPLES {
@@ -229,7 +228,7 @@ pub fn check(cfg: &Config, options: &CheckOptions) -> Result<CheckReport, String
                 (false, true) => Verdict::Missing,
                 (false, false) => Verdict::NotApplicable,
             },
-            path: path.map(|p| concretize(&model, p)),
+            path: path.map(|p| model.concretize(p)),
         });
     }
     let coverage = model.coverage.triples();

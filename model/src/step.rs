@@ -10,31 +10,7 @@ use crate::config::Config;
 use crate::state::*;
 use crate::vocab::{ErrorCode, ErrorCode::*, KeyKind, Operation, Role};
 
-type Step = Result<Observation, ErrorCode>;
-
-/// A fault planted in `step` by the tests, to show that each property can fail.
-#[cfg(any(test, feature = "planted"))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Planted {
-    /// A CU may create users.
-    CuMayCreateUsers,
-    /// Activation leaves the PRECO's role as it was.
-    PrecoSurvivesActivation,
-    /// DeleteUser skips the OwnsKeys check.
-    DeleteUserWithKeys,
-    /// ShareKey skips the ShareLimit check.
-    NoShareLimit,
-    /// Zeroize keeps the keys.
-    ZeroizeKeepsKeys,
-    /// DeleteUser skips the TargetLoggedIn check.
-    DeleteLoggedInUser,
-    /// A CO may delete itself (TargetLoggedIn skipped for the caller, who is logged out).
-    CallerMayDeleteItself,
-    /// InsertMasked gives the key to the caller.
-    InsertChangesOwner,
-    /// A CU may encrypt with any key of the HSM.
-    EncryptWithoutAccess,
-}
+pub(crate) type Step = Result<Observation, ErrorCode>;
 
 /// The roles that may run `op` at all, as the step function sees it; `None` for operations
 /// that need no login (Login, Logout, GetClusterInfo, ListUsers, Zeroize).
@@ -57,7 +33,7 @@ pub fn callers(op: Operation) -> Option<&'static [Role]> {
 
 /// The role-checking step shared by every operation that belongs to a row of the table:
 /// NotLoggedIn, then Forbidden unless the role is one of [`callers`].
-fn caller(s: &State, a: &Action) -> Result<(NameId, Role), ErrorCode> {
+pub(crate) fn caller(s: &State, a: &Action) -> Result<(NameId, Role), ErrorCode> {
     let name = s.session(a.client, a.hsm).ok_or(NotLoggedIn)?;
     let role = s.session_role(a.client, a.hsm).ok_or(NotLoggedIn)?;
     if callers(a.op.operation()).is_some_and(|allowed| allowed.contains(&role)) {
@@ -67,23 +43,23 @@ fn caller(s: &State, a: &Action) -> Result<(NameId, Role), ErrorCode> {
     }
 }
 
-fn hsm_mut(s: &mut State, h: HsmId) -> &mut Hsm {
+pub(crate) fn hsm_mut(s: &mut State, h: HsmId) -> &mut Hsm {
     &mut s.hsms[h.index()]
 }
 
-fn key_slot(id: KeyId) -> Option<usize> {
+pub(crate) fn key_slot(id: KeyId) -> Option<usize> {
     (id.0 as usize).checked_sub(1).filter(|&i| i < MAX_KEY_IDS)
 }
 
 /// The user a resolved name argument names on `hsm`, with its id: `None` for a name that is not
 /// valid (see [`Config::user_named`]) or no user of this HSM.
-fn existing(hsm: &Hsm, name: Option<NameId>) -> Option<(NameId, User)> {
+pub(crate) fn existing(hsm: &Hsm, name: Option<NameId>) -> Option<(NameId, User)> {
     let name = name?;
     hsm.user(name).map(|u| (name, *u))
 }
 
 /// D7: a key the caller can use (owns, or is shared with it). Anything else is NoSuchKey.
-fn usable(hsm: &Hsm, id: KeyId, name: NameId) -> Result<Key, ErrorCode> {
+pub(crate) fn usable(hsm: &Hsm, id: KeyId, name: NameId) -> Result<Key, ErrorCode> {
     match hsm.key(id) {
         Some(k) if k.owner == name || k.shares.contains(name) => Ok(*k),
         _ => Err(NoSuchKey),
@@ -91,7 +67,7 @@ fn usable(hsm: &Hsm, id: KeyId, name: NameId) -> Result<Key, ErrorCode> {
 }
 
 /// D7: a key the caller owns: NoSuchKey if it cannot use it, NotOwner if it is only shared.
-fn owned(hsm: &Hsm, id: KeyId, name: NameId) -> Result<Key, ErrorCode> {
+pub(crate) fn owned(hsm: &Hsm, id: KeyId, name: NameId) -> Result<Key, ErrorCode> {
     let k = usable(hsm, id, name)?;
     if k.owner == name {
         Ok(k)
@@ -142,6 +118,10 @@ impl Config {
     /// Runs `a` on `s`. Every name argument enters through [`Config::user_named`] (lower-cased,
     /// then validated) here, so the operations see only the users' ids.
     pub(crate) fn apply(&self, s: &mut State, a: &Action) -> Step {
+        if let Some(outcome) = crate::planted::instead(self, s, a) {
+            // Tests only: a planted fault answers in place of the spec (a no-op otherwise).
+            return outcome;
+        }
         let user = |name| self.user_named(name);
         match a.op {
             Op::Login { name, password } => self.login(s, a, user(name), password),
@@ -246,18 +226,13 @@ impl Config {
         if !self.password_is_valid(password) {
             return Err(InvalidPassword);
         }
-        let activate = role == Role::PreCryptoOfficer;
-        #[cfg(any(test, feature = "planted"))]
-        let activate = activate && self.planted != Some(Planted::PrecoSurvivesActivation);
         let user = hsm_mut(s, a.hsm).users[me.index()]
             .as_mut()
             .ok_or(NotLoggedIn)?;
         user.password = password;
-        if activate {
+        if role == Role::PreCryptoOfficer {
             // D1: the PRECO becomes a CO with the same name; the cluster is active for good.
             user.role = Role::CryptoOfficer;
-            s.activated = true;
-        } else if role == Role::PreCryptoOfficer {
             s.activated = true;
         }
         Ok(Observation::Done)
@@ -299,15 +274,6 @@ impl Config {
         role: Role,
         pw: PasswordId,
     ) -> Step {
-        #[cfg(any(test, feature = "planted"))]
-        if self.planted == Some(Planted::CuMayCreateUsers)
-            && s.session_role(a.client, a.hsm) == Some(Role::CryptoUser)
-        {
-            // planted: skip the role guard for a CU
-        } else {
-            caller(s, a)?;
-        }
-        #[cfg(not(test))]
         caller(s, a)?;
         let Some(name) = name else {
             return Err(InvalidName);
@@ -334,27 +300,18 @@ impl Config {
     }
 
     fn delete_user(&self, s: &mut State, a: &Action, name: Option<NameId>) -> Step {
-        let (me, _) = caller(s, a)?;
+        caller(s, a)?;
         let hsm = &s.hsms[a.hsm.index()];
         let (name, target) = existing(hsm, name).ok_or(NoSuchUser)?;
         if matches!(target.role, Role::ApplianceUser | Role::PreCryptoOfficer) {
             return Err(ProtectedUser);
         }
-        let check_logged_in = true;
-        #[cfg(any(test, feature = "planted"))]
-        let check_logged_in = match self.planted {
-            Some(Planted::DeleteLoggedInUser) => false,
-            Some(Planted::CallerMayDeleteItself) => name != me,
-            _ => check_logged_in,
-        };
-        let _ = me;
-        if check_logged_in && s.logged_in(a.hsm, name) {
+        // The caller included (it is logged in): a CO never deletes itself, so an HSM keeps
+        // a CO (SPEC §7).
+        if s.logged_in(a.hsm, name) {
             return Err(TargetLoggedIn);
         }
-        let check_owns = true;
-        #[cfg(any(test, feature = "planted"))]
-        let check_owns = check_owns && self.planted != Some(Planted::DeleteUserWithKeys);
-        if check_owns && hsm.keys.iter().flatten().any(|k| k.owner == name) {
+        if hsm.keys.iter().flatten().any(|k| k.owner == name) {
             return Err(OwnsKeys);
         }
         let counter = s.next_key_id;
@@ -364,14 +321,6 @@ impl Config {
             k.shares.remove(name);
         }
         hsm.ghost.name_deleted_at[name.index()] = counter;
-        #[cfg(any(test, feature = "planted"))]
-        if self.planted == Some(Planted::CallerMayDeleteItself) {
-            for row in s.sessions.iter_mut() {
-                if row[a.hsm.index()] == Some(name) {
-                    row[a.hsm.index()] = None;
-                }
-            }
-        }
         Ok(Observation::Done)
     }
 
@@ -405,8 +354,6 @@ impl Config {
 
     fn insert_masked(&self, s: &mut State, a: &Action, object: MaskedObject) -> Step {
         caller(s, a)?;
-        #[cfg(any(test, feature = "planted"))]
-        let me = s.session(a.client, a.hsm);
         let record = match object {
             MaskedObject::Sealed(r) if s.masked.contains(&object) => r,
             _ => return Err(BadMaskedObject),
@@ -422,14 +369,6 @@ impl Config {
         }
         if hsm.keys.iter().flatten().count() >= self.policy.max_keys as usize {
             return Err(KeyLimit);
-        }
-        #[allow(unused_mut)]
-        let mut k = k;
-        #[cfg(any(test, feature = "planted"))]
-        if self.planted == Some(Planted::InsertChangesOwner) {
-            if let Some(me) = me {
-                k.owner = me;
-            }
         }
         let ghost = s.hsms[a.hsm.index()].ghost;
         if ghost.deleted_keys & (1 << slot) != 0 {
@@ -483,10 +422,7 @@ impl Config {
         if k.shares.contains(name) {
             return Err(AlreadyShared);
         }
-        let limit = true;
-        #[cfg(any(test, feature = "planted"))]
-        let limit = limit && self.planted != Some(Planted::NoShareLimit);
-        if limit && k.shares.len() >= self.policy.max_shares as usize {
+        if k.shares.len() >= self.policy.max_shares as usize {
             return Err(ShareLimit);
         }
         if let Some(k) = hsm_mut(s, a.hsm).keys[key.index() - 1].as_mut() {
@@ -531,13 +467,7 @@ impl Config {
     fn encrypt(&self, s: &mut State, a: &Action, key: KeyId, data: DataId) -> Step {
         let (me, _) = caller(s, a)?;
         let hsm = &s.hsms[a.hsm.index()];
-        let access = usable(hsm, key, me);
-        #[cfg(any(test, feature = "planted"))]
-        let access = match (access, self.planted) {
-            (Err(_), Some(Planted::EncryptWithoutAccess)) => hsm.key(key).copied().ok_or(NoSuchKey),
-            (r, _) => r,
-        };
-        let k = access?;
+        let k = usable(hsm, key, me)?;
         if k.kind != KeyKind::Aes256 {
             return Err(WrongKeyKind);
         }
@@ -552,13 +482,13 @@ impl Config {
 }
 
 /// Records the ghost fact that a CU used a key shared with it on an HSM other than HSM 0.
-fn note_shared_use(s: &mut State, a: &Action, k: &Key, me: NameId) {
+pub(crate) fn note_shared_use(s: &mut State, a: &Action, k: &Key, me: NameId) {
     if k.owner != me && a.hsm.index() != 0 {
         s.events |= events::SHARED_USE_ON_CLONE;
     }
 }
 
-fn add_to_pool(s: &mut State, insert: impl FnOnce(&mut State) -> bool) {
+pub(crate) fn add_to_pool(s: &mut State, insert: impl FnOnce(&mut State) -> bool) {
     if !insert(s) {
         s.flags |= flags::CAPACITY_EXCEEDED;
     }
@@ -575,13 +505,8 @@ fn logout(s: &mut State, a: &Action) -> Step {
 impl Config {
     /// D3: anyone may zeroize the HSM its session is bound to.
     fn zeroize(&self, s: &mut State, h: HsmId) -> Step {
-        #[allow(unused_mut)]
         let mut fresh = Hsm::blank();
         let hsm = hsm_mut(s, h);
-        #[cfg(any(test, feature = "planted"))]
-        if self.planted == Some(Planted::ZeroizeKeepsKeys) {
-            fresh.keys = hsm.keys;
-        }
         // The AU stays, with its password; its counter and lock are cleared.
         fresh.users[APP_USER.index()] =
             hsm.users[APP_USER.index()].map(|u| User { failures: 0, ..u });

@@ -5,7 +5,7 @@
 //! ignores `.symmetry()` (NOTES), so the model's `next_state` returns the representative: the
 //! least state, in `Ord` order, over every renaming of names and HSMs, with clients sorted.
 //! The renaming that produced it is returned too, so that a path of representatives can be
-//! turned back into a concrete trace ([`crate::trace`]).
+//! turned back into concrete actions ([`crate::checker::HsmModel::concretize`]).
 
 use crate::action::{Action, Op};
 use crate::config::Config;

@@ -14,7 +14,6 @@
 //! `setup` is empty and the setup steps are the trace's first steps.
 
 use crate::action::{Action, Op, Outcome};
-use crate::checker::HsmModel;
 use crate::config::Config;
 use crate::state::*;
 use serde::{Deserialize, Serialize};
@@ -262,26 +261,6 @@ impl Trace {
     }
 }
 
-/// Turns a path of the checker (actions on representative states, after the setup) into the
-/// concrete actions that reach the same states up to renaming, from the setup state.
-pub fn concretize(model: &HsmModel, canonical_actions: &[Action]) -> Vec<Action> {
-    let Ok(mut concrete) = model.setup_state() else {
-        return vec![];
-    };
-    let (_, mut perm) = model.symmetry().canonicalize(&concrete);
-    let mut out = Vec::new();
-    for a in canonical_actions {
-        let b = perm.inverse().action(a);
-        let (_, next) = model.cfg.step(&concrete, &b);
-        out.push(b);
-        if next != concrete {
-            perm = model.symmetry().canonicalize(&next).1;
-        }
-        concrete = next;
-    }
-    out
-}
-
 /// One readable line for an action: `client 0 @ HSM 1: ShareKey(key 1, "bob")`.
 pub fn describe(cfg: &Config, a: &Action) -> String {
     let n = |x: NameId| format!("{:?}", cfg.name_text(x));
@@ -317,7 +296,7 @@ pub fn describe(cfg: &Config, a: &Action) -> String {
         Op::Clone { from } => format!("Clone(from HSM {})", from.0),
         Op::GenerateKey { kind, extractable } => format!(
             "GenerateKey({}{})",
-            crate::checker::kind_name(kind),
+            kind.name(),
             if extractable { "" } else { ", not extractable" }
         ),
         Op::DeleteKey { key } => format!("DeleteKey(key {})", key.0),

@@ -58,6 +58,15 @@ pub enum KeyKind {
 impl KeyKind {
     /// All key kinds.
     pub const ALL: [KeyKind; 3] = [KeyKind::Aes256, KeyKind::HmacSha256, KeyKind::Signing];
+
+    /// The kind's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyKind::Aes256 => "AES-256",
+            KeyKind::HmacSha256 => "HMAC-SHA-256",
+            KeyKind::Signing => "signing",
+        }
+    }
 }
 
 /// Declares [`ErrorCode`] from one list: the enum, `ALL` in SPEC order and each code's name.

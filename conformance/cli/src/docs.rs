@@ -15,7 +15,7 @@ use clap::Args;
 use hsm_model::checker::properties as p;
 use hsm_model::run::{self, Verdict};
 use hsm_model::table::{Column, Row};
-use hsm_model::trace::{concretize, describe, Trace};
+use hsm_model::trace::{describe, Trace};
 use hsm_model::{Action, Config, ErrorCode, HsmModel, Observation, Operation, Outcome, State};
 use stateright::{Expectation, Model};
 use std::collections::HashSet;
@@ -236,7 +236,7 @@ pub fn shortest_example_paths(cfg: &Config) -> Result<Vec<ExamplePath>, String> 
                     node = parent;
                 }
                 canonical.reverse();
-                concretize(&model, &canonical)
+                model.concretize(&canonical)
             });
             (properties[i].name, path)
         })

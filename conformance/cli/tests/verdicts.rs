@@ -43,7 +43,7 @@ fn check_gives_the_same_verdict_in_text_and_json() {
     lost.retain(|c| c.name != "lifecycle");
     let mut violated = suite();
     violated.truncate(1);
-    violated[0].planted = Some(hsm_model::step::Planted::PrecoSurvivesActivation);
+    violated[0].planted = Some(hsm_model::planted::Planted::PrecoSurvivesActivation);
     for (case, configs, want) in [
         ("pass", pass, Status::Pass),
         ("coverage lost", lost, Status::Fail),

@@ -5,7 +5,8 @@
 
 use crate::checker::HsmModel;
 use crate::config::Config;
-use crate::state::{flags, Shape, State, ENCODED_MAX};
+use crate::packed::{Shape, ENCODED_MAX};
+use crate::state::{flags, State};
 use std::collections::HashSet;
 
 /// Every reachable representative state of `cfg`, by a plain breadth-first search over

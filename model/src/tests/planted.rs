@@ -4,8 +4,8 @@
 
 use crate::checker::properties::*;
 use crate::checker::HsmModel;
+use crate::planted::Planted;
 use crate::run::{check, CheckOptions, Verdict};
-use crate::step::Planted;
 use crate::Config;
 use stateright::Model;
 

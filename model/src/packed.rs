@@ -1,0 +1,366 @@
+//! The packed encodings of a [`State`], beside the engine that stores them
+//! ([`crate::explore`]).
+//!
+//! - [`State::pack`]: the state's identity in bytes (ghost history left out, as in `Eq`); what
+//!   `Hash` and the compact checker's fingerprints read, in one write.
+//! - [`State::encode`] and [`State::decode`]: the whole state, ghost history included, in as few
+//!   bytes as the configuration's [`Shape`] allows; how the compact checker keeps the states of
+//!   the levels it has yet to expand.
+//!
+//! Relied on: equal states pack to equal bytes and different states to different bytes (the
+//! fingerprints and `Hash` depend on it), and `decode` gives back exactly the state `encode`
+//! wrote (the test `the_packed_encoding_gives_back_the_whole_state` holds every reachable state
+//! of the per-concern configurations to it).
+
+use crate::state::*;
+use crate::vocab::{KeyKind, Role};
+
+/// The part of a state a configuration uses: HSMs and clients beyond it stay as a new
+/// cluster left them (blank HSMs, no session), so [`State::encode`] can leave them out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// HSMs in use.
+    pub hsms: usize,
+    /// Clients in use.
+    pub clients: usize,
+}
+
+impl Shape {
+    /// Every HSM and every client.
+    pub const FULL: Shape = Shape {
+        hsms: MAX_HSMS,
+        clients: MAX_CLIENTS,
+    };
+
+    /// Whether `s` leaves everything beyond this shape as a new cluster has it.
+    fn fits(&self, s: &State) -> bool {
+        let blank = Hsm::blank();
+        s.hsms[self.hsms.min(MAX_HSMS)..].iter().all(|h| {
+            *h == blank && h.ghost.deleted_keys == 0 && h.ghost.name_deleted_at == [0; MAX_NAMES]
+        }) && s.sessions.iter().enumerate().all(|(c, row)| {
+            row.iter()
+                .enumerate()
+                .all(|(h, x)| x.is_none() || (c < self.clients && h < self.hsms))
+        })
+    }
+}
+
+fn pack_key(k: &Key, out: &mut [u8]) {
+    out[0] = 1 + k.kind as u8 + ((k.extractable as u8) << 4);
+    out[1] = k.material.0;
+    out[2] = k.owner.0;
+    out[3] = k.shares.0;
+    out[4] = k.label.0;
+}
+
+/// A user's first byte: its role and, when small enough to share the byte, its failure count.
+fn user_tag(u: &User) -> u8 {
+    if u.failures < 63 {
+        1 + u.role as u8 + (u.failures << 2)
+    } else {
+        0xff
+    }
+}
+
+impl State {
+    /// The state packed into bytes: equal states give equal bytes (ghost history excluded).
+    pub fn pack(&self, buf: &mut [u8; PACKED_LEN]) -> usize {
+        self.pack_shape(buf, Shape::FULL)
+    }
+
+    /// [`State::pack`] of the HSMs and sessions within `shape` only.
+    fn pack_shape(&self, buf: &mut [u8; PACKED_LEN], shape: Shape) -> usize {
+        let mut i = 0;
+        let mut put = |b: u8| {
+            buf[i] = b;
+            i += 1;
+        };
+        put(self.activated as u8 | (self.events << 1));
+        put(self.next_key_id);
+        put(self.flags);
+        for h in self.hsms.iter().take(shape.hsms) {
+            put(h.blank as u8);
+            for u in &h.users {
+                match u {
+                    None => put(0),
+                    Some(u) => {
+                        let tag = user_tag(u);
+                        put(tag);
+                        if tag == 0xff {
+                            put(u.role as u8);
+                            put(u.failures);
+                        }
+                        put(u.password.0);
+                    }
+                }
+            }
+            for k in &h.keys {
+                match k {
+                    None => put(0),
+                    Some(k) => {
+                        let mut b = [0u8; 5];
+                        pack_key(k, &mut b);
+                        b.into_iter().for_each(&mut put);
+                    }
+                }
+            }
+        }
+        for row in self.sessions.iter().take(shape.clients) {
+            for s in row.iter().take(shape.hsms) {
+                put(s.map_or(0, |n| n.0 + 1));
+            }
+        }
+        for o in self.masked.iter() {
+            match o {
+                MaskedObject::Sealed(r) => {
+                    put(1);
+                    put(r.id.0);
+                    let mut b = [0u8; 5];
+                    pack_key(&r.key, &mut b);
+                    b.into_iter().for_each(&mut put);
+                }
+                MaskedObject::Foreign => put(2),
+                MaskedObject::Garbage => put(3),
+            }
+        }
+        put(0xff);
+        for w in self.wrapped.iter() {
+            match w {
+                WrappedKey::Wrapped {
+                    kind,
+                    material,
+                    under,
+                } => {
+                    put(1 + kind as u8);
+                    put(material.0);
+                    put(under.0);
+                }
+                WrappedKey::Garbage => put(0xfe),
+            }
+        }
+        put(0xff);
+        for c in self.ciphertexts.iter() {
+            match c {
+                Ciphertext::Made { material, data } => {
+                    put(material.0);
+                    put(data.0);
+                }
+                Ciphertext::Garbage => put(0xfe),
+            }
+        }
+        put(0xff);
+        for c in self.signatures.iter() {
+            match c {
+                Signature::Made { material, data } => {
+                    put(material.0);
+                    put(data.0);
+                }
+                Signature::Garbage => put(0xfe),
+            }
+        }
+        i
+    }
+}
+
+/// An upper bound on the packed length of a state.
+pub const PACKED_LEN: usize = 8
+    + MAX_HSMS * (1 + 4 * MAX_NAMES + 5 * MAX_KEY_IDS)
+    + MAX_CLIENTS * MAX_HSMS
+    + POOL_CAPACITY * (7 + 3 + 2 + 2)
+    + 8;
+
+impl std::hash::Hash for State {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let mut buf = [0u8; PACKED_LEN];
+        let n = self.pack(&mut buf);
+        state.write(&buf[..n]);
+    }
+}
+
+/// The most bytes [`State::encode`] writes.
+pub const ENCODED_MAX: usize = 1 + PACKED_LEN + 1 + MAX_HSMS * (2 + MAX_NAMES);
+
+/// Reads the bytes of [`State::encode`] back.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let b = *self.bytes.get(self.at)?;
+        self.at += 1;
+        Some(b)
+    }
+
+    fn key(&mut self, tag: u8) -> Option<Key> {
+        let t = tag.checked_sub(1)?;
+        Some(Key {
+            kind: *KeyKind::ALL.get((t & 0x0f) as usize)?,
+            extractable: t >> 4 == 1,
+            material: Material(self.byte()?),
+            owner: NameId(self.byte()?),
+            shares: NameSet(self.byte()?),
+            label: LabelId(self.byte()?),
+        })
+    }
+
+    /// Pool items up to the 0xff that ends them.
+    fn pool<T: Copy + Ord>(
+        &mut self,
+        mut item: impl FnMut(&mut Self, u8) -> Option<T>,
+    ) -> Option<Pool<T>> {
+        let mut pool = Pool::default();
+        let mut len = 0;
+        loop {
+            let tag = self.byte()?;
+            if tag == 0xff {
+                return Some(pool);
+            }
+            *pool.slot_mut(len)? = Some(item(self, tag)?);
+            len += 1;
+        }
+    }
+}
+
+impl State {
+    /// The whole state, ghost history included, in at most [`ENCODED_MAX`] bytes (60–100 for
+    /// the states of the presets, against 272 in memory): how the compact checker stores the
+    /// states it has yet to expand. The HSMs and sessions beyond `shape` are left out when
+    /// they are as a new cluster has them. [`State::decode`] reads the bytes back.
+    pub fn encode(&self, buf: &mut [u8; ENCODED_MAX], shape: Shape) -> usize {
+        let shape = if shape.fits(self) { shape } else { Shape::FULL };
+        buf[0] = shape.hsms as u8 | (shape.clients as u8) << 4;
+        let packed: &mut [u8; PACKED_LEN] = (&mut buf[1..=PACKED_LEN])
+            .try_into()
+            .expect("ENCODED_MAX exceeds PACKED_LEN");
+        let mut i = 1 + self.pack_shape(packed, shape);
+        let mut put = |b: u8| {
+            buf[i] = b;
+            i += 1;
+        };
+        // `pack` ends the other pools with 0xff but not the signatures.
+        put(0xff);
+        for h in self.hsms.iter().take(shape.hsms) {
+            let g = &h.ghost;
+            // A mask of the ghost fields that are not zero, then those fields.
+            let mut mask = (g.deleted_keys != 0) as u8;
+            for (j, at) in g.name_deleted_at.iter().enumerate() {
+                mask |= ((*at != 0) as u8) << (j + 1);
+            }
+            put(mask);
+            if g.deleted_keys != 0 {
+                put(g.deleted_keys);
+            }
+            for at in g.name_deleted_at.iter().filter(|at| **at != 0) {
+                put(*at);
+            }
+        }
+        i
+    }
+
+    /// The state [`State::encode`] wrote at the start of `bytes`, and how many bytes it took;
+    /// `None` if they are not one.
+    pub fn decode(bytes: &[u8]) -> Option<(State, usize)> {
+        let mut r = Reader { bytes, at: 0 };
+        let shape = r.byte()?;
+        let shape = Shape {
+            hsms: (shape & 0x0f) as usize,
+            clients: (shape >> 4) as usize,
+        };
+        if shape.hsms > MAX_HSMS || shape.clients > MAX_CLIENTS {
+            return None;
+        }
+        let mut s = State::new_cluster();
+        s.masked = Pool::default();
+        for h in s.hsms.iter_mut().skip(1) {
+            *h = Hsm::blank();
+        }
+        let first = r.byte()?;
+        s.activated = first & 1 != 0;
+        s.events = first >> 1;
+        s.next_key_id = r.byte()?;
+        s.flags = r.byte()?;
+        for h in s.hsms.iter_mut().take(shape.hsms) {
+            h.blank = r.byte()? != 0;
+            for u in h.users.iter_mut() {
+                *u = match r.byte()? {
+                    0 => None,
+                    0xff => {
+                        let role = *Role::ALL.get(r.byte()? as usize)?;
+                        let failures = r.byte()?;
+                        Some(User {
+                            role,
+                            failures,
+                            password: PasswordId(r.byte()?),
+                        })
+                    }
+                    t => Some(User {
+                        role: *Role::ALL.get(((t - 1) & 3) as usize)?,
+                        failures: (t - 1) >> 2,
+                        password: PasswordId(r.byte()?),
+                    }),
+                };
+            }
+            for k in h.keys.iter_mut() {
+                *k = match r.byte()? {
+                    0 => None,
+                    t => Some(r.key(t)?),
+                };
+            }
+        }
+        for row in s.sessions.iter_mut().take(shape.clients) {
+            for session in row.iter_mut().take(shape.hsms) {
+                *session = r.byte()?.checked_sub(1).map(NameId);
+            }
+        }
+        s.masked = r.pool(|r, tag| match tag {
+            1 => {
+                let id = KeyId(r.byte()?);
+                let tag = r.byte()?;
+                Some(MaskedObject::Sealed(KeyRecord {
+                    id,
+                    key: r.key(tag)?,
+                }))
+            }
+            2 => Some(MaskedObject::Foreign),
+            3 => Some(MaskedObject::Garbage),
+            _ => None,
+        })?;
+        s.wrapped = r.pool(|r, tag| match tag {
+            0xfe => Some(WrappedKey::Garbage),
+            t => Some(WrappedKey::Wrapped {
+                kind: *KeyKind::ALL.get((t as usize).checked_sub(1)?)?,
+                material: Material(r.byte()?),
+                under: Material(r.byte()?),
+            }),
+        })?;
+        s.ciphertexts = r.pool(|r, tag| match tag {
+            0xfe => Some(Ciphertext::Garbage),
+            t => Some(Ciphertext::Made {
+                material: Material(t),
+                data: DataId(r.byte()?),
+            }),
+        })?;
+        s.signatures = r.pool(|r, tag| match tag {
+            0xfe => Some(Signature::Garbage),
+            t => Some(Signature::Made {
+                material: Material(t),
+                data: DataId(r.byte()?),
+            }),
+        })?;
+        for h in s.hsms.iter_mut().take(shape.hsms) {
+            let mask = r.byte()?;
+            let g = &mut h.ghost;
+            g.deleted_keys = if mask & 1 != 0 { r.byte()? } else { 0 };
+            for (j, at) in g.name_deleted_at.iter_mut().enumerate() {
+                *at = if mask & (1 << (j + 1)) != 0 {
+                    r.byte()?
+                } else {
+                    0
+                };
+            }
+        }
+        Some((s, r.at))
+    }
+}
