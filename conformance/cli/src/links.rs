@@ -401,6 +401,7 @@ pub const LINKS: &[Link] = &[
         properties: &[],
         tests: &[
             (VERDICTS, "check_gives_the_same_verdict_in_text_and_json"),
+            (VERDICTS, "conform_gives_the_same_verdict_with_and_without_a_report"),
             (VERDICTS, "replay_replays_every_file"),
         ],
         faults: &[],

@@ -1,5 +1,6 @@
 //! One verdict whatever the output format: `check` gives the same verdict and exit code in text
-//! and `--json`; `replay` replays every file, counts them, and exits 2 only for unreadable input.
+//! and `--json`, `conform` with and without `--report`; `replay` replays every file, counts
+//! them, and exits 2 only for unreadable input.
 
 use clap::Parser;
 use hsm_conformance::verdict::Status;
@@ -130,5 +131,62 @@ fn replay_replays_every_file() {
     // All conforming: PASS.
     let v = run(&[&good, &good], false).expect("readable");
     assert_eq!(v.code(), 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[derive(Parser)]
+struct Conform {
+    #[command(flatten)]
+    args: hsmspec::conform::ConformArgs,
+}
+
+/// `conform` decides its verdict once: text alone and text with `--report` give the same exit
+/// code on a pass, on a campaign narrowed by `--ops` (reachable triples left out: said, not a
+/// failure), and on a planted divergence (an implementation that refuses every Logout); the
+/// report carries the same verdict.
+#[test]
+fn conform_gives_the_same_verdict_with_and_without_a_report() {
+    let dir = scratch("conform");
+    let report = dir.join("report.json");
+    let deny = format!(
+        "python3 '{}/tests/misbehave.py' '{}' deny-logout",
+        env!("CARGO_MANIFEST_DIR"),
+        env!("CARGO_BIN_EXE_hsmspec")
+    );
+    let failures = dir.display().to_string();
+    let base = [
+        "t", "--cases", "20", "--steps", "20", "--seed", "3", "--quiet",
+    ];
+    for (case, extra, want) in [
+        ("pass", vec![], Status::Pass),
+        (
+            "narrowed",
+            vec!["--ops", "sessions,passwords"],
+            Status::Pass,
+        ),
+        (
+            "divergence",
+            vec!["--sut-cmd", deny.as_str(), "--failures-dir", &failures],
+            Status::Fail,
+        ),
+    ] {
+        let mut verdicts = Vec::new();
+        for with_report in [false, true] {
+            let mut argv: Vec<&str> = base.to_vec();
+            argv.extend(&extra);
+            let path = report.display().to_string();
+            if with_report {
+                argv.extend(["--report", &path]);
+            }
+            let v = hsmspec::conform::conform(&Conform::parse_from(argv).args).expect("runs");
+            verdicts.push(v);
+        }
+        assert_eq!(verdicts[0].status, want, "{case}: {}", verdicts[0].line());
+        assert_eq!(verdicts[0].code(), verdicts[1].code(), "{case}");
+        let rep: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("JSON");
+        assert_eq!(rep["verdict"]["status"], want.name(), "{case}");
+        assert!(rep["seed"].is_u64(), "{case}: the seed is in the report");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
