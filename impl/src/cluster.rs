@@ -417,6 +417,19 @@ impl Cluster {
         })
     }
 
+    /// The audit records of HSM `hsm` whose sequence number is above `after`, oldest first: like
+    /// [`Cluster::inspect`], an auditor's view (no login needed, nothing changes, nothing is
+    /// audited). `NoSuchHsm` for a bad index.
+    pub fn audit_after(&self, hsm: usize, after: u64) -> Result<Vec<AuditRecord>, HsmError> {
+        let g = self.inner.lock(hsm)?;
+        let newer = g.audit.iter().rev().take_while(|r| r.seq > after).count();
+        Ok(g.audit
+            .iter()
+            .skip(g.audit.len() - newer)
+            .cloned()
+            .collect())
+    }
+
     /// `Debug` of every internal state (users with hashes, keys with material, sessions):
     /// unit tests check that no secret shows.
     #[cfg(test)]
