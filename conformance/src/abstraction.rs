@@ -189,3 +189,60 @@ pub fn truncations(kind: JunkKind, object: &[u8]) -> Vec<Vec<u8>> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hsm_model::state::{ClientId, HsmId, MaskedObject};
+    use hsm_model::Op;
+
+    fn insert(client: u8) -> Action {
+        Action {
+            client: ClientId(client),
+            hsm: HsmId(0),
+            op: Op::InsertMasked {
+                object: MaskedObject::Garbage,
+            },
+        }
+    }
+
+    #[test]
+    fn junk_takes_each_boundary_length_and_is_stable() {
+        let mut lengths = BTreeSet::new();
+        for c in 0..3 {
+            for h in 0..3 {
+                let mut a = insert(c);
+                a.hsm = HsmId(h);
+                let j = junk(JunkKind::Masked, &a);
+                assert_eq!(j, junk(JunkKind::Masked, &a), "same action, same junk");
+                if !j.is_empty() && j.len() != GARBAGE.len() {
+                    assert_eq!(j[0], 1, "framed junk starts with the version byte");
+                }
+                lengths.insert(j.len());
+            }
+        }
+        assert_eq!(
+            lengths,
+            BTreeSet::from([0, NONCE_AND_TAG, NONCE_AND_TAG + 1, GARBAGE.len()]),
+            "nine actions reach the four lengths"
+        );
+        assert_eq!(junk(JunkKind::Signature, &insert(0)), GARBAGE);
+    }
+
+    #[test]
+    fn truncations_cut_at_the_short_input_boundary() {
+        let object = vec![1u8; 80];
+        let lens: Vec<usize> = truncations(JunkKind::Masked, &object)
+            .iter()
+            .map(Vec::len)
+            .collect();
+        assert_eq!(lens, vec![40, 0, NONCE_AND_TAG, NONCE_AND_TAG + 1]);
+        // The shortest ciphertext (empty plaintext) is never "truncated" to its own length.
+        let ct = vec![7u8; NONCE_AND_TAG];
+        let lens: Vec<usize> = truncations(JunkKind::Ciphertext, &ct)
+            .iter()
+            .map(Vec::len)
+            .collect();
+        assert_eq!(lens, vec![NONCE_AND_TAG / 2, 0, NONCE_AND_TAG - 1]);
+    }
+}

@@ -317,8 +317,20 @@ impl ImplSut {
         let cu = other.open_session(0).map_err(e)?;
         cu.login(&owner, &pw).map_err(e)?;
         let mut id = cu.generate_key(imp::KeyKind::Aes256, true).map_err(e)?;
-        while id.0 <= MAX_KEY_IDS as u64 {
+        // Ids count from 1 and advance with every key: MAX_KEY_IDS more keys get past them.
+        // An implementation whose ids do not advance would loop here forever.
+        for _ in 0..MAX_KEY_IDS {
+            if id.0 > MAX_KEY_IDS as u64 {
+                break;
+            }
             id = cu.generate_key(imp::KeyKind::Aes256, true).map_err(e)?;
+        }
+        if id.0 <= MAX_KEY_IDS as u64 {
+            return Err(format!(
+                "cannot make the foreign masked object: after {} keys the key id is still {}",
+                MAX_KEY_IDS + 1,
+                id.0
+            ));
         }
         cu.extract_masked(id).map_err(e)
     }
