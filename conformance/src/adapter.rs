@@ -199,21 +199,47 @@ impl ImplSut {
     /// A fresh cluster of `cfg`'s shape and policy, made by `make`.
     pub fn new(cfg: &Config, make: Constructor) -> Result<ImplSut, String> {
         let policy = impl_policy(&cfg.policy);
-        let cluster = make(cfg.hsms as usize, &cfg.au_password, policy)
+        let cluster = make(cfg.hsms as usize, &cfg.au_password, policy.clone())
             .map_err(|e| format!("cannot make a cluster: {e}"))?;
+        // The cluster as made, and a session opened and closed on each HSM (gone afterwards:
+        // `check_state` requires the clients' sessions alone), checked at the first step.
+        let mut creation = creation_probe(cfg, &make).err();
+        if cluster.hsm_count() != cfg.hsms as usize || *cluster.policy() != policy {
+            creation.get_or_insert_with(|| {
+                format!(
+                    "the cluster was made with {} HSMs and policy {:?}, not {} and {policy:?}",
+                    cluster.hsm_count(),
+                    cluster.policy(),
+                    cfg.hsms
+                )
+            });
+        }
+        for h in 0..cfg.hsms as usize {
+            drop(
+                cluster
+                    .open_session(h)
+                    .map_err(|e| format!("cannot open a session: {e}"))?,
+            );
+        }
         let mut sessions = Vec::new();
         for _ in 0..cfg.clients {
             let mut row = Vec::new();
             for h in 0..cfg.hsms as usize {
-                row.push(
-                    cluster
-                        .open_session(h)
-                        .map_err(|e| format!("cannot open a session: {e}"))?,
-                );
+                let s = cluster
+                    .open_session(h)
+                    .map_err(|e| format!("cannot open a session: {e}"))?;
+                if s.hsm() != h {
+                    creation.get_or_insert_with(|| {
+                        format!(
+                            "a session opened on HSM {h} says it is bound to HSM {}",
+                            s.hsm()
+                        )
+                    });
+                }
+                row.push(s);
             }
             sessions.push(row);
         }
-        let creation = creation_probe(cfg, &make).err();
         Ok(ImplSut {
             audit_seen: vec![0; cfg.hsms as usize],
             creation,
@@ -366,10 +392,26 @@ impl ImplSut {
                 lift!(s.login(&crate::abstraction::name_arg(&self.cfg, a, name), &text(password)), r => Observation::LoggedIn(role_of(r)))
             }
             Op::Logout => lift!(s.logout(), _x => Observation::Done),
-            Op::GetClusterInfo => lift!(s.cluster_info(), i => Observation::ClusterInfo {
-                activated: i.activated,
-                blank: i.hsms.iter().map(|h| h.blank).collect(),
-            }),
+            Op::GetClusterInfo => match self.noted(s.cluster_info()) {
+                Ok(i) => {
+                    if i.cluster_id != self.cluster.cluster_id() {
+                        return Err(
+                            "GetClusterInfo answered another cluster id than the cluster's".into(),
+                        );
+                    }
+                    if i.hsms.iter().enumerate().any(|(n, h)| h.index != n) {
+                        return Err(format!(
+                            "GetClusterInfo's HSM indexes are {:?}, not 0, 1, …",
+                            i.hsms.iter().map(|h| h.index).collect::<Vec<_>>()
+                        ));
+                    }
+                    Ok(Observation::ClusterInfo {
+                        activated: i.activated,
+                        blank: i.hsms.iter().map(|h| h.blank).collect(),
+                    })
+                }
+                Err(e) => Err(error_code(e)?),
+            },
             Op::ListUsers => match self.noted(s.list_users()) {
                 Ok(users) => {
                     let mut out = Vec::new();
@@ -858,6 +900,14 @@ impl SystemUnderTest for ImplSut {
             if want != got {
                 return Err(format!(
                     "HSM {h}: keys (id, kind, owner, shares, extractable, label) are {got:?}, the model says {want:?}"
+                ));
+            }
+            if snap.index != h || snap.sessions.len() != self.sessions.len() {
+                return Err(format!(
+                    "HSM {h}: its inspection view says index {} and {} open sessions, not {h} and the {} clients' ones",
+                    snap.index,
+                    snap.sessions.len(),
+                    self.sessions.len()
                 ));
             }
             for (c, row) in self.sessions.iter().enumerate() {
