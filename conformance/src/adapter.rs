@@ -204,6 +204,14 @@ impl ImplSut {
         // The cluster as made, and a session opened and closed on each HSM (gone afterwards:
         // `check_state` requires the clients' sessions alone), checked at the first step.
         let mut creation = creation_probe(cfg, &make).err();
+        // SPEC §2: a cluster has an identity; another cluster made now has another.
+        if let Ok(other) = make(1, &cfg.au_password, policy.clone()) {
+            if other.cluster_id() == cluster.cluster_id() {
+                creation.get_or_insert_with(|| {
+                    "two clusters made one after the other have the same cluster id".into()
+                });
+            }
+        }
         if cluster.hsm_count() != cfg.hsms as usize || *cluster.policy() != policy {
             creation.get_or_insert_with(|| {
                 format!(
@@ -687,7 +695,7 @@ impl ImplSut {
     /// implementation agreed on: decrypt of encrypt, verify of sign, and tampered ciphertexts,
     /// signatures, wrapped keys and masked objects rejected. Run in the same session (they
     /// change nothing but the audit log).
-    fn laws(&self, a: &Action, out: &Outcome) -> Result<(), String> {
+    fn laws(&self, a: &Action, before: &State, out: &Outcome) -> Result<(), String> {
         let s = &self.sessions[a.client.index()][a.hsm.index()];
         let data = |d: DataId| self.cfg.data_text(d).into_bytes();
         match (a.op, out) {
@@ -695,6 +703,17 @@ impl ImplSut {
                 let ct = &self.ciphertexts[tok];
                 if s.decrypt(imp_key(key), ct).ok() != Some(data(d)) {
                     return Err("law: decrypt(encrypt(data)) is not data".into());
+                }
+                // Encryption is randomised (a fresh 96-bit nonce): the same data again gives
+                // other bytes, which decrypt to it too.
+                let again = s
+                    .encrypt(imp_key(key), &data(d))
+                    .map_err(|e| format!("law: encrypting the same data again answered {e}"))?;
+                if again == *ct || s.decrypt(imp_key(key), &again).ok() != Some(data(d)) {
+                    return Err(
+                        "law: encrypting the same data twice gave the same bytes, or bytes that do not decrypt to it"
+                            .into(),
+                    );
                 }
                 if s.decrypt(imp_key(key), &tamper(ct)) != Err(HsmError::BadCiphertext) {
                     return Err(
@@ -758,6 +777,39 @@ impl ImplSut {
                     }
                 }
             }
+            (Op::ListUsers, Ok(_)) => {
+                // The audit log as a CO reads it (an operation of hsm-impl's own, the CO's
+                // alone): the records up to this call, as the auditor's view shows them.
+                let h = a.hsm.index();
+                let want = self
+                    .cluster
+                    .audit_after(h, 0)
+                    .map_err(|e| format!("audit log of HSM {h}: {e}"))?;
+                let got = s.audit_log();
+                let ok = match before.session_role(a.client, a.hsm) {
+                    Some(Role::CryptoOfficer) => got.as_ref() == Ok(&want),
+                    Some(_) => got == Err(HsmError::Forbidden),
+                    None => got == Err(HsmError::NotLoggedIn),
+                };
+                if !ok {
+                    return Err(format!(
+                        "law: AuditLog by a {} answered {}, not {}",
+                        before
+                            .session_role(a.client, a.hsm)
+                            .map_or("session not logged in".to_string(), |r| format!("{r:?}")),
+                        match &got {
+                            Ok(r) => format!("{} records", r.len()),
+                            Err(e) => e.code().to_string(),
+                        },
+                        match before.session_role(a.client, a.hsm) {
+                            Some(Role::CryptoOfficer) =>
+                                format!("the {} records of the log", want.len()),
+                            Some(_) => "Forbidden".to_string(),
+                            None => "NotLoggedIn".to_string(),
+                        }
+                    ));
+                }
+            }
             _ => {}
         }
         Ok(())
@@ -798,7 +850,7 @@ impl SystemUnderTest for ImplSut {
         }
         self.check_audit(action, before, expected, started, now_unix_ms())?;
         if out.is_ok() {
-            self.laws(action, &out)?;
+            self.laws(action, before, &out)?;
             // The laws' own calls are audited too: skip past their records.
             let h = action.hsm.index();
             let more = self
