@@ -661,7 +661,8 @@ impl ImplSut {
                 Ok(()) => None,
                 Err(e) => Some(error_code(e)?),
             };
-            if got != expected.as_ref().err().copied() {
+            let want_code = expected.as_ref().err().map_or("Ok", |c| c.name());
+            if got != expected.as_ref().err().copied() || r.outcome_code() != want_code {
                 return Err(format!(
                     "audit: the step's record has outcome {}, the step answered {}",
                     r.outcome_code(),
