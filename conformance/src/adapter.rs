@@ -20,8 +20,8 @@ use std::sync::Arc;
 pub type Constructor =
     Arc<dyn Fn(usize, &str, imp::Policy) -> Result<Cluster, HsmError> + Send + Sync>;
 
-/// Bytes that are no masked object, wrapped key, ciphertext or signature (the `Garbage` tokens).
-pub const GARBAGE: &[u8] = b"hsmspec: garbage bytes, no object of any kind";
+pub use crate::abstraction::GARBAGE;
+use crate::abstraction::{junk, truncations, JunkKind};
 
 /// The implementation's policy for the model's: field by field, with the cheap test cost.
 pub fn impl_policy(p: &hsm_model::Policy) -> imp::Policy {
@@ -147,27 +147,110 @@ pub struct ImplSut {
     /// With [`ImplSut::record_raw`]: the `Debug` of every answer of the implementation, before
     /// abstraction (the secrets test reads them).
     raw: Option<std::cell::RefCell<Vec<String>>>,
+    /// Per HSM, the sequence number of the last audit record seen (see [`ImplSut::check_audit`]).
+    audit_seen: Vec<u64>,
+    /// A divergence found when the cluster was made (the AU password's limits, see
+    /// [`creation_probe`]), reported at the first step.
+    creation: Option<String>,
+}
+
+/// An AU password of `n` characters.
+fn au_password_of(n: usize) -> String {
+    "appliance-password-".chars().cycle().take(n).collect()
+}
+
+/// Cluster creation at the AU password's limits (SPEC §1, §4: the AU's password is set when
+/// the cluster is created and must be valid): with `make`, one-HSM clusters whose AU password
+/// has the policy's shortest and longest lengths and one character less and more; each must be
+/// made exactly when the model's policy says the password is valid, and refused with
+/// `InvalidPassword` otherwise. `Err` describes the first disagreement.
+pub fn creation_probe(cfg: &Config, make: &Constructor) -> Result<(), String> {
+    let p = cfg.policy;
+    let (min, max) = (p.password_min_chars as usize, p.password_max_chars as usize);
+    for n in [min.saturating_sub(1), min, max, max + 1] {
+        let pw = au_password_of(n);
+        let valid = p.password_is_valid(&pw);
+        match (make(1, &pw, impl_policy(&p)), valid) {
+            (Ok(_), true) | (Err(HsmError::InvalidPassword), false) => {}
+            (got, _) => {
+                return Err(format!(
+                    "cluster creation with an AU password of {n} characters (valid: {min}..={max}) answered {}, the model says {}",
+                    match got {
+                        Ok(_) => "Ok".to_string(),
+                        Err(e) => e.code().to_string(),
+                    },
+                    if valid { "Ok" } else { "InvalidPassword" }
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Milliseconds since the Unix epoch (the audit records' clock).
+fn now_unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 impl ImplSut {
     /// A fresh cluster of `cfg`'s shape and policy, made by `make`.
     pub fn new(cfg: &Config, make: Constructor) -> Result<ImplSut, String> {
         let policy = impl_policy(&cfg.policy);
-        let cluster = make(cfg.hsms as usize, &cfg.au_password, policy)
+        let cluster = make(cfg.hsms as usize, &cfg.au_password, policy.clone())
             .map_err(|e| format!("cannot make a cluster: {e}"))?;
+        // The cluster as made, and a session opened and closed on each HSM (gone afterwards:
+        // `check_state` requires the clients' sessions alone), checked at the first step.
+        let mut creation = creation_probe(cfg, &make).err();
+        // SPEC §2: a cluster has an identity; another cluster made now has another.
+        if let Ok(other) = make(1, &cfg.au_password, policy.clone()) {
+            if other.cluster_id() == cluster.cluster_id() {
+                creation.get_or_insert_with(|| {
+                    "two clusters made one after the other have the same cluster id".into()
+                });
+            }
+        }
+        if cluster.hsm_count() != cfg.hsms as usize || *cluster.policy() != policy {
+            creation.get_or_insert_with(|| {
+                format!(
+                    "the cluster was made with {} HSMs and policy {:?}, not {} and {policy:?}",
+                    cluster.hsm_count(),
+                    cluster.policy(),
+                    cfg.hsms
+                )
+            });
+        }
+        for h in 0..cfg.hsms as usize {
+            drop(
+                cluster
+                    .open_session(h)
+                    .map_err(|e| format!("cannot open a session: {e}"))?,
+            );
+        }
         let mut sessions = Vec::new();
         for _ in 0..cfg.clients {
             let mut row = Vec::new();
             for h in 0..cfg.hsms as usize {
-                row.push(
-                    cluster
-                        .open_session(h)
-                        .map_err(|e| format!("cannot open a session: {e}"))?,
-                );
+                let s = cluster
+                    .open_session(h)
+                    .map_err(|e| format!("cannot open a session: {e}"))?;
+                if s.hsm() != h {
+                    creation.get_or_insert_with(|| {
+                        format!(
+                            "a session opened on HSM {h} says it is bound to HSM {}",
+                            s.hsm()
+                        )
+                    });
+                }
+                row.push(s);
             }
             sessions.push(row);
         }
         Ok(ImplSut {
+            audit_seen: vec![0; cfg.hsms as usize],
+            creation,
             cfg: cfg.clone(),
             make,
             cluster,
@@ -268,21 +351,33 @@ impl ImplSut {
         let cu = other.open_session(0).map_err(e)?;
         cu.login(&owner, &pw).map_err(e)?;
         let mut id = cu.generate_key(imp::KeyKind::Aes256, true).map_err(e)?;
-        while id.0 <= MAX_KEY_IDS as u64 {
+        // Ids count from 1 and advance with every key: MAX_KEY_IDS more keys get past them.
+        // An implementation whose ids do not advance would loop here forever.
+        for _ in 0..MAX_KEY_IDS {
+            if id.0 > MAX_KEY_IDS as u64 {
+                break;
+            }
             id = cu.generate_key(imp::KeyKind::Aes256, true).map_err(e)?;
+        }
+        if id.0 <= MAX_KEY_IDS as u64 {
+            return Err(format!(
+                "cannot make the foreign masked object: after {} keys the key id is still {}",
+                MAX_KEY_IDS + 1,
+                id.0
+            ));
         }
         cu.extract_masked(id).map_err(e)
     }
 
-    fn masked_bytes(&mut self, o: MaskedObject) -> Result<Vec<u8>, String> {
+    fn masked_bytes(&mut self, o: MaskedObject, a: &Action) -> Result<Vec<u8>, String> {
         Ok(match o {
             MaskedObject::Foreign => self.foreign_bytes()?,
-            MaskedObject::Garbage => GARBAGE.to_vec(),
+            MaskedObject::Garbage => junk(JunkKind::Masked, a),
             MaskedObject::Sealed(_) => self
                 .masked
                 .get(&o)
                 .cloned()
-                .unwrap_or_else(|| GARBAGE.to_vec()),
+                .unwrap_or_else(|| junk(JunkKind::Masked, a)),
         })
     }
 
@@ -305,10 +400,26 @@ impl ImplSut {
                 lift!(s.login(&crate::abstraction::name_arg(&self.cfg, name), &text(password)), r => Observation::LoggedIn(role_of(r)))
             }
             Op::Logout => lift!(s.logout(), _x => Observation::Done),
-            Op::GetClusterInfo => lift!(s.cluster_info(), i => Observation::ClusterInfo {
-                activated: i.activated,
-                blank: i.hsms.iter().map(|h| h.blank).collect(),
-            }),
+            Op::GetClusterInfo => match self.noted(s.cluster_info()) {
+                Ok(i) => {
+                    if i.cluster_id != self.cluster.cluster_id() {
+                        return Err(
+                            "GetClusterInfo answered another cluster id than the cluster's".into(),
+                        );
+                    }
+                    if i.hsms.iter().enumerate().any(|(n, h)| h.index != n) {
+                        return Err(format!(
+                            "GetClusterInfo's HSM indexes are {:?}, not 0, 1, …",
+                            i.hsms.iter().map(|h| h.index).collect::<Vec<_>>()
+                        ));
+                    }
+                    Ok(Observation::ClusterInfo {
+                        activated: i.activated,
+                        blank: i.hsms.iter().map(|h| h.blank).collect(),
+                    })
+                }
+                Err(e) => Err(error_code(e)?),
+            },
             Op::ListUsers => match self.noted(s.list_users()) {
                 Ok(users) => {
                     let mut out = Vec::new();
@@ -360,7 +471,7 @@ impl ImplSut {
                 }
             }
             Op::InsertMasked { object } => {
-                let bytes = self.masked_bytes(object)?;
+                let bytes = self.masked_bytes(object, a)?;
                 let s = &self.sessions[a.client.index()][a.hsm.index()];
                 match self.noted(s.insert_masked(&bytes)) {
                     Ok(id) => Ok(Observation::Key(key_id(id)?)),
@@ -401,7 +512,7 @@ impl ImplSut {
                     .wrapped
                     .get(&wrapped)
                     .cloned()
-                    .unwrap_or_else(|| GARBAGE.to_vec());
+                    .unwrap_or_else(|| junk(JunkKind::Wrapped, a));
                 match self.noted(s.unwrap_key(&bytes, imp_key(wrapping))) {
                     Ok(id) => Ok(Observation::Key(key_id(id)?)),
                     Err(e) => Err(error_code(e)?),
@@ -422,7 +533,7 @@ impl ImplSut {
                     .ciphertexts
                     .get(&ciphertext)
                     .cloned()
-                    .unwrap_or_else(|| GARBAGE.to_vec());
+                    .unwrap_or_else(|| junk(JunkKind::Ciphertext, a));
                 match self.noted(s.decrypt(imp_key(key), &bytes)) {
                     Ok(pt) => Ok(Observation::Plaintext(crate::abstraction::data_id(
                         &self.cfg, &pt,
@@ -473,11 +584,119 @@ impl ImplSut {
         Ok(out)
     }
 
+    /// The audit log held to the step (the implementation audits every call, refused ones
+    /// included): exactly one new record on the acting HSM and none elsewhere; its sequence
+    /// number the next one; its session, operation, user (the session's user before the step;
+    /// for Login the lower-cased name tried) and outcome (the one the model gave) those of the
+    /// step; its time within the step's. After a zeroize the log holds that record alone.
+    fn check_audit(
+        &mut self,
+        a: &Action,
+        before: &State,
+        expected: &Outcome,
+        started: u64,
+        ended: u64,
+    ) -> Result<(), String> {
+        for h in 0..self.cfg.hsms as usize {
+            let new = self
+                .cluster
+                .audit_after(h, self.audit_seen[h])
+                .map_err(|e| format!("audit log of HSM {h}: {e}"))?;
+            if h != a.hsm.index() {
+                if !new.is_empty() {
+                    return Err(format!(
+                        "audit: a step on HSM {} added {} record(s) to HSM {h}'s log",
+                        a.hsm.index(),
+                        new.len()
+                    ));
+                }
+                continue;
+            }
+            let [r] = new.as_slice() else {
+                return Err(format!(
+                    "audit: the step added {} records to HSM {h}'s log, not one",
+                    new.len()
+                ));
+            };
+            let want_seq = self.audit_seen[h] + 1;
+            if r.seq != want_seq {
+                return Err(format!(
+                    "audit: the step's record has sequence number {}, not {want_seq}",
+                    r.seq
+                ));
+            }
+            let session = self.sessions[a.client.index()][h].id();
+            if r.session != session {
+                return Err(format!(
+                    "audit: the step's record names session {}, not {session}",
+                    r.session
+                ));
+            }
+            let op = a.op.operation().name();
+            if format!("{:?}", r.operation) != op {
+                return Err(format!(
+                    "audit: the step's record names operation {:?}, not {op}",
+                    r.operation
+                ));
+            }
+            let user = match a.op {
+                Op::Login { name, .. } => Some(
+                    crate::abstraction::name_arg(&self.cfg, name)
+                        .to_lowercase()
+                        .chars()
+                        .take(64)
+                        .collect(),
+                ),
+                _ => before
+                    .session(a.client, a.hsm)
+                    .map(|n| self.cfg.name_text(n).to_lowercase()),
+            };
+            if r.user != user {
+                return Err(format!(
+                    "audit: the step's record names user {:?}, not {user:?}",
+                    r.user
+                ));
+            }
+            let got = match r.outcome {
+                Ok(()) => None,
+                Err(e) => Some(error_code(e)?),
+            };
+            let want_code = expected.as_ref().err().map_or("Ok", |c| c.name());
+            if got != expected.as_ref().err().copied() || r.outcome_code() != want_code {
+                return Err(format!(
+                    "audit: the step's record has outcome {}, the step answered {}",
+                    r.outcome_code(),
+                    crate::runner::show(expected)
+                ));
+            }
+            if !(started..=ended).contains(&r.time_unix_ms) {
+                return Err(format!(
+                    "audit: the step's record has time {} ms, outside the step's {started}..={ended}",
+                    r.time_unix_ms
+                ));
+            }
+            if matches!(a.op, Op::Zeroize) {
+                let all = self
+                    .cluster
+                    .audit_after(h, 0)
+                    .map_err(|e| format!("audit log of HSM {h}: {e}"))?;
+                if all.len() != 1 {
+                    return Err(format!(
+                        "audit: after a zeroize HSM {h}'s log holds {} records, not its record alone",
+                        all.len()
+                    ));
+                }
+            }
+            self.audit_seen[h] = r.seq;
+        }
+        Ok(())
+    }
+
     /// The crypto laws, on the implementation's real bytes, after a step the model and the
     /// implementation agreed on: decrypt of encrypt, verify of sign, and tampered ciphertexts,
     /// signatures, wrapped keys and masked objects rejected. Run in the same session (they
     /// change nothing but the audit log).
-    fn laws(&self, a: &Action, out: &Outcome) -> Result<(), String> {
+    fn laws(&self, a: &Action, before: &State, out: &Outcome) -> Result<(), String> {
         let s = &self.sessions[a.client.index()][a.hsm.index()];
         let data = |d: DataId| self.cfg.data_text(d).into_bytes();
         match (a.op, out) {
@@ -486,10 +705,30 @@ impl ImplSut {
                 if s.decrypt(imp_key(key), ct).ok() != Some(data(d)) {
                     return Err("law: decrypt(encrypt(data)) is not data".into());
                 }
+                // Encryption is randomised (a fresh 96-bit nonce): the same data again gives
+                // other bytes, which decrypt to it too.
+                let again = s
+                    .encrypt(imp_key(key), &data(d))
+                    .map_err(|e| format!("law: encrypting the same data again answered {e}"))?;
+                if again == *ct || s.decrypt(imp_key(key), &again).ok() != Some(data(d)) {
+                    return Err(
+                        "law: encrypting the same data twice gave the same bytes, or bytes that do not decrypt to it"
+                            .into(),
+                    );
+                }
                 if s.decrypt(imp_key(key), &tamper(ct)) != Err(HsmError::BadCiphertext) {
                     return Err(
                         "law: a tampered ciphertext was not rejected with BadCiphertext".into(),
                     );
+                }
+                for short in truncations(JunkKind::Ciphertext, ct) {
+                    if s.decrypt(imp_key(key), &short) != Err(HsmError::BadCiphertext) {
+                        return Err(format!(
+                            "law: a ciphertext truncated to {} of its {} bytes was not rejected with BadCiphertext",
+                            short.len(),
+                            ct.len()
+                        ));
+                    }
                 }
             }
             (Op::Sign { key, data: d }, Ok(Observation::Signature(tok))) => {
@@ -511,6 +750,15 @@ impl ImplSut {
                         "law: tampered wrapped bytes were not rejected with BadWrappedKey".into(),
                     );
                 }
+                for short in truncations(JunkKind::Wrapped, w) {
+                    if s.unwrap_key(&short, imp_key(wrapping)) != Err(HsmError::BadWrappedKey) {
+                        return Err(format!(
+                            "law: wrapped bytes truncated to {} of their {} bytes were not rejected with BadWrappedKey",
+                            short.len(),
+                            w.len()
+                        ));
+                    }
+                }
             }
             (Op::ExtractMasked { .. }, Ok(Observation::Masked(tok))) => {
                 let m = &self.masked[tok];
@@ -520,11 +768,47 @@ impl ImplSut {
                             .into(),
                     );
                 }
-                if s.insert_masked(&m[..m.len() / 2]) != Err(HsmError::BadMaskedObject) {
-                    return Err(
-                        "law: a truncated masked object was not rejected with BadMaskedObject"
-                            .into(),
-                    );
+                for short in truncations(JunkKind::Masked, m) {
+                    if s.insert_masked(&short) != Err(HsmError::BadMaskedObject) {
+                        return Err(format!(
+                            "law: a masked object truncated to {} of its {} bytes was not rejected with BadMaskedObject",
+                            short.len(),
+                            m.len()
+                        ));
+                    }
+                }
+            }
+            (Op::ListUsers, Ok(_)) => {
+                // The audit log as a CO reads it (an operation of hsm-impl's own, the CO's
+                // alone): the records up to this call, as the auditor's view shows them.
+                let h = a.hsm.index();
+                let want = self
+                    .cluster
+                    .audit_after(h, 0)
+                    .map_err(|e| format!("audit log of HSM {h}: {e}"))?;
+                let got = s.audit_log();
+                let ok = match before.session_role(a.client, a.hsm) {
+                    Some(Role::CryptoOfficer) => got.as_ref() == Ok(&want),
+                    Some(_) => got == Err(HsmError::Forbidden),
+                    None => got == Err(HsmError::NotLoggedIn),
+                };
+                if !ok {
+                    return Err(format!(
+                        "law: AuditLog by a {} answered {}, not {}",
+                        before
+                            .session_role(a.client, a.hsm)
+                            .map_or("session not logged in".to_string(), |r| format!("{r:?}")),
+                        match &got {
+                            Ok(r) => format!("{} records", r.len()),
+                            Err(e) => e.code().to_string(),
+                        },
+                        match before.session_role(a.client, a.hsm) {
+                            Some(Role::CryptoOfficer) =>
+                                format!("the {} records of the log", want.len()),
+                            Some(_) => "Forbidden".to_string(),
+                            None => "NotLoggedIn".to_string(),
+                        }
+                    ));
                 }
             }
             _ => {}
@@ -553,12 +837,30 @@ impl SystemUnderTest for ImplSut {
     fn step(
         &mut self,
         action: &Action,
-        _before: &State,
+        before: &State,
         expected: &Outcome,
     ) -> Result<Outcome, String> {
+        if let Some(m) = self.creation.take() {
+            return Err(m);
+        }
+        let started = now_unix_ms();
         let out = self.run(action, expected)?;
-        if out == *expected && out.is_ok() {
-            self.laws(action, &out)?;
+        if out != *expected {
+            // The runner reports the outcome itself.
+            return Ok(out);
+        }
+        self.check_audit(action, before, expected, started, now_unix_ms())?;
+        if out.is_ok() {
+            self.laws(action, before, &out)?;
+            // The laws' own calls are audited too: skip past their records.
+            let h = action.hsm.index();
+            let more = self
+                .cluster
+                .audit_after(h, self.audit_seen[h])
+                .map_err(|e| format!("audit log of HSM {h}: {e}"))?;
+            if let Some(r) = more.last() {
+                self.audit_seen[h] = r.seq;
+            }
         }
         Ok(out)
     }
@@ -651,6 +953,14 @@ impl SystemUnderTest for ImplSut {
             if want != got {
                 return Err(format!(
                     "HSM {h}: keys (id, kind, owner, shares, extractable, label) are {got:?}, the model says {want:?}"
+                ));
+            }
+            if snap.index != h || snap.sessions.len() != self.sessions.len() {
+                return Err(format!(
+                    "HSM {h}: its inspection view says index {} and {} open sessions, not {h} and the {} clients' ones",
+                    snap.index,
+                    snap.sessions.len(),
+                    self.sessions.len()
                 ));
             }
             for (c, row) in self.sessions.iter().enumerate() {

@@ -48,6 +48,9 @@ pub struct ExhaustiveResult {
 /// spelling of its table, so this is how an implementation that does not lower-case names
 /// (SPEC §3) meets the exhaustive campaign.
 pub fn exhaustive_configs() -> Vec<Config> {
+    use crate::generate::{
+        AU_PASSWORD_8, NAME_31_MIXED, NAME_32, PASSWORD_32, PASSWORD_33, PASSWORD_7, PASSWORD_8,
+    };
     use hsm_model::state::{
         ClientId, HsmId, KeyId, NameId, PasswordId, ADMIN, APP_USER, AU_PASSWORD, PRECO_PASSWORD,
     };
@@ -90,15 +93,21 @@ pub fn exhaustive_configs() -> Vec<Config> {
     c.names = vec![];
     c.families = Families::parse("sessions,passwords,lifecycle,masking").expect("families");
     c.key_ids = 0;
+    // The AU's password and new passwords at SPEC §4's limits: 8 characters, 32, 33.
+    c.au_password = AU_PASSWORD_8.into();
+    c.passwords = vec![PASSWORD_32.into(), PASSWORD_33.into()];
     out.push(c);
 
     let mut c = base("users");
     c.hsms = 1;
     c.clients = 2;
-    c.names = vec!["alice".into(), "Bob".into()];
+    // Names and passwords at SPEC §4's limits: 31 characters, 32; 8 characters, 7. The
+    // 31-character name is spelled in mixed case (D27: an implementation must lower-case it).
+    c.names = vec!["alice".into(), NAME_31_MIXED.into()];
     c.policy.max_users = 3;
     c.policy.lockout_threshold = 1;
-    c.invalid_names = vec![];
+    c.invalid_names = vec![NAME_32.into()];
+    c.passwords = vec![PASSWORD_8.into(), PASSWORD_7.into()];
     c.families = Families::parse("sessions,users,passwords").expect("families");
     c.key_ids = 0;
     let mut setup = activate(&c);
@@ -119,6 +128,8 @@ pub fn exhaustive_configs() -> Vec<Config> {
         c.non_extractable = non_extractable;
         c.policy.max_users = 5;
         c.policy.max_keys = max_keys;
+        // Empty data: the shortest ciphertext there is (a nonce and a tag).
+        c.data = vec![String::new()];
         let mut setup = activate(&c);
         for n in [2, 3, 4] {
             setup.push(create(n, Role::CryptoUser));
@@ -151,7 +162,7 @@ pub fn exhaustive_configs() -> Vec<Config> {
     c.families = Families::parse("keys,crypto,lifecycle").expect("families");
     c.key_ids = 3;
     c.policy.max_keys = 3;
-    c.passwords = vec!["secret-one".into()];
+    c.passwords = vec![PASSWORD_32.into()];
     let mut setup = activate(&c);
     setup.push(create(2, Role::CryptoUser));
     setup.push(create(3, Role::CryptoUser));
@@ -221,7 +232,7 @@ pub fn exhaustive_configs() -> Vec<Config> {
     c.families = Families::parse("users").expect("families");
     c.key_ids = 3;
     c.policy.max_keys = 3;
-    c.passwords = vec!["secret-one".into()];
+    c.passwords = vec![PASSWORD_32.into()];
     c.setup = setup;
     out.push(c);
     out

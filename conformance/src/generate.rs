@@ -23,22 +23,41 @@ use std::time::Instant;
 /// The configuration of the random campaign: 2 HSMs, 2 clients, four names, every kind, the
 /// model's full key-id space and pools, and small limits so that limit errors come early
 /// (lockout after 2 failures, 1 share per key, 5 users with the AU, 3 keys per HSM).
+///
+/// Its tables probe SPEC §4's limits at, just under and just over them: a name of 31
+/// characters (the longest) beside three short ones, and invalid names of 0 and 32 characters
+/// and one with bad characters; new passwords of 8 and 32 characters (the shortest and the
+/// longest) and of 7 and 33; the AU's password of 32 characters (the adapter also makes
+/// clusters with AU passwords at both ends, see `adapter::creation_probe`); and empty data.
 pub fn runner_config() -> Config {
     let mut c = Config::default_config();
     c.name = "runner".into();
     c.hsms = 2;
     c.clients = 2;
-    c.names = vec!["alice".into(), "bob".into(), "carol".into(), "dave".into()];
-    c.invalid_names = vec!["Bad Name!".into()];
-    c.spellings = ["ADMIN", "App_User", "Alice", "BOB", "Carol", "DAVE"]
-        .map(Into::into)
-        .to_vec();
-    c.passwords = vec!["secret-one".into(), "secret-two".into(), "short".into()];
+    c.names = vec!["alice".into(), "bob".into(), "carol".into(), NAME_31.into()];
+    c.invalid_names = vec!["Bad Name!".into(), String::new(), NAME_32.into()];
+    c.spellings = [
+        "ADMIN",
+        "App_User",
+        "Alice",
+        "BOB",
+        "Carol",
+        "DAVE_HAS_A_31_CHARACTER_NAME_XX",
+    ]
+    .map(Into::into)
+    .to_vec();
+    c.au_password = AU_PASSWORD_32.into();
+    c.passwords = vec![
+        PASSWORD_8.into(),
+        PASSWORD_32.into(),
+        PASSWORD_7.into(),
+        PASSWORD_33.into(),
+    ];
     c.key_ids = hsm_model::state::MAX_KEY_IDS as u8;
     c.kinds = KeyKind::ALL.to_vec();
     c.non_extractable = true;
     c.labels = vec!["label-a".into()];
-    c.data = vec!["hello".into(), "world".into()];
+    c.data = vec!["hello".into(), "world".into(), String::new()];
     let p = POOL_CAPACITY as u8;
     c.pools = PoolBounds {
         masked: p,
@@ -53,6 +72,25 @@ pub fn runner_config() -> Config {
     c.symmetry = false;
     c
 }
+
+/// A valid name of 31 characters, SPEC §4's longest.
+pub const NAME_31: &str = "dave_has_a_31_character_name_xx";
+/// [`NAME_31`] spelled in mixed case, as a configuration's table may spell a name (D27).
+pub const NAME_31_MIXED: &str = "Dave_Has_A_31_Character_Name_xx";
+/// A name of 32 characters of valid ones: one too long.
+pub const NAME_32: &str = "erin_has_a_32_character_name_xyz";
+/// A password of 8 characters, SPEC §4's shortest.
+pub const PASSWORD_8: &str = "secret-8";
+/// A password of 32 characters, SPEC §4's longest.
+pub const PASSWORD_32: &str = "secret-of-32-characters-exactly!";
+/// A password of 7 characters: one too short.
+pub const PASSWORD_7: &str = "secret7";
+/// A password of 33 characters: one too long.
+pub const PASSWORD_33: &str = "secret-of-32-characters-exactly!!";
+/// An AU password of 32 characters, the longest.
+pub const AU_PASSWORD_32: &str = "app-user-password-of-32-chars-ok";
+/// An AU password of 8 characters, the shortest.
+pub const AU_PASSWORD_8: &str = "au-pw-08";
 
 /// A small deterministic random source (proptest's ChaCha `TestRng`).
 pub struct Rng(TestRng);
@@ -180,7 +218,17 @@ impl Generator {
                 return *lockish[rng.below(lockish.len())].0;
             }
         }
-        let weight = |op: Operation, can_succeed: bool| -> usize {
+        // Whether an operation that cannot succeed here fails on its own preconditions (not on
+        // NotLoggedIn or Forbidden): those errors, the limits among them, are the rarer ones.
+        let own_error = |variants: &[(&Action, Option<ErrorCode>)]| {
+            variants.iter().any(|v| {
+                !matches!(
+                    v.1,
+                    None | Some(ErrorCode::NotLoggedIn) | Some(ErrorCode::Forbidden)
+                )
+            })
+        };
+        let weight = |op: Operation, can_succeed: bool, own_error: bool| -> usize {
             match op {
                 Operation::Zeroize => 1,
                 Operation::Login if !logged_in => 60,
@@ -201,13 +249,17 @@ impl Generator {
                     30
                 }
                 _ if can_succeed => 12,
+                _ if own_error => 4,
                 _ => 2,
             }
         };
-        let total: usize = ops.iter().map(|e| weight(e.0, !e.2.is_empty())).sum();
+        let total: usize = ops
+            .iter()
+            .map(|e| weight(e.0, !e.2.is_empty(), own_error(&e.1)))
+            .sum();
         let mut r = rng.below(total);
         for (op, variants, ok) in &ops {
-            let w = weight(*op, !ok.is_empty());
+            let w = weight(*op, !ok.is_empty(), own_error(variants));
             if r < w {
                 // New users are CUs four times in five (sharing needs two of them).
                 if *op == Operation::CreateUser && rng.chance(4, 5) {

@@ -12,7 +12,7 @@
 //! group is killed at once and the next trace gets a new process. Every process runs in its own
 //! process group, killed and reaped when its client is dropped ([`ProcessGroup`], D30).
 
-use crate::adapter::GARBAGE;
+use crate::abstraction::{junk, truncations, JunkKind, GARBAGE};
 use crate::protocol::{b64, clip, kind_name, role_from, role_name, unb64, VERSION};
 use crate::sut::{SutFactory, SystemUnderTest};
 use hsm_model::state::{Ciphertext, DataId, KeyId, MaskedObject, Signature, WrappedKey};
@@ -898,15 +898,15 @@ impl ProcessSut {
         Ok(bytes)
     }
 
-    fn masked_bytes(&mut self, o: MaskedObject) -> Result<Vec<u8>, String> {
+    fn masked_bytes(&mut self, o: MaskedObject, a: &Action) -> Result<Vec<u8>, String> {
         Ok(match o {
             MaskedObject::Foreign => self.foreign_bytes()?,
-            MaskedObject::Garbage => GARBAGE.to_vec(),
+            MaskedObject::Garbage => junk(JunkKind::Masked, a),
             MaskedObject::Sealed(_) => self
                 .masked
                 .get(&o)
                 .cloned()
-                .unwrap_or_else(|| GARBAGE.to_vec()),
+                .unwrap_or_else(|| junk(JunkKind::Masked, a)),
         })
     }
 
@@ -937,7 +937,7 @@ impl ProcessSut {
                 json!({ "name": crate::abstraction::name_arg(&self.cfg, name) })
             }
             Op::ExtractMasked { key } => json!({ "key": self.handle(key) }),
-            Op::InsertMasked { object } => json!({ "object": b64(&self.masked_bytes(object)?) }),
+            Op::InsertMasked { object } => json!({ "object": b64(&self.masked_bytes(object, a)?) }),
             Op::Clone { from } => json!({ "from": from.0 }),
             Op::GenerateKey { kind, extractable } => {
                 json!({ "kind": kind_name(kind), "extractable": extractable })
@@ -957,7 +957,7 @@ impl ProcessSut {
                     .wrapped
                     .get(&wrapped)
                     .cloned()
-                    .unwrap_or_else(|| GARBAGE.to_vec());
+                    .unwrap_or_else(|| junk(JunkKind::Wrapped, a));
                 json!({ "wrapped": b64(&bytes), "wrapping": self.handle(wrapping) })
             }
             Op::Encrypt { key, data } | Op::Sign { key, data } | Op::Hmac { key, data } => {
@@ -968,7 +968,7 @@ impl ProcessSut {
                     .ciphertexts
                     .get(&ciphertext)
                     .cloned()
-                    .unwrap_or_else(|| GARBAGE.to_vec());
+                    .unwrap_or_else(|| junk(JunkKind::Ciphertext, a));
                 json!({ "key": self.handle(key), "ciphertext": b64(&bytes) })
             }
             Op::Verify {
@@ -1146,6 +1146,17 @@ impl ProcessSut {
                         "law: a tampered ciphertext was not rejected with BadCiphertext: {r:?}"
                     ));
                 }
+                for short in truncations(JunkKind::Ciphertext, &ct) {
+                    let r =
+                        self.law(a, "Decrypt", json!({ "key": k, "ciphertext": b64(&short) }))?;
+                    if r != Reply::Err("BadCiphertext".into()) {
+                        return Err(format!(
+                            "law: a ciphertext truncated to {} of its {} bytes was not rejected with BadCiphertext: {r:?}",
+                            short.len(),
+                            ct.len()
+                        ));
+                    }
+                }
             }
             (Op::Sign { key, data: d }, Ok(Observation::Signature(tok))) => {
                 let sig = self.signatures[tok].clone();
@@ -1189,13 +1200,27 @@ impl ProcessSut {
                         "law: tampered wrapped bytes were not rejected with BadWrappedKey: {r:?}"
                     ));
                 }
+                for short in truncations(JunkKind::Wrapped, &w) {
+                    let r = self.law(
+                        a,
+                        "UnwrapKey",
+                        json!({ "wrapped": b64(&short), "wrapping": k }),
+                    )?;
+                    if r != Reply::Err("BadWrappedKey".into()) {
+                        return Err(format!(
+                            "law: wrapped bytes truncated to {} of their {} bytes were not rejected with BadWrappedKey: {r:?}",
+                            short.len(),
+                            w.len()
+                        ));
+                    }
+                }
             }
             (Op::ExtractMasked { .. }, Ok(Observation::Masked(tok))) => {
                 let m = self.masked[tok].clone();
-                for (bytes, what) in [
-                    (tamper(&m), "tampered"),
-                    (m[..m.len() / 2].to_vec(), "truncated"),
-                ] {
+                let shorts = truncations(JunkKind::Masked, &m)
+                    .into_iter()
+                    .map(|t| (t, "truncated"));
+                for (bytes, what) in std::iter::once((tamper(&m), "tampered")).chain(shorts) {
                     let r = self.law(a, "InsertMasked", json!({ "object": b64(&bytes) }))?;
                     if r != Reply::Err("BadMaskedObject".into()) {
                         return Err(format!(

@@ -224,8 +224,8 @@ impl Config {
                 self.names.len()
             ));
         }
-        if self.invalid_names.len() > 2 {
-            return fail("at most 2 invalid names".into());
+        if self.invalid_names.len() > 3 {
+            return fail("at most 3 invalid names".into());
         }
         let mut seen = vec!["admin".to_string(), "app_user".to_string()];
         for n in &self.names {

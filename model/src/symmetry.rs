@@ -11,7 +11,8 @@ use crate::action::{Action, Op};
 use crate::config::Config;
 use crate::state::*;
 
-/// Name ids a renaming covers: the valid names and up to two invalid ones.
+/// Name ids a renaming covers: the valid names and two invalid ones (`Perm::name` maps any
+/// further invalid name to itself).
 const NAME_IDS: usize = MAX_NAMES + 2;
 
 /// A renaming of names, HSMs and clients: each array maps an old index to a new one.

@@ -111,6 +111,13 @@ fn key_material_leaves_no_trace_in_freed_memory() {
             let _ = blob2;
         }
         let m = f.alice.extract_masked(aes).unwrap();
+        // A key with a label and a share: the public fields of its record are non-empty, so a
+        // record encoding sized for them wrongly would grow (and leave the material behind).
+        f.alice
+            .set_label(mac, "a label long enough to need room")
+            .unwrap();
+        f.alice.share_key(mac, "bob").unwrap();
+        let ml = f.alice.extract_masked(mac).unwrap();
         f.alice.sync_status().unwrap();
         let au = login(&f.c, 1, "app_user", AU_PW);
         au.clone_from(0).unwrap();
@@ -118,6 +125,9 @@ fn key_material_leaves_no_trace_in_freed_memory() {
         alice1.delete_key(aes).unwrap();
         assert_eq!(alice1.insert_masked(&m), Ok(aes));
         assert_eq!(alice1.decrypt(aes, &ct).unwrap(), b"data");
+        alice1.delete_key(mac).unwrap();
+        assert_eq!(alice1.insert_masked(&ml), Ok(mac));
+        assert_eq!(alice1.hmac(mac, b"data"), f.alice.hmac(mac, b"data"));
         // Zeroize both HSMs: every record holding the material is dropped and wiped.
         f.alice.zeroize().unwrap();
         alice1.zeroize().unwrap();
