@@ -834,6 +834,11 @@ impl ProcessSut {
     /// cluster (`reset` with `cluster: 1`) by the same implementation: activated, a CU named
     /// like the configuration's first name, one AES key, extracted. If the implementation cannot
     /// get there, junk bytes stand in.
+    /// Bytes of a masked object of another cluster, made once per trace on the system's second
+    /// cluster (cluster 1, the spec's default policy): activate, create a CU, log it in,
+    /// generate a key, extract it. Every one of these steps must succeed by the spec, so an
+    /// answer other than `ok` is a divergence (it used to leave garbage in the object's place,
+    /// which hid both the wrong answer and the foreign-object checks).
     fn foreign_bytes(&mut self) -> Result<Vec<u8>, String> {
         if let Some(b) = &self.foreign {
             return Ok(b.clone());
@@ -843,57 +848,60 @@ impl ProcessSut {
             .cfg
             .names
             .first()
-            .cloned()
+            .map(|n| n.to_lowercase())
             .unwrap_or_else(|| "foreign".into());
-        let ok = |r: Reply| match r {
-            Reply::Ok(v) => Some(v),
-            _ => None,
+        let must = |what: &str, r: Reply| {
+            match r {
+            Reply::Ok(v) => Ok(v),
+            Reply::Err(code) => Err(format!(
+                "making a masked object of another cluster (cluster 1): {what} answered {code}, the spec answers Ok"
+            )),
+            Reply::Refused(m) => Err(format!(
+                "making a masked object of another cluster (cluster 1): {what} was refused: {m}"
+            )),
+        }
         };
-        let mut made = None;
         let reset = self.request(
             "reset",
             json!({ "cluster": 1, "hsms": 1, "clients": 2, "au_password": pw,
                     "policy": Policy::spec_default() }),
         )?;
-        if ok(reset).is_some() {
-            let steps = [
-                (
-                    0,
-                    "Login",
-                    json!({ "name": "admin", "password": "password" }),
-                ),
-                (0, "ChangeOwnPassword", json!({ "password": pw })),
-                (
-                    0,
-                    "CreateUser",
-                    json!({ "name": owner, "role": "CU", "password": pw }),
-                ),
-                (1, "Login", json!({ "name": owner, "password": pw })),
-            ];
-            let mut all = true;
-            for (c, op, args) in steps {
-                if ok(self.op(1, c, 0, op, args)?).is_none() {
-                    all = false;
-                    break;
-                }
-            }
-            if all {
-                let gen = self.op(
-                    1,
-                    1,
-                    0,
-                    "GenerateKey",
-                    json!({ "kind": "Aes256", "extractable": true }),
-                )?;
-                if let Some(key) = ok(gen).and_then(|v| v.get("key").cloned()) {
-                    let ex = self.op(1, 1, 0, "ExtractMasked", json!({ "key": key }))?;
-                    made = ok(ex)
-                        .and_then(|v| v.get("object").and_then(Value::as_str).map(String::from))
-                        .and_then(|t| unb64(&t).ok());
-                }
-            }
+        must("reset", reset)?;
+        let steps = [
+            (
+                0,
+                "Login",
+                json!({ "name": "admin", "password": "password" }),
+            ),
+            (0, "ChangeOwnPassword", json!({ "password": pw })),
+            (
+                0,
+                "CreateUser",
+                json!({ "name": owner, "role": "CU", "password": pw }),
+            ),
+            (1, "Login", json!({ "name": owner, "password": pw })),
+        ];
+        for (c, op, args) in steps {
+            let r = self.op(1, c, 0, op, args)?;
+            must(op, r)?;
         }
-        let bytes = made.unwrap_or_else(|| GARBAGE.to_vec());
+        let gen = self.op(
+            1,
+            1,
+            0,
+            "GenerateKey",
+            json!({ "kind": "Aes256", "extractable": true }),
+        )?;
+        let key = must("GenerateKey", gen)?.get("key").cloned().ok_or(
+            "making a masked object of another cluster: the Ok answer to GenerateKey has no `key`",
+        )?;
+        let ex = self.op(1, 1, 0, "ExtractMasked", json!({ "key": key }))?;
+        let object = must("ExtractMasked", ex)?;
+        let text = object
+            .get("object")
+            .and_then(Value::as_str)
+            .ok_or("making a masked object of another cluster: the Ok answer to ExtractMasked has no `object`")?;
+        let bytes = unb64(text)?;
         self.foreign = Some(bytes.clone());
         Ok(bytes)
     }
