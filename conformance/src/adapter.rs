@@ -92,6 +92,9 @@ pub fn key_id(id: imp::KeyId) -> Result<KeyId, String> {
 pub struct ImplFactory {
     make: Constructor,
     label: String,
+    /// The cluster-creation probes ([`creation_probe`]), made once per policy and AU password
+    /// (they make several clusters; a campaign makes one per trace).
+    probed: Arc<std::sync::Mutex<HashMap<String, Option<String>>>>,
 }
 
 impl ImplFactory {
@@ -100,6 +103,7 @@ impl ImplFactory {
         ImplFactory {
             make: Arc::new(Cluster::new),
             label: format!("hsm-impl {}", env!("CARGO_PKG_VERSION")),
+            probed: Default::default(),
         }
     }
 
@@ -108,6 +112,7 @@ impl ImplFactory {
         ImplFactory {
             make,
             label: label.to_string(),
+            probed: Default::default(),
         }
     }
 
@@ -120,7 +125,19 @@ impl ImplFactory {
 
 impl SutFactory for ImplFactory {
     fn fresh(&self, cfg: &Config) -> Result<Box<dyn SystemUnderTest>, String> {
-        Ok(Box::new(ImplSut::new(cfg, self.make.clone())?))
+        let key = format!("{:?} {:?}", cfg.policy, cfg.au_password);
+        let probe = self
+            .probed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_insert_with(|| creation_probe(cfg, &self.make).err())
+            .clone();
+        Ok(Box::new(ImplSut::with_probe(
+            cfg,
+            self.make.clone(),
+            probe,
+        )?))
     }
     fn describe(&self) -> String {
         self.label.clone()
@@ -166,6 +183,14 @@ fn au_password_of(n: usize) -> String {
 /// `InvalidPassword` otherwise. `Err` describes the first disagreement.
 pub fn creation_probe(cfg: &Config, make: &Constructor) -> Result<(), String> {
     let p = cfg.policy;
+    // SPEC §2: a cluster has an identity; two clusters made one after the other differ.
+    let ids: Vec<_> = (0..2)
+        .filter_map(|_| make(1, &cfg.au_password, impl_policy(&p)).ok())
+        .map(|c| c.cluster_id())
+        .collect();
+    if ids.len() == 2 && ids[0] == ids[1] {
+        return Err("two clusters made one after the other have the same cluster id".into());
+    }
     let (min, max) = (p.password_min_chars as usize, p.password_max_chars as usize);
     for n in [min.saturating_sub(1), min, max, max + 1] {
         let pw = au_password_of(n);
@@ -196,22 +221,25 @@ fn now_unix_ms() -> u64 {
 }
 
 impl ImplSut {
-    /// A fresh cluster of `cfg`'s shape and policy, made by `make`.
+    /// A fresh cluster of `cfg`'s shape and policy, made by `make` (with the creation probes,
+    /// [`creation_probe`]).
     pub fn new(cfg: &Config, make: Constructor) -> Result<ImplSut, String> {
+        let probe = creation_probe(cfg, &make).err();
+        ImplSut::with_probe(cfg, make, probe)
+    }
+
+    /// Like [`ImplSut::new`], with the creation probes' verdict made already.
+    fn with_probe(
+        cfg: &Config,
+        make: Constructor,
+        probe: Option<String>,
+    ) -> Result<ImplSut, String> {
         let policy = impl_policy(&cfg.policy);
         let cluster = make(cfg.hsms as usize, &cfg.au_password, policy.clone())
             .map_err(|e| format!("cannot make a cluster: {e}"))?;
         // The cluster as made, and a session opened and closed on each HSM (gone afterwards:
         // `check_state` requires the clients' sessions alone), checked at the first step.
-        let mut creation = creation_probe(cfg, &make).err();
-        // SPEC §2: a cluster has an identity; another cluster made now has another.
-        if let Ok(other) = make(1, &cfg.au_password, policy.clone()) {
-            if other.cluster_id() == cluster.cluster_id() {
-                creation.get_or_insert_with(|| {
-                    "two clusters made one after the other have the same cluster id".into()
-                });
-            }
-        }
+        let mut creation = probe;
         if cluster.hsm_count() != cfg.hsms as usize || *cluster.policy() != policy {
             creation.get_or_insert_with(|| {
                 format!(

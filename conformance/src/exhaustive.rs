@@ -305,6 +305,7 @@ pub fn exhaustive(
     for (i, (s, _)) in states.iter().enumerate() {
         actions.clear();
         model.enabled_actions(s, &mut actions);
+        crate::generate::add_boundary_actions(&cfg, &mut actions);
         for a in &actions {
             if model.transition(s, a).is_some() {
                 todo.push((i, *a));

@@ -92,6 +92,22 @@ pub const AU_PASSWORD_32: &str = "app-user-password-of-32-chars-ok";
 /// An AU password of 8 characters, the shortest.
 pub const AU_PASSWORD_8: &str = "au-pw-08";
 
+/// Adds to the model's enabled actions those that probe a limit the model's enumeration stops
+/// short of: Clone from the index just past the last HSM (SPEC §3: SourceBlank, like a blank
+/// source), for every session that may ask for a Clone.
+pub fn add_boundary_actions(cfg: &Config, actions: &mut Vec<Action>) {
+    let past = hsm_model::state::HsmId(cfg.hsms);
+    let beyond: Vec<Action> = actions
+        .iter()
+        .filter(|a| matches!(a.op, hsm_model::Op::Clone { from } if from.0 == 0))
+        .map(|a| Action {
+            op: hsm_model::Op::Clone { from: past },
+            ..*a
+        })
+        .collect();
+    actions.extend(beyond);
+}
+
 /// A small deterministic random source (proptest's ChaCha `TestRng`).
 pub struct Rng(TestRng);
 
@@ -146,6 +162,7 @@ impl Generator {
     pub fn next_action(&self, s: &State, rng: &mut Rng) -> Action {
         let mut all = Vec::new();
         self.model.enabled_actions(s, &mut all);
+        add_boundary_actions(&self.model.cfg, &mut all);
         for _ in 0..32 {
             let a = respell(&self.model.cfg, self.pick(s, &all, rng), rng);
             if !crate::runner::beyond_capacity(&self.model.cfg, s, &a) {
