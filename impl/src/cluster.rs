@@ -34,14 +34,38 @@ use crate::record::{self, KeyRecord};
 use crate::types::*;
 
 /// `true` when the cluster runs with that fault (always `false` without the `faults` feature).
+///
+/// Two more forms keep code that exists only for a fault inside the macro, where it is compiled
+/// only with the feature (and where mutation testing, which reads the implementation's own
+/// expressions, does not count it as the implementation's): `fault!(inner, F if cond)` is
+/// `fault!(inner, F) && cond`, and `fault!(inner, F ? faulty ; correct)` is `faulty` with the
+/// fault and `correct` without.
 #[cfg(feature = "faults")]
 macro_rules! fault {
+    ($inner:expr, $f:ident if $cond:expr) => {
+        ($inner.fault == Some(Fault::$f) && $cond)
+    };
+    ($inner:expr, $f:ident ? $faulty:expr ; $correct:expr) => {
+        if $inner.fault == Some(Fault::$f) {
+            $faulty
+        } else {
+            $correct
+        }
+    };
     ($inner:expr, $f:ident) => {
         $inner.fault == Some(Fault::$f)
     };
 }
 #[cfg(not(feature = "faults"))]
 macro_rules! fault {
+    ($inner:expr, $f:ident if $cond:expr) => {{
+        let _ = &$inner;
+        false
+    }};
+    ($inner:expr, $f:ident ? $faulty:expr ; $correct:expr) => {{
+        let _ = &$inner;
+        $correct
+    }};
     ($inner:expr, $f:ident) => {{
         let _ = &$inner;
         false
@@ -546,7 +570,7 @@ fn usable<'a>(
     let name = caller.name();
     if k.owner == name
         || k.shares.contains(name)
-        || (fault!(inner, CoMayUseKeys) && caller.role == Some(Role::CryptoOfficer))
+        || fault!(inner, CoMayUseKeys if caller.role == Some(Role::CryptoOfficer))
     {
         Ok(k)
     } else {
@@ -1008,11 +1032,7 @@ impl Session {
     pub fn share_key(&self, key: KeyId, name: &str) -> Result<(), HsmError> {
         self.run(Operation::ShareKey, |inner, g, caller| {
             let target = Self::share_checks(inner, g, caller, key, name)?;
-            let limit = if fault!(inner, ShareLimitOneHigh) {
-                inner.policy.max_shares + 1
-            } else {
-                inner.policy.max_shares
-            };
+            let limit = fault!(inner, ShareLimitOneHigh ? inner.policy.max_shares + 1 ; inner.policy.max_shares);
             let k = key_mut(g, key)?;
             if k.shares.contains(&target) {
                 return Err(HsmError::AlreadyShared);
@@ -1078,15 +1098,9 @@ impl Session {
                 return Err(HsmError::WrongKeyKind);
             }
             let (kind, material) = record::unwrap(&w.material, wrapped)?;
-            let mut shares = BTreeSet::new();
-            if fault!(inner, UnwrapKeepsShares) {
-                shares = w
-                    .shares
-                    .iter()
-                    .filter(|s| *s != caller.name())
-                    .cloned()
-                    .collect();
-            }
+            let shares: BTreeSet<_> = fault!(inner, UnwrapKeepsShares ?
+                w.shares.iter().filter(|s| *s != caller.name()).cloned().collect() ;
+                BTreeSet::new());
             if g.keys.len() >= inner.policy.max_keys {
                 return Err(HsmError::KeyLimit);
             }
