@@ -167,8 +167,8 @@ fn replay_file(file: &std::path::Path, factory: &dyn SutFactory, sut: &SutArgs) 
             String::new()
         }
     );
-    let mut first_divergent: Option<TraceRun> = None;
-    let mut last = None;
+    // A file recorded as flaky is run until it diverges, at most RERUNS times; others once.
+    let mut last: Option<TraceRun> = None;
     for _ in 0..if flaky { RERUNS } else { 1 } {
         let run = run_trace(&trace, factory);
         out.runs += 1;
@@ -183,17 +183,14 @@ fn replay_file(file: &std::path::Path, factory: &dyn SutFactory, sut: &SutArgs) 
             };
             return out;
         }
-        if run.divergence.is_some() {
-            out.diverged_runs += 1;
-            if first_divergent.is_none() {
-                first_divergent = Some(run);
-                break;
-            }
-        } else {
-            last = Some(run);
+        let diverged = run.divergence.is_some();
+        last = Some(run);
+        if diverged {
+            out.diverged_runs = 1;
+            break;
         }
     }
-    match first_divergent.or(last) {
+    match last {
         Some(run) => {
             print!("{}", format_run(&trace.config, &run));
             match &run.divergence {
