@@ -131,6 +131,25 @@ fn replay_replays_every_file() {
     // All conforming: PASS.
     let v = run(&[&good, &good], false).expect("readable");
     assert_eq!(v.code(), 0);
+    // A file recorded as flaky is run up to five times; one that conforms every time passes.
+    let mut recorded: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    recorded["failure"] = serde_json::json!({
+        "flaky": true,
+        "first_run": { "diverged_at": 3, "message": "a wrong answer" },
+        "reruns": [{ "diverged_at": null, "message": "conforms" }],
+        "runs_differ_at": 3,
+        "original_steps": 3,
+        "shrinking": "not_shrunk_flaky",
+        "shrink_attempts": 0
+    });
+    let flaky = dir.join("flaky.json");
+    std::fs::write(&flaky, recorded.to_string()).expect("write");
+    let v = run(&[&flaky], true).expect("readable");
+    assert_eq!(v.code(), 0, "{}", v.line());
+    let rep: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
+    assert_eq!(rep["files"][0]["runs"], 5);
+    assert_eq!(rep["files"][0]["diverged_runs"], 0);
     std::fs::remove_dir_all(&dir).ok();
 }
 
