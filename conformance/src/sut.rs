@@ -32,9 +32,9 @@ pub trait SystemUnderTest {
     fn observe(&mut self) -> Result<Vec<String>, String>;
 
     /// Whether the system itself broke (a process that crashed, hung, answered garbage or the
-    /// wrong id, or closed early): its divergence is reported at the step where it happened,
-    /// and the trace up to there is kept as is (shrinking such a failure is pointless and, for
-    /// a hang, slow).
+    /// wrong id, or closed early): its divergence is reported at the step where it happened.
+    /// Such a failure is re-run and shrunk like any other, within the shrinking budget of
+    /// [`crate::failure::SHRINK_BUDGET`] (a hang costs a whole timeout per attempt).
     fn failed(&self) -> bool {
         false
     }
