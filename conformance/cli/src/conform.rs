@@ -321,7 +321,8 @@ impl ConformRun<'_> {
                 left_out.len()
             );
         }
-        if failures_found(random, exh) {
+        let failures = self.failures();
+        if !failures.is_empty() {
             if !missed.is_empty() {
                 println!(
                     "  {} triples not reached (not listed: the campaign stopped at its first failure)",
@@ -333,7 +334,6 @@ impl ConformRun<'_> {
                 println!("  not reached: {}", triple_text(t));
             }
         }
-        let failures = self.failures();
         let mut campaign_cmd = format!(
             "hsmspec conform --seed {} --cases {} --steps {}",
             self.seed, args.cases, args.steps
@@ -451,9 +451,4 @@ fn junit(
     let mut report = Report::new("hsmspec conform");
     report.add_test_suite(suite);
     report.to_string().map_err(|e| e.to_string())
-}
-
-/// Whether a campaign found a failure (and so stopped early).
-fn failures_found(random: &CampaignResult, exh: &[ExhaustiveResult]) -> bool {
-    !random.failures.is_empty() || exh.iter().any(|e| !e.failures.is_empty())
 }
