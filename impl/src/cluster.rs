@@ -212,18 +212,15 @@ impl Inner {
 
     /// NotLoggedIn → Forbidden, per SPEC §8 (and AuditLog: CO only).
     fn permission(&self, op: Operation, role: Option<Role>) -> Result<(), HsmError> {
-        if fault!(self, UnauthenticatedSyncStatus) && op == Operation::GetSyncStatus {
+        if fault!(self, UnauthenticatedSyncStatus if op == Operation::GetSyncStatus) {
             return Ok(());
         }
-        if fault!(self, CuMayCreateUsers)
-            && op == Operation::CreateUser
-            && role == Some(Role::CryptoUser)
+        if fault!(self, CuMayCreateUsers if op == Operation::CreateUser && role == Some(Role::CryptoUser))
         {
             return Ok(());
         }
-        if fault!(self, CoMayUseKeys)
-            && matches!(op, Operation::Encrypt | Operation::Decrypt)
-            && role == Some(Role::CryptoOfficer)
+        if fault!(self, CoMayUseKeys if matches!(op, Operation::Encrypt | Operation::Decrypt)
+            && role == Some(Role::CryptoOfficer))
         {
             return Ok(());
         }
@@ -807,7 +804,7 @@ impl Session {
             if !matches!(role, Role::CryptoOfficer | Role::CryptoUser) {
                 return Err(HsmError::InvalidRole);
             }
-            if fault!(inner, ChecksOutOfOrder) && g.users.contains_key(&name) {
+            if fault!(inner, ChecksOutOfOrder if g.users.contains_key(&name)) {
                 return Err(HsmError::UserExists);
             }
             inner.check_password(password)?;
