@@ -2,6 +2,7 @@
 //! model check of a stated configuration (committed under `conformance/coverage/`), and which
 //! of them a campaign reached.
 
+use crate::error::Error;
 use crate::runner::Triple;
 use hsm_model::run::{check, CheckOptions};
 use hsm_model::{Column, Config, ErrorCode, Operation};
@@ -50,19 +51,20 @@ pub struct CoverageFile {
 
 impl CoverageFile {
     /// The triples; an error names the first line that is no triple.
-    pub fn set(&self) -> Result<BTreeSet<Triple>, String> {
+    pub fn set(&self) -> Result<BTreeSet<Triple>, Error> {
         self.triples
             .iter()
             .map(|t| {
-                parse_triple(t)
-                    .ok_or_else(|| format!("`{t}` is no (role, operation, outcome) triple"))
+                parse_triple(t).ok_or_else(|| {
+                    Error::Usage(format!("`{t}` is no (role, operation, outcome) triple"))
+                })
             })
             .collect()
     }
 }
 
 /// The reachable triples of the configurations, from their exhaustive model checks.
-pub fn model_coverage(configs: &[Config]) -> Result<CoverageFile, String> {
+pub fn model_coverage(configs: &[Config]) -> Result<CoverageFile, Error> {
     let mut set = BTreeSet::new();
     for cfg in configs {
         let report = check(cfg, &CheckOptions::default())?;
@@ -78,14 +80,14 @@ pub fn model_coverage(configs: &[Config]) -> Result<CoverageFile, String> {
 
 /// The committed reachable triples (compiled in). An unreadable file is an error, never an
 /// empty set (which would make every campaign look complete).
-pub fn committed() -> Result<CoverageFile, String> {
+pub fn committed() -> Result<CoverageFile, Error> {
     parse_coverage(include_str!("../coverage/exhaustive.json"))
-        .map_err(|e| format!("the committed coverage file {COVERAGE_FILE}: {e}"))
+        .map_err(|e| e.context(&format!("the committed coverage file {COVERAGE_FILE}")))
 }
 
 /// A coverage file's text, read and checked: every line a triple, at least one.
-pub fn parse_coverage(text: &str) -> Result<CoverageFile, String> {
-    let file: CoverageFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+pub fn parse_coverage(text: &str) -> Result<CoverageFile, Error> {
+    let file: CoverageFile = serde_json::from_str(text).map_err(|e| Error::Usage(e.to_string()))?;
     let set = file.set()?;
     if set.is_empty() {
         return Err("it lists no triple".into());

@@ -2,6 +2,7 @@
 //! model's reachable state graph (concrete states, no symmetry), each reached by a shortest
 //! path from the initial state, is replayed on a fresh system under test.
 
+use crate::error::Error;
 use crate::failure::{investigate, Failure};
 use crate::runner::{run_trace, Triple};
 use crate::sut::SutFactory;
@@ -242,12 +243,21 @@ pub fn exhaustive_configs() -> Vec<Config> {
 /// state).
 pub type Reached = (State, Option<(usize, Action)>);
 
-/// The reachable concrete states of `cfg` in BFS order, with for each its parent and the
-/// action from it (none for the initial state), and the enabled transitions per state.
-pub fn reachable(model: &HsmModel, limit: usize) -> Result<Vec<Reached>, String> {
+/// A transition to replay: the index of the state it starts from, and the action.
+pub type Transition = (usize, Action);
+
+/// The reachable concrete states of `cfg` in BFS order, each with its parent and the action
+/// from it (none for the initial state), and every transition to replay: (state index,
+/// action) for each action enabled there that the model takes, the boundary probes of
+/// [`crate::generate::add_boundary_actions`] included. One walk gives both.
+pub fn reachable(
+    model: &HsmModel,
+    limit: usize,
+) -> Result<(Vec<Reached>, Vec<Transition>), Error> {
     let init = model.setup_state()?;
     let mut index: HashMap<State, usize> = HashMap::new();
     let mut states = vec![(init, None)];
+    let mut transitions = Vec::new();
     index.insert(init, 0);
     let mut i = 0;
     let mut actions = Vec::new();
@@ -255,13 +265,15 @@ pub fn reachable(model: &HsmModel, limit: usize) -> Result<Vec<Reached>, String>
         let s = states[i].0;
         actions.clear();
         model.enabled_actions(&s, &mut actions);
+        crate::generate::add_boundary_actions(&model.cfg, &mut actions);
         for a in &actions {
             let Some((_, next)) = model.transition(&s, a) else {
                 continue;
             };
+            transitions.push((i, *a));
             if let std::collections::hash_map::Entry::Vacant(e) = index.entry(next) {
                 if states.len() >= limit {
-                    return Err(format!("more than {limit} states"));
+                    return Err(Error::Usage(format!("more than {limit} states")));
                 }
                 e.insert(states.len());
                 states.push((next, Some((i, *a))));
@@ -269,7 +281,7 @@ pub fn reachable(model: &HsmModel, limit: usize) -> Result<Vec<Reached>, String>
         }
         i += 1;
     }
-    Ok(states)
+    Ok((states, transitions))
 }
 
 fn path_to(states: &[Reached], mut i: usize) -> Vec<Action> {
@@ -289,29 +301,17 @@ pub fn exhaustive(
     factory: &dyn SutFactory,
     stop_on_failure: bool,
     tick: &dyn Fn(u64, u64),
-) -> Result<ExhaustiveResult, String> {
+) -> Result<ExhaustiveResult, Error> {
     let start = Instant::now();
     let mut cfg = cfg.clone();
     cfg.symmetry = false;
     let model = HsmModel::new(cfg.clone())?;
-    let states = reachable(&model, 2_000_000)?;
+    let (states, todo) = reachable(&model, 2_000_000)?;
     let mut res = ExhaustiveResult {
         config: cfg.name.clone(),
         states: states.len() as u64,
         ..Default::default()
     };
-    let mut actions = Vec::new();
-    let mut todo: Vec<(usize, Action)> = Vec::new();
-    for (i, (s, _)) in states.iter().enumerate() {
-        actions.clear();
-        model.enabled_actions(s, &mut actions);
-        crate::generate::add_boundary_actions(&cfg, &mut actions);
-        for a in &actions {
-            if model.transition(s, a).is_some() {
-                todo.push((i, *a));
-            }
-        }
-    }
     let total = todo.len() as u64;
     res.asked = total;
     for (n, (i, a)) in todo.into_iter().enumerate() {
@@ -331,7 +331,7 @@ pub fn exhaustive(
         res.steps += run.steps.len() as u64;
         res.triples.extend(run.triples.iter().copied());
         if let Some(e) = run.input_error {
-            return Err(e);
+            return Err(Error::Usage(e));
         }
         if run.divergence.is_some() {
             res.failures

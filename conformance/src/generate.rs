@@ -8,6 +8,7 @@
 //! would take the model beyond its fixed capacity are never generated. A name argument is sent
 //! in another of its spellings one time in four ([`respell`]).
 
+use crate::error::Error;
 use crate::failure::{investigate, Failure};
 use crate::runner::{run_trace, Triple};
 use crate::sut::SutFactory;
@@ -147,7 +148,7 @@ pub struct Generator {
 
 impl Generator {
     /// A generator for `cfg` (its setup runs first).
-    pub fn new(cfg: &Config) -> Result<Generator, String> {
+    pub fn new(cfg: &Config) -> Result<Generator, Error> {
         Ok(Generator {
             model: HsmModel::new(cfg.clone())?,
         })
@@ -396,7 +397,7 @@ pub fn campaign(
     opts: &CampaignOptions,
     factory: &dyn SutFactory,
     tick: &dyn Fn(u64),
-) -> Result<CampaignResult, String> {
+) -> Result<CampaignResult, Error> {
     let gen = Generator::new(cfg)?;
     let start = Instant::now();
     let mut res = CampaignResult {
@@ -416,7 +417,7 @@ pub fn campaign(
         res.steps += run.steps.len() as u64;
         res.triples.extend(run.triples.iter().copied());
         if let Some(e) = run.input_error {
-            return Err(format!("case {i}: {e}"));
+            return Err(Error::Usage(format!("case {i}: {e}")));
         }
         if run.divergence.is_some() {
             res.failures.push(investigate(i, cs, &trace, &run, factory));

@@ -7,8 +7,15 @@
 //! described in `docs/conformance.md`, the trace format in `docs/formats.md`, the process
 //! protocol in `docs/protocol.md`.
 //!
-//! - [`sut`]: the `SystemUnderTest` interface; [`adapter`]: the `hsm-impl` adapter and its
-//!   abstraction function; [`abstraction`]: the parts of it both transports share.
+//! - [`sut`]: the `SystemUnderTest` interface, and `ProtocolSut`, the system of every
+//!   transport; [`abstraction`]: the one abstraction function (requests from actions, the
+//!   model's outcome from answers, the expected state of each HSM, the crypto laws).
+//! - [`protocol`]: the process protocol's typed requests and answers, and `hsm-impl` behind it
+//!   ([`protocol::Server`], what `hsmspec serve-impl` runs).
+//! - [`adapter`]: `hsm-impl` in process (the server called directly), with the checks only
+//!   direct access allows (the cluster as made, the audit log); [`process`]: an implementation
+//!   behind the protocol in a child process (framing, timeouts, process groups, the protocol
+//!   log).
 //! - [`runner`]: lockstep replay of one trace, shrinking to a 1-minimal trace.
 //! - [`failure`]: a failing trace re-run on fresh systems (flaky or reproducible), shrunk,
 //!   packaged and saved.
@@ -16,13 +23,13 @@
 //! - [`exhaustive`]: every transition of a small configuration's reachable graph, replayed.
 //! - [`coverage`]: the (role, operation, outcome) triples the model can reach, and which a
 //!   campaign reached.
-//! - [`protocol`]: the process protocol's wire vocabulary and its server for `hsm-impl`
-//!   (`hsmspec serve-impl`); [`process`]: the system under test behind the protocol.
 //! - [`verdict`]: PASS, FAIL, INCOMPLETE and the exit codes, decided in one place.
+//! - [`error`]: the crate's one error type, [`Error`].
 
 pub mod abstraction;
 pub mod adapter;
 pub mod coverage;
+pub mod error;
 pub mod exhaustive;
 pub mod failure;
 pub mod generate;
@@ -31,3 +38,5 @@ pub mod protocol;
 pub mod runner;
 pub mod sut;
 pub mod verdict;
+
+pub use error::Error;

@@ -103,7 +103,7 @@ fn view_difference(before: &[String], after: &[String]) -> String {
 pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
     let mut run = TraceRun::default();
     let cfg = &trace.config;
-    let made = guarded(|| factory.fresh(cfg)).and_then(|r| r);
+    let made = guarded(|| factory.fresh(cfg)).and_then(|r| r.map_err(|e| e.to_string()));
     let mut sut = match made {
         Ok(s) => s,
         Err(e) => {
@@ -194,6 +194,7 @@ fn check_step(
     // the view after it, independently of the model's state.
     let before = (!error_may_change_state(cfg, state, a, expected)).then(|| sut.observe());
     let got = sut.step(a, state, expected);
+    let got = got.map_err(|e| e.to_string());
     let diverged = match &got {
         Err(m) => Some(m.clone()),
         Ok(o) if o != expected => Some(format!(

@@ -1,5 +1,16 @@
-//! The interface between the runner and a system under test.
+//! The interface between the runner and a system under test, and the one implementation of it
+//! that every transport shares.
+//!
+//! The runner drives a [`SystemUnderTest`]. Both systems of this crate are a
+//! [`ProtocolSut`]: the protocol's requests ([`crate::protocol`]) sent through a
+//! [`Transport`], the answers put in the model's terms by the one abstraction function
+//! ([`crate::abstraction`]). The transports differ only in how a request travels: a direct
+//! call of `hsm-impl` ([`crate::adapter`]), or JSON lines to a child process
+//! ([`crate::process`]).
 
+use crate::abstraction::{laws, prepare, Abstraction};
+use crate::error::{diverged, Error};
+use crate::protocol::{Answer, Observation, Reply, Request};
 use hsm_model::{Action, Config, Outcome, State};
 
 /// A system under test, driven in lockstep with the model.
@@ -9,27 +20,27 @@ use hsm_model::{Action, Config, Outcome, State};
 pub trait SystemUnderTest {
     /// Runs one action on the system and answers its outcome in the model's terms (after the
     /// abstraction function). `before` and `expected` are the model's state before the step
-    /// and its answer: the adapter uses them only to *name* what the system produced (the
-    /// token a new ciphertext stands for, the record set a set of digests stands for), never
-    /// to decide the answer. `Err` is a divergence that the abstraction itself found (an
-    /// unknown error code, a wrong digest, an inconsistent tag, a broken crypto law).
+    /// and its answer: they are used only to *name* what the system produced (the token a new
+    /// ciphertext stands for, the record set a set of digests stands for), never to decide the
+    /// answer. `Err` is a divergence the abstraction itself found (an unknown error code, a
+    /// wrong digest, an inconsistent tag, a broken crypto law) or a system that broke.
     fn step(
         &mut self,
         action: &Action,
         before: &State,
         expected: &Outcome,
-    ) -> Result<Outcome, String>;
+    ) -> Result<Outcome, Error>;
 
     /// Compares the system's state, as its inspection view shows it without logging in,
     /// with the model's state after a step. `Err` describes the first difference.
-    fn check_state(&mut self, model: &State) -> Result<(), String>;
+    fn check_state(&mut self, model: &State) -> Result<(), Error>;
 
     /// The system's whole inspection view, as it shows without logging in: one opaque line
-    /// per HSM, in HSM order (for `hsm-impl`, `Cluster::inspect`). The runner takes it before
-    /// and after every step that answers an error and requires the two to be equal (SPEC §3:
-    /// nothing changes on an error, but a failed Login's counter), independently of the model.
-    /// `Err` is a system that cannot be inspected.
-    fn observe(&mut self) -> Result<Vec<String>, String>;
+    /// per HSM, in HSM order. The runner takes it before and after every step that answers an
+    /// error and requires the two to be equal (SPEC §3: nothing changes on an error, but a
+    /// failed Login's counter), independently of the model. `Err` is a system that cannot be
+    /// inspected.
+    fn observe(&mut self) -> Result<Vec<String>, Error>;
 
     /// Whether the system itself broke (a process that crashed, hung, answered garbage or the
     /// wrong id, or closed early): its divergence is reported at the step where it happened.
@@ -42,8 +53,104 @@ pub trait SystemUnderTest {
 
 /// Makes a fresh system under test for a configuration.
 pub trait SutFactory: Sync {
-    /// A fresh system: a new, unactivated cluster of `cfg`'s shape and policy.
-    fn fresh(&self, cfg: &Config) -> Result<Box<dyn SystemUnderTest>, String>;
+    /// A fresh system: a new, unactivated cluster of `cfg`'s shape and policy. `Err` is a
+    /// system that cannot run the configuration at all ([`Error::Refused`]); a system that
+    /// breaks while it is made is a system whose first step fails.
+    fn fresh(&self, cfg: &Config) -> Result<Box<dyn SystemUnderTest>, Error>;
     /// A one-line description for reports (`hsm-impl 0.1.0`).
     fn describe(&self) -> String;
+}
+
+/// How requests of the protocol reach a system: one request, its reply. `Err` is a
+/// transport that broke ([`Error::Broken`]) or an answer it could not make sense of
+/// ([`Error::Divergence`]).
+pub trait Transport {
+    /// Sends `request` and waits for its reply.
+    fn call(&mut self, request: &Request) -> Result<Reply, Error>;
+    /// Whether the transport broke for good (every later call fails).
+    fn broken(&self) -> bool {
+        false
+    }
+}
+
+/// A system under test reached through a transport, held to the model by the abstraction
+/// function: the system of every transport.
+pub struct ProtocolSut<T> {
+    /// How requests reach the system.
+    pub transport: T,
+    /// The trace's abstraction.
+    pub abstraction: Abstraction,
+}
+
+impl<T: Transport> ProtocolSut<T> {
+    /// A system reached through `transport`, for a trace of `cfg`.
+    pub fn new(cfg: &Config, transport: T) -> ProtocolSut<T> {
+        ProtocolSut {
+            transport,
+            abstraction: Abstraction::new(cfg),
+        }
+    }
+
+    /// Runs `a` on the system and abstracts its answer (no law, no state check).
+    pub fn run(&mut self, a: &Action, expected: &Outcome) -> Result<Outcome, Error> {
+        prepare(&mut self.abstraction, &mut self.transport, a)?;
+        let request = self.abstraction.request_of(a);
+        let reply = self.transport.call(&request)?;
+        self.abstraction.outcome_of(a, reply, expected)
+    }
+
+    /// The crypto laws after an Ok step both sides agreed on.
+    pub fn laws(&mut self, a: &Action, out: &Outcome) -> Result<(), Error> {
+        laws::check(&mut self.transport, &self.abstraction, a, out)
+    }
+
+    /// HSM `h` of the trace's cluster as the system shows it.
+    pub fn observation(&mut self, h: usize) -> Result<Observation, Error> {
+        let request = Request::Observe {
+            cluster: 0,
+            hsm: h as u64,
+        };
+        match self.transport.call(&request)? {
+            Reply::Ok(Answer::Observed(o)) => Ok(o),
+            Reply::Ok(_) => diverged(format!("observe HSM {h} answered no observation")),
+            Reply::Err(e) => diverged(format!("observe HSM {h} answered the error `{e}`")),
+            Reply::Refused(r) => diverged(format!("observe HSM {h} refused: {r}")),
+        }
+    }
+}
+
+impl<T: Transport> SystemUnderTest for ProtocolSut<T> {
+    fn step(
+        &mut self,
+        action: &Action,
+        _before: &State,
+        expected: &Outcome,
+    ) -> Result<Outcome, Error> {
+        let out = self.run(action, expected)?;
+        if out == *expected && out.is_ok() {
+            self.laws(action, &out)?;
+        }
+        Ok(out)
+    }
+
+    fn check_state(&mut self, model: &State) -> Result<(), Error> {
+        for h in 0..self.abstraction.config().hsms as usize {
+            let o = self.observation(h)?;
+            self.abstraction.check_view(model, h, &o)?;
+        }
+        Ok(())
+    }
+
+    fn observe(&mut self) -> Result<Vec<String>, Error> {
+        (0..self.abstraction.config().hsms as usize)
+            .map(|h| {
+                let o = self.observation(h)?;
+                serde_json::to_string(&o).map_err(|e| Error::Divergence(e.to_string()))
+            })
+            .collect()
+    }
+
+    fn failed(&self) -> bool {
+        self.transport.broken()
+    }
 }

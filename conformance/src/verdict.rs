@@ -2,10 +2,10 @@
 //!
 //! A command decides a [`Verdict`] from what it ran; `--json` and `--report` only change how it
 //! is printed. Exit codes: 0 PASS; 1 FAIL or INCOMPLETE (the reason on the verdict line);
-//! 2 for usage errors and unreadable input only ([`UsageError`]).
+//! 2 for usage errors and unreadable input only ([`Error`], [`USAGE_EXIT`]).
 
+use crate::error::Error;
 use serde::Serialize;
-use std::fmt;
 use std::process::ExitCode;
 
 /// What a run showed, worst first.
@@ -126,32 +126,21 @@ impl Verdict {
 /// Reasons that are gaps rather than failures carry this mark inside a [`Verdict`].
 const INCOMPLETE_MARK: &str = "not checked: ";
 
-/// A command could not run: bad options, or input it cannot read (exit 2).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UsageError(pub String);
+pub use crate::error::USAGE_EXIT;
 
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl<T: Into<String>> From<T> for UsageError {
-    fn from(m: T) -> UsageError {
-        UsageError(m.into())
-    }
-}
-
-/// The exit code for a usage error or unreadable input.
-pub const USAGE_EXIT: u8 = 2;
-
-/// The exit code of a command's result, printing a usage error as `hsmspec CMD: message`.
-pub fn exit(command: &str, result: Result<Verdict, UsageError>) -> ExitCode {
+/// The exit code of a command's result, printing an error as `hsmspec CMD: message`: the
+/// verdict's code, or [`USAGE_EXIT`] for a usage error or unreadable input. An error of the
+/// system under test that reached here instead of a verdict (it should not) is a FAIL.
+pub fn exit(command: &str, result: Result<Verdict, Error>) -> ExitCode {
     match result {
         Ok(v) => v.exit_code(),
         Err(e) => {
             eprintln!("hsmspec {command}: {e}");
-            ExitCode::from(USAGE_EXIT)
+            if e.is_sut_failure() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::from(USAGE_EXIT)
+            }
         }
     }
 }

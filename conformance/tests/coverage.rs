@@ -28,7 +28,8 @@ fn an_unreadable_coverage_file_is_an_error() {
     assert!(parse_coverage("{\"config\": \"x\", \"triples\": []}").is_err());
     let bad =
         parse_coverage("{\"config\": \"x\", \"triples\": [\"CU Encrypt Ok\", \"CU Fly Ok\"]}")
-            .expect_err("an unknown operation");
+            .expect_err("an unknown operation")
+            .to_string();
     assert!(bad.contains("CU Fly Ok"), "{bad}");
     let good = parse_coverage("{\"config\": \"x\", \"triples\": [\"CU Encrypt Ok\"]}")
         .expect("one triple");

@@ -7,6 +7,7 @@ use hsm_conformance::exhaustive::{exhaustive, exhaustive_configs};
 use hsm_conformance::generate::{campaign, runner_config, CampaignOptions};
 use hsm_conformance::runner::is_one_minimal;
 use hsm_conformance::sut::{SutFactory, SystemUnderTest};
+use hsm_conformance::Error;
 use hsm_impl::{Cluster, Fault};
 use hsm_model::{Action, Config, Outcome, State};
 use std::sync::Arc;
@@ -132,7 +133,7 @@ struct OneCheckSut {
 }
 
 impl SutFactory for OneCheck {
-    fn fresh(&self, cfg: &Config) -> Result<Box<dyn SystemUnderTest>, String> {
+    fn fresh(&self, cfg: &Config) -> Result<Box<dyn SystemUnderTest>, Error> {
         Ok(Box::new(OneCheckSut {
             inner: self.inner.fresh(cfg)?,
             model_state: self.model_state,
@@ -144,17 +145,17 @@ impl SutFactory for OneCheck {
 }
 
 impl SystemUnderTest for OneCheckSut {
-    fn step(&mut self, a: &Action, before: &State, expected: &Outcome) -> Result<Outcome, String> {
+    fn step(&mut self, a: &Action, before: &State, expected: &Outcome) -> Result<Outcome, Error> {
         self.inner.step(a, before, expected)
     }
-    fn check_state(&mut self, model: &State) -> Result<(), String> {
+    fn check_state(&mut self, model: &State) -> Result<(), Error> {
         if self.model_state {
             self.inner.check_state(model)
         } else {
             Ok(())
         }
     }
-    fn observe(&mut self) -> Result<Vec<String>, String> {
+    fn observe(&mut self) -> Result<Vec<String>, Error> {
         if self.model_state {
             Ok(Vec::new())
         } else {

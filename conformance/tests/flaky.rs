@@ -7,6 +7,7 @@ use hsm_conformance::failure::{FailureFile, RERUNS};
 use hsm_conformance::generate::{campaign, runner_config, CampaignOptions};
 use hsm_conformance::runner::{is_one_minimal, PANIC_PREFIX};
 use hsm_conformance::sut::{SutFactory, SystemUnderTest};
+use hsm_conformance::Error;
 use hsm_model::{Action, Config, Op, Outcome, State};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -55,7 +56,7 @@ struct MisbehavingSut {
 }
 
 impl SutFactory for Misbehaving {
-    fn fresh(&self, cfg: &Config) -> Result<Box<dyn SystemUnderTest>, String> {
+    fn fresh(&self, cfg: &Config) -> Result<Box<dyn SystemUnderTest>, Error> {
         Ok(Box::new(MisbehavingSut {
             inner: self.inner.fresh(cfg)?,
             how: self.how,
@@ -69,7 +70,7 @@ impl SutFactory for Misbehaving {
 }
 
 impl SystemUnderTest for MisbehavingSut {
-    fn step(&mut self, a: &Action, before: &State, expected: &Outcome) -> Result<Outcome, String> {
+    fn step(&mut self, a: &Action, before: &State, expected: &Outcome) -> Result<Outcome, Error> {
         let n = self.steps.fetch_add(1, Ordering::SeqCst) + 1;
         let wrong = match self.how {
             Misbehaviour::WrongNowAndThen => {
@@ -91,14 +92,14 @@ impl SystemUnderTest for MisbehavingSut {
         };
         let got = self.inner.step(a, before, expected)?;
         if wrong {
-            return Err("a planted wrong answer".into());
+            return Err(Error::Divergence("a planted wrong answer".into()));
         }
         Ok(got)
     }
-    fn check_state(&mut self, model: &State) -> Result<(), String> {
+    fn check_state(&mut self, model: &State) -> Result<(), Error> {
         self.inner.check_state(model)
     }
-    fn observe(&mut self) -> Result<Vec<String>, String> {
+    fn observe(&mut self) -> Result<Vec<String>, Error> {
         self.inner.observe()
     }
 }

@@ -6,5 +6,5 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let mut out = Vec::new();
     let factory = hsm_conformance::adapter::ImplFactory::correct();
-    let _ = hsm_conformance::protocol::serve(data, &mut out, &factory);
+    let _ = hsm_conformance::protocol::serve(data, &mut out, &mut factory.server());
 });

@@ -86,7 +86,7 @@ pub struct HsmModel {
 
 impl HsmModel {
     /// The model of `cfg`; an error if the configuration is not valid or its setup fails.
-    pub fn new(cfg: Config) -> Result<HsmModel, String> {
+    pub fn new(cfg: Config) -> Result<HsmModel, crate::Error> {
         cfg.validate()?;
         let model = HsmModel {
             symmetry: Symmetry::new(&cfg),
@@ -108,12 +108,16 @@ impl HsmModel {
     }
 
     /// The concrete state after the configuration's setup steps.
-    pub fn setup_state(&self) -> Result<State, String> {
+    pub fn setup_state(&self) -> Result<State, crate::Error> {
         let mut s = State::new_cluster();
         for (i, a) in self.cfg.setup.iter().enumerate() {
             let (out, next) = self.cfg.step(&s, a);
             if let Err(e) = out {
-                return Err(format!("setup step {} ({a:?}) answered {e}", i + 1));
+                return Err(crate::Error::SetupFailed {
+                    step: i + 1,
+                    action: format!("{a:?}"),
+                    code: e,
+                });
             }
             s = next;
         }

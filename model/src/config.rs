@@ -206,8 +206,8 @@ impl Config {
     }
 
     /// Checks that the configuration fits the model's capacity and is self-consistent.
-    pub fn validate(&self) -> Result<(), String> {
-        let fail = |m: String| Err(m);
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        let fail = |m: String| Err(crate::Error::InvalidConfig(m));
         if !(1..=MAX_HSMS as u8).contains(&self.hsms) {
             return fail(format!("hsms must be 1..={MAX_HSMS}, not {}", self.hsms));
         }

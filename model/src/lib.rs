@@ -25,10 +25,12 @@
 //! - [`checker`]: the stateright model, its properties and coverage.
 //! - [`symmetry`]: canonical representatives under renaming of clients, names and HSMs.
 //! - [`trace`]: the JSON trace format shared by the checker and the runner.
+//! - [`error`]: the crate's one error type, [`Error`].
 
 pub mod action;
 pub mod checker;
 pub mod config;
+pub mod error;
 pub mod explore;
 pub mod packed;
 pub mod planted;
@@ -47,6 +49,7 @@ mod tests;
 pub use action::{Action, Observation, Op, Outcome, UserEntry};
 pub use checker::{Coverage, HsmModel, Triple};
 pub use config::{Config, PoolBounds};
+pub use error::Error;
 pub use policy::Policy;
 pub use state::State;
 pub use table::{Cell, Column, Row};

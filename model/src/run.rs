@@ -170,7 +170,7 @@ impl Default for CheckOptions {
 }
 
 /// Checks `cfg` exhaustively with stateright's BFS.
-pub fn check(cfg: &Config, options: &CheckOptions) -> Result<CheckReport, String> {
+pub fn check(cfg: &Config, options: &CheckOptions) -> Result<CheckReport, crate::Error> {
     let model = HsmModel::new(cfg.clone())?;
     let start = Instant::now();
     let mut store_bytes = None;

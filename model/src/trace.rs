@@ -49,45 +49,8 @@ pub struct Trace {
     pub steps: Vec<TraceStep>,
 }
 
-/// Why a trace could not be read or replayed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TraceError {
-    /// Not JSON of the trace format.
-    Malformed(String),
-    /// Another format or version.
-    Unsupported(String),
-    /// The configuration is not valid.
-    BadConfig(String),
-    /// A step names something outside the configuration (step number from 1).
-    BadStep(usize, String),
-    /// The model answered otherwise than the recorded outcome (step number from 1).
-    OutcomeMismatch {
-        step: usize,
-        recorded: Outcome,
-        model: Outcome,
-    },
-}
-
-impl std::fmt::Display for TraceError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TraceError::Malformed(m) => write!(f, "malformed trace: {m}"),
-            TraceError::Unsupported(m) => write!(f, "unsupported trace: {m}"),
-            TraceError::BadConfig(m) => write!(f, "invalid configuration in trace: {m}"),
-            TraceError::BadStep(i, m) => write!(f, "step {i}: {m}"),
-            TraceError::OutcomeMismatch {
-                step,
-                recorded,
-                model,
-            } => write!(
-                f,
-                "step {step}: recorded outcome {recorded:?}, the model answers {model:?}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for TraceError {}
+/// Why a trace could not be read or replayed: the crate's one error type.
+pub type TraceError = crate::Error;
 
 impl Config {
     /// Checks that `a` names only clients, HSMs, names, passwords, keys, labels and data of this
@@ -185,33 +148,42 @@ impl Trace {
     /// Reads a trace from JSON text, checking format, version, configuration and every step.
     pub fn from_json(text: &str) -> Result<Trace, TraceError> {
         let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| TraceError::Malformed(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| TraceError::MalformedTrace(e.to_string()))?;
         let format = value.get("format").and_then(|f| f.as_str());
         if format != Some(FORMAT) {
-            return Err(TraceError::Unsupported(format!(
+            return Err(TraceError::UnsupportedTrace(format!(
                 "format is {format:?}, expected \"{FORMAT}\""
             )));
         }
         let version = value.get("version").and_then(|v| v.as_u64());
         if version != Some(VERSION as u64) {
-            return Err(TraceError::Unsupported(format!(
+            return Err(TraceError::UnsupportedTrace(format!(
                 "version {version:?}, this build reads version {VERSION}"
             )));
         }
         let trace: Trace =
-            serde_json::from_value(value).map_err(|e| TraceError::Malformed(e.to_string()))?;
-        trace.config.validate().map_err(TraceError::BadConfig)?;
+            serde_json::from_value(value).map_err(|e| TraceError::MalformedTrace(e.to_string()))?;
+        trace
+            .config
+            .validate()
+            .map_err(|e| TraceError::InvalidTraceConfig(e.to_string()))?;
         for (i, s) in trace.config.setup.iter().enumerate() {
             trace
                 .config
                 .check_action(s)
-                .map_err(|m| TraceError::BadStep(i + 1, format!("setup: {m}")))?;
+                .map_err(|m| TraceError::BadStep {
+                    step: i + 1,
+                    message: format!("setup: {m}"),
+                })?;
         }
         for (i, s) in trace.steps.iter().enumerate() {
             trace
                 .config
                 .check_action(&s.action)
-                .map_err(|m| TraceError::BadStep(i + 1, m))?;
+                .map_err(|message| TraceError::BadStep {
+                    step: i + 1,
+                    message,
+                })?;
         }
         Ok(trace)
     }

@@ -265,18 +265,15 @@ impl Families {
         Family::ALL.into_iter().filter(move |f| self.contains(*f))
     }
     /// Parses a comma-separated list of family names (`all` for every family).
-    pub fn parse(text: &str) -> Result<Families, String> {
+    pub fn parse(text: &str) -> Result<Families, crate::Error> {
         let mut set = Families::none();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             if part == "all" {
                 return Ok(Families::all());
             }
-            let family = Family::from_name(part).ok_or_else(|| {
-                let known: Vec<_> = Family::ALL.iter().map(|f| f.name()).collect();
-                format!(
-                    "unknown operation family `{part}` (known: {})",
-                    known.join(", ")
-                )
+            let family = Family::from_name(part).ok_or_else(|| crate::Error::UnknownFamily {
+                name: part.to_string(),
+                known: Family::ALL.iter().map(|f| f.name()).collect(),
             })?;
             set = set.with(family);
         }

@@ -1,7 +1,8 @@
 //! The subcommands of `hsmspec`, as functions the binary calls.
 
 use clap::Args;
-use hsm_conformance::verdict::{UsageError, Verdict};
+use hsm_conformance::verdict::Verdict;
+use hsm_conformance::Error;
 use hsm_model::run::{self, CheckOptions, Kind, Verdict as RunVerdict};
 use hsm_model::trace::{describe, Trace};
 use hsm_model::{Config, Families};
@@ -40,7 +41,7 @@ pub struct ConfigArgs {
 
 impl ConfigArgs {
     /// The configurations these options describe: the suite's four, or one preset adjusted.
-    pub fn configs(&self) -> Result<Vec<Config>, String> {
+    pub fn configs(&self) -> Result<Vec<Config>, Error> {
         if self.config == "suite" {
             let adjusted = self.hsms.is_some()
                 || self.clients.is_some()
@@ -58,7 +59,7 @@ impl ConfigArgs {
     }
 
     /// The one configuration these options describe (`suite` means `default` here).
-    pub fn config(&self) -> Result<Config, String> {
+    pub fn config(&self) -> Result<Config, Error> {
         let name = if self.config == "suite" {
             "default"
         } else {
@@ -83,7 +84,7 @@ impl ConfigArgs {
         if let Some(n) = self.names {
             let pool = ["alice", "bob", "carol", "dave", "erin", "frank"];
             if n > pool.len() {
-                return Err(format!("at most {} names", pool.len()));
+                return Err(format!("at most {} names", pool.len()).into());
             }
             cfg.names = pool[..n].iter().map(|s| s.to_string()).collect();
             custom = true;
@@ -201,12 +202,12 @@ pub const SUITE: [&str; 4] = ["accounts", "lifecycle", "keys", "masking"];
 /// The verdict is decided here whatever the output format: FAIL on a violated invariant, a
 /// missing example or cell, or (suite) an unreached error code; INCOMPLETE when a check was
 /// cut by `--timeout`.
-pub fn check(args: &CheckArgs) -> Result<Verdict, UsageError> {
+pub fn check(args: &CheckArgs) -> Result<Verdict, Error> {
     check_configs(args.config.configs()?, args)
 }
 
 /// [`check`] of `configs` (the tests plant faults in them), with the rest of `args`.
-pub fn check_configs(configs: Vec<Config>, args: &CheckArgs) -> Result<Verdict, UsageError> {
+pub fn check_configs(configs: Vec<Config>, args: &CheckArgs) -> Result<Verdict, Error> {
     let mut reports = Vec::new();
     let mut verdict = Verdict::pass();
     for cfg in configs {
@@ -355,7 +356,7 @@ impl SuiteFindings {
     }
 }
 
-fn check_one(args: &CheckArgs, cfg: Config) -> Result<run::CheckReport, UsageError> {
+fn check_one(args: &CheckArgs, cfg: Config) -> Result<run::CheckReport, Error> {
     let options = CheckOptions {
         engine: if args.engine == "compact" {
             run::Engine::Compact
@@ -389,7 +390,7 @@ fn check_one(args: &CheckArgs, cfg: Config) -> Result<run::CheckReport, UsageErr
     }
     if let Some(dir) = &args.save_paths {
         save_paths(&report, dir)
-            .map_err(|e| UsageError(format!("cannot save paths in {}: {e}", dir.display())))?;
+            .map_err(|e| Error::Usage(format!("cannot save paths in {}: {e}", dir.display())))?;
     }
     Ok(report)
 }

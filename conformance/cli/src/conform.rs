@@ -1,6 +1,6 @@
 //! `hsmspec conform`: the random campaign (and with `--exhaustive`, the exhaustive one) against
 //! a system under test, with reports (JSON, JUnit). It decides a [`Verdict`] (exit 0 PASS; 1
-//! FAIL or INCOMPLETE; 2 usage errors, [`UsageError`]); `--report` and `--junit` only print it
+//! FAIL or INCOMPLETE; 2 usage errors, [`hsm_conformance::Error`]); `--report` and `--junit` only print it
 //! another way.
 
 use crate::options::{bar, shell_quote, writable, SutArgs};
@@ -12,7 +12,8 @@ use hsm_conformance::failure::Failure;
 use hsm_conformance::generate::{campaign, runner_config, CampaignOptions, CampaignResult};
 use hsm_conformance::process::ProcessFactory;
 use hsm_conformance::sut::SutFactory;
-use hsm_conformance::verdict::{UsageError, Verdict};
+use hsm_conformance::verdict::Verdict;
+use hsm_conformance::Error;
 use hsm_model::{Config, Families};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -86,7 +87,7 @@ fn campaign_seed(args: &ConformArgs) -> u64 {
 }
 
 /// Runs `hsmspec conform`.
-pub fn conform(args: &ConformArgs) -> Result<Verdict, UsageError> {
+pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
     let seed = campaign_seed(args);
     println!("seed: {seed}");
     let families = match &args.ops {
@@ -100,7 +101,7 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, UsageError> {
     writable(&args.report, "cannot write the report")?;
     writable(&args.junit, "cannot write the JUnit report")?;
     std::fs::create_dir_all(&args.failures_dir).map_err(|e| {
-        UsageError(format!(
+        Error::Usage(format!(
             "cannot create the failures directory {}: {e}",
             args.failures_dir.display()
         ))
@@ -266,7 +267,7 @@ impl ConformRun<'_> {
         v
     }
 
-    fn print(&self, args: &ConformArgs, verdict: &Verdict) -> Result<(), UsageError> {
+    fn print(&self, args: &ConformArgs, verdict: &Verdict) -> Result<(), Error> {
         let (random, exh, cfg) = (self.random, self.exhaustive, self.cfg);
         let mut reached = random.triples.clone();
         for e in exh {
@@ -392,13 +393,13 @@ impl ConformRun<'_> {
                 path,
                 serde_json::to_string_pretty(&report).unwrap_or_default(),
             )
-            .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+            .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
         }
         if let Some(path) = &args.junit {
             let xml = junit(random, exh, &failures)
-                .map_err(|e| UsageError(format!("cannot write the JUnit report: {e}")))?;
+                .map_err(|e| Error::Usage(format!("cannot write the JUnit report: {e}")))?;
             std::fs::write(path, xml)
-                .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+                .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
         }
         println!("{}", verdict.line());
         Ok(())
@@ -411,7 +412,7 @@ fn junit(
     random: &CampaignResult,
     exh: &[ExhaustiveResult],
     failures: &[(String, &Failure)],
-) -> Result<String, String> {
+) -> Result<String, Error> {
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
     let failure_of = |prefix: &str| {
         failures
@@ -450,5 +451,5 @@ fn junit(
     }
     let mut report = Report::new("hsmspec conform");
     report.add_test_suite(suite);
-    report.to_string().map_err(|e| e.to_string())
+    report.to_string().map_err(|e| Error::Usage(e.to_string()))
 }

@@ -12,13 +12,12 @@ use crate::check::SUITE;
 use crate::links::LINKS;
 use crate::table::{derive_table, derived_from, is_refusal, table_markdown, Exploration};
 use clap::Args;
+use hsm_conformance::Error;
 use hsm_model::checker::properties as p;
 use hsm_model::run::{self, Verdict};
 use hsm_model::table::{Column, Row};
 use hsm_model::trace::{describe, Trace};
-use hsm_model::{Action, Config, ErrorCode, HsmModel, Observation, Operation, Outcome, State};
-use stateright::{Expectation, Model};
-use std::collections::HashSet;
+use hsm_model::{Config, ErrorCode, Observation, Operation, Outcome};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 // ---- generated pages ----------------------------------------------------------------------
@@ -177,80 +176,28 @@ pub fn outcome_text(cfg: &Config, outcome: &Outcome) -> String {
     }
 }
 
-/// An example's name and, if reached, a path to it (concrete actions from the setup state).
-pub type ExamplePath = (&'static str, Option<Vec<Action>>);
-
 /// An example's name and, if reached, its shortest trace from a new cluster with the model's
 /// outcomes, and how many of its first steps are setup.
 pub type ExampleTrace = (&'static str, Option<(Trace, usize)>);
 
-/// For each example (sometimes property) of `cfg`, a shortest path from the setup state to a
-/// state where it holds, as concrete actions; `None` for an example not reached.
-///
-/// stateright's BFS keeps, for a sometimes property, the path of the *last* state it saw the
-/// property hold in (it overwrites its discovery at every such state), so the paths of
-/// `CheckReport::properties` are real but not short. This is a plain BFS over the same model
-/// (`HsmModel`'s actions and representative states) that stops at the first state of each.
-pub fn shortest_example_paths(cfg: &Config) -> Result<Vec<ExamplePath>, String> {
-    let model = HsmModel::new(cfg.clone())?;
-    let properties = model.properties();
-    let wanted: Vec<usize> = (0..properties.len())
-        .filter(|&i| properties[i].expectation == Expectation::Sometimes)
-        .collect();
-    let mut found: Vec<Option<usize>> = vec![None; properties.len()];
-    // Node i: its state, and the (parent node, action) that first reached it.
-    let mut nodes: Vec<(State, Option<(usize, Action)>)> = Vec::new();
-    let mut seen: HashSet<State> = HashSet::new();
-    for s in model.init_states() {
-        if seen.insert(s) {
-            nodes.push((s, None));
-        }
-    }
-    let mut actions = Vec::new();
-    let mut next = 0;
-    while next < nodes.len() && wanted.iter().any(|&i| found[i].is_none()) {
-        let state = nodes[next].0;
-        for &i in &wanted {
-            if found[i].is_none() && (properties[i].condition)(&model, &state) {
-                found[i] = Some(next);
-            }
-        }
-        actions.clear();
-        model.actions(&state, &mut actions);
-        for a in actions.drain(..) {
-            if let Some(n) = model.next_state(&state, a) {
-                if seen.insert(n) {
-                    nodes.push((n, Some((next, a))));
-                }
-            }
-        }
-        next += 1;
-    }
-    Ok(wanted
-        .iter()
-        .map(|&i| {
-            let path = found[i].map(|mut node| {
-                let mut canonical = Vec::new();
-                while let Some((parent, a)) = nodes[node].1 {
-                    canonical.push(a);
-                    node = parent;
-                }
-                canonical.reverse();
-                model.concretize(&canonical)
-            });
-            (properties[i].name, path)
-        })
-        .collect())
-}
-
 /// The example paths: for each example, the shortest trace from a new cluster (setup steps
 /// included) over the configurations, with the model's outcomes; ties go to the earlier
 /// configuration. Also: the configurations the checker found it in.
-pub fn shortest_examples(ex: &Exploration) -> Result<Vec<ExampleTrace>, String> {
-    let mut paths = Vec::new();
-    for r in &ex.reports {
-        paths.push((&r.config, shortest_example_paths(&r.config)?));
-    }
+pub fn shortest_examples(ex: &Exploration) -> Result<Vec<ExampleTrace>, Error> {
+    // The compact engine explores level by level and keeps, for each example, the first state
+    // it reached it in: its path is a shortest one (over representative states, D25).
+    let paths: Vec<_> = ex
+        .reports
+        .iter()
+        .map(|r| {
+            let found: Vec<_> = r
+                .properties
+                .iter()
+                .map(|p| (p.name, p.path.clone()))
+                .collect();
+            (&r.config, found)
+        })
+        .collect();
     Ok(p::EXAMPLES
         .iter()
         .map(|(name, _)| {
@@ -310,7 +257,7 @@ fn render_trace(out: &mut String, trace: &Trace, setup: usize) {
 }
 
 /// `docs/properties.md`.
-pub fn properties_page(ex: &Exploration) -> Result<String, String> {
+pub fn properties_page(ex: &Exploration) -> Result<String, Error> {
     let mut out = String::from(GENERATED);
     out.push_str("# Properties\n\n");
     out.push_str(&format!(
@@ -531,7 +478,7 @@ pub fn traceability_page() -> String {
 }
 
 /// Every generated page: (file name under `docs/`, text).
-pub fn generate(ex: &Exploration) -> Result<Vec<(&'static str, String)>, String> {
+pub fn generate(ex: &Exploration) -> Result<Vec<(&'static str, String)>, Error> {
     Ok(vec![
         ("permissions.md", permissions_page(ex)),
         ("properties.md", properties_page(ex)?),

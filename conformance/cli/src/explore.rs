@@ -1,12 +1,16 @@
 //! `hsmspec explore`: stateright's Explorer for a configuration, on 127.0.0.1.
 
 use crate::check::ConfigArgs;
+use hsm_conformance::Error;
 use hsm_model::HsmModel;
 use std::process::ExitCode;
 
 /// Runs `hsmspec explore`: stateright's Explorer, until interrupted.
 pub fn explore(config: &ConfigArgs, port: u16) -> ExitCode {
-    let model = match config.config().and_then(HsmModel::new) {
+    let model = match config
+        .config()
+        .and_then(|c| HsmModel::new(c).map_err(Error::from))
+    {
         Ok(m) => m,
         Err(e) => {
             eprintln!("hsmspec explore: {e}");

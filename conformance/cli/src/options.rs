@@ -6,7 +6,7 @@ use clap::Args;
 use hsm_conformance::adapter::ImplFactory;
 use hsm_conformance::process::{ProcessFactory, ProtocolLog};
 use hsm_conformance::sut::SutFactory;
-use hsm_conformance::verdict::UsageError;
+use hsm_conformance::Error;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,7 +29,7 @@ pub struct SutArgs {
 
 impl SutArgs {
     /// The factory: a process factory with --sut-cmd, else `hsm-impl` linked in.
-    pub fn factory(&self) -> Result<Box<dyn SutFactory>, String> {
+    pub fn factory(&self) -> Result<Box<dyn SutFactory>, Error> {
         Ok(match &self.sut_cmd {
             Some(cmd) => Box::new(
                 ProcessFactory::command(cmd, Duration::from_millis(self.timeout_ms))
@@ -40,11 +40,12 @@ impl SutArgs {
     }
 
     /// The --log-protocol file, created.
-    pub fn protocol_log(&self) -> Result<Option<ProtocolLog>, String> {
+    pub fn protocol_log(&self) -> Result<Option<ProtocolLog>, Error> {
         self.log_protocol
             .as_ref()
             .map(|p| {
-                ProtocolLog::create(p).map_err(|e| format!("--log-protocol {}: {e}", p.display()))
+                ProtocolLog::create(p)
+                    .map_err(|e| Error::Usage(format!("--log-protocol {}: {e}", p.display())))
             })
             .transpose()
     }
@@ -92,13 +93,13 @@ pub fn shell_quote(s: &str) -> String {
 
 /// Checks that `path` can be written, before any work (an unwritable report is a usage error,
 /// found before the campaign rather than after it).
-pub fn writable(path: &Option<PathBuf>, what: &str) -> Result<(), UsageError> {
+pub fn writable(path: &Option<PathBuf>, what: &str) -> Result<(), Error> {
     if let Some(p) = path {
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(p)
-            .map_err(|e| UsageError(format!("{what} {}: {e}", p.display())))?;
+            .map_err(|e| Error::Usage(format!("{what} {}: {e}", p.display())))?;
     }
     Ok(())
 }

@@ -7,7 +7,8 @@ use clap::Args;
 use hsm_conformance::failure::{FailureFile, RERUNS};
 use hsm_conformance::runner::{format_run, run_trace, TraceRun};
 use hsm_conformance::sut::SutFactory;
-use hsm_conformance::verdict::{UsageError, Verdict};
+use hsm_conformance::verdict::Verdict;
+use hsm_conformance::Error;
 use hsm_model::trace::Trace;
 use std::path::PathBuf;
 
@@ -60,7 +61,7 @@ pub struct ReplayedFile {
 
 /// Runs `hsmspec replay`: every file against the model and the system under test; a summary
 /// counts conforming, diverging and unreadable files.
-pub fn replay(args: &ReplayArgs) -> Result<Verdict, UsageError> {
+pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
     writable(&args.report, "cannot write the report")?;
     let factory = args.sut.factory()?;
     let factory = &*factory;
@@ -113,10 +114,10 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, UsageError> {
             path,
             serde_json::to_string_pretty(&report).unwrap_or_default(),
         )
-        .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+        .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
     }
     if unreadable > 0 && diverge + disagree == 0 {
-        return Err(UsageError(format!(
+        return Err(Error::Usage(format!(
             "{unreadable} of {} file{} could not be read",
             results.len(),
             if results.len() == 1 { "" } else { "s" }

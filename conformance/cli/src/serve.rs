@@ -11,7 +11,7 @@ pub fn serve_impl() -> ExitCode {
     match hsm_conformance::protocol::serve(
         stdin.lock(),
         std::io::BufWriter::new(stdout.lock()),
-        &ImplFactory::correct(),
+        &mut ImplFactory::correct().server(),
     ) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

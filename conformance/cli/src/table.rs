@@ -5,6 +5,7 @@
 
 use crate::check::{ConfigArgs, SUITE};
 use clap::{Args, ValueEnum};
+use hsm_conformance::Error;
 use hsm_model::run::{self, CheckOptions, CheckReport, Verdict};
 use hsm_model::table::{self, Cell, Column, Row};
 use hsm_model::{Config, ErrorCode, Operation, Triple};
@@ -21,18 +22,15 @@ pub struct Exploration {
 impl Exploration {
     /// Checks each configuration exhaustively (one checker thread each, the configurations
     /// in parallel; the results do not depend on the order they finish in).
-    pub fn of(configs: Vec<Config>) -> Result<Exploration, String> {
-        let results: Vec<Result<CheckReport, String>> = std::thread::scope(|scope| {
+    pub fn of(configs: Vec<Config>) -> Result<Exploration, Error> {
+        let results: Vec<Result<CheckReport, hsm_model::Error>> = std::thread::scope(|scope| {
             let handles: Vec<_> = configs
                 .iter()
                 .map(|cfg| scope.spawn(move || run::check(cfg, &CheckOptions::default())))
                 .collect();
             handles
                 .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err("the checker panicked".into()))
-                })
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                 .collect()
         });
         let reports = results.into_iter().collect::<Result<Vec<_>, _>>()?;
@@ -40,7 +38,7 @@ impl Exploration {
     }
 
     /// The suite of `hsmspec check` ([`SUITE`]): accounts, lifecycle, keys, masking.
-    pub fn suite() -> Result<Exploration, String> {
+    pub fn suite() -> Result<Exploration, Error> {
         Exploration::of(SUITE.iter().filter_map(|n| Config::preset(n)).collect())
     }
 

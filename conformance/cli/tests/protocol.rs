@@ -157,7 +157,7 @@ fn a_refused_hello_is_reported() {
         r#"read l; echo '{"id":1,"refused":"I speak version 7"}'"#,
         Duration::from_millis(400),
     );
-    let e = f.hello(&runner_config()).unwrap_err();
+    let e = f.hello(&runner_config()).unwrap_err().to_string();
     assert!(e.contains("I speak version 7"), "{e}");
     assert!(f.fresh(&runner_config()).is_err());
 }

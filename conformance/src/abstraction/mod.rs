@@ -1,12 +1,33 @@
-//! The parts of the abstraction function that do not depend on how the system under test is
-//! reached: names sent and read back, data read back, and sync-status bookkeeping. The
-//! in-process adapter ([`crate::adapter`]) and the process client ([`crate::process`]) both
-//! map through these, so the two cannot drift apart.
+//! The abstraction function: how a system under test's answers, in the protocol's vocabulary
+//! ([`crate::protocol`]: names and passwords as text, bytes, key handles), map onto the model's
+//! ids and tokens, and how a model action becomes a request. It is written once, here, and
+//! used by every system under test whatever its transport: `hsm-impl` in process
+//! ([`crate::adapter`]) and any implementation behind the process protocol
+//! ([`crate::process`]), through [`crate::sut::ProtocolSut`].
+//!
+//! - [`Abstraction`]: one trace's maps (key handles to key ids, the bytes each token stands
+//!   for, the ledgers of opaque answers) and the translation both ways;
+//! - [`view`]: what the model expects each HSM to look like, compared with an observation;
+//! - [`laws`]: the crypto laws, checked on real bytes after each Ok step that made some;
+//! - [`ledger`]: sync statuses and HMAC tags held to the model by equality;
+//! - [`junk`]: bytes for objects the system never produced, tampered and truncated copies.
+//!
+//! See `docs/conformance.md` for the abstraction function in prose.
 
-use hsm_model::state::{DataId, KeyRecord, Material, NameId};
-use hsm_model::{Action, Config, Observation, Outcome};
+pub mod junk;
+pub mod laws;
+pub mod ledger;
+pub mod view;
+
+use crate::error::{diverged, Error};
+use crate::protocol::{Answer, Bytes, Call, Handle, Password, Reply, Request, Step};
+use crate::sut::Transport;
+use hsm_model::state::{Ciphertext, DataId, KeyId, MaskedObject, NameId, Signature, WrappedKey};
+use hsm_model::{Action, Config, ErrorCode, Observation, Op, Outcome, Policy, Role};
+use junk::{junk, JunkKind, GARBAGE};
+use ledger::{MacLedger, SyncLedger};
+use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{Hash as _, Hasher as _};
 
 /// The text sent for a name: the spelling the trace records (the table's text, as it is; the
 /// generators choose upper- and mixed-case spellings, see `Config::spellings`).
@@ -17,226 +38,535 @@ pub fn name_arg(cfg: &Config, n: NameId) -> String {
 /// The model's user for a user name the implementation shows: the user whose stored
 /// (lower-cased) name it is exactly; any other spelling shown is a divergence (SPEC §4: names
 /// are stored lower-case).
-pub fn name_id(cfg: &Config, text: &str) -> Result<NameId, String> {
+pub fn name_id(cfg: &Config, text: &str) -> Result<NameId, Error> {
     cfg.user_ids()
         .find(|&n| cfg.stored_name(n) == text)
-        .ok_or_else(|| format!("the implementation shows a user `{text}` no step created"))
+        .ok_or_else(|| {
+            Error::Divergence(format!(
+                "the implementation shows a user `{text}` no step created"
+            ))
+        })
 }
 
 /// The model's datum for plaintext bytes the implementation answered.
-pub fn data_id(cfg: &Config, bytes: &[u8]) -> Result<DataId, String> {
+pub fn data_id(cfg: &Config, bytes: &[u8]) -> Result<DataId, Error> {
     (0..cfg.data.len() as u8)
         .map(DataId)
         .find(|&d| cfg.data_text(d).as_bytes() == bytes)
-        .ok_or_else(|| "decrypt answered a plaintext that is no datum of the trace".to_string())
+        .ok_or_else(|| {
+            Error::Divergence("decrypt answered a plaintext that is no datum of the trace".into())
+        })
 }
 
-/// Every sync status seen in a trace: the model's record set and the implementation's digest
-/// set. Digests are opaque, so they are held to the model by their count and by equality:
-/// two digest sets are equal exactly when the model's record sets are (SPEC §6).
-#[derive(Debug, Default)]
-pub struct SyncLedger {
-    seen: Vec<(Vec<KeyRecord>, BTreeSet<Vec<u8>>)>,
+/// One trace's abstraction: what the system under test's handles and bytes stand for in the
+/// model, learnt as the trace runs.
+pub struct Abstraction {
+    cfg: Config,
+    key_handle: HashMap<KeyId, Handle>,
+    handle_key: HashMap<Handle, KeyId>,
+    masked: HashMap<MaskedObject, Vec<u8>>,
+    wrapped: HashMap<WrappedKey, Vec<u8>>,
+    ciphertexts: HashMap<Ciphertext, Vec<u8>>,
+    signatures: HashMap<Signature, Vec<u8>>,
+    macs: MacLedger,
+    /// Every sync status seen (SPEC §6 equality).
+    sync: SyncLedger,
+    /// A masked object of another cluster (made on first use, [`foreign_object`]).
+    foreign: Option<Vec<u8>>,
+    /// The cluster's id: the first GetClusterInfo answer's, or what the system says it is.
+    cluster_id: Option<String>,
 }
 
-impl SyncLedger {
-    /// Abstracts a digest set answered where the model expects `expected`.
-    pub fn abstract_status(
-        &mut self,
-        digests: BTreeSet<Vec<u8>>,
-        expected: &Outcome,
-    ) -> Result<Observation, String> {
-        let Ok(Observation::SyncStatus(records)) = expected else {
-            return Ok(Observation::SyncStatus(vec![]));
-        };
-        if digests.len() != records.len() {
-            return Err(format!(
-                "sync status has {} digests, the model holds {} keys",
-                digests.len(),
-                records.len()
-            ));
+impl Abstraction {
+    /// A fresh abstraction for a trace of `cfg`.
+    pub fn new(cfg: &Config) -> Abstraction {
+        Abstraction {
+            cfg: cfg.clone(),
+            key_handle: HashMap::new(),
+            handle_key: HashMap::new(),
+            masked: HashMap::new(),
+            wrapped: HashMap::new(),
+            ciphertexts: HashMap::new(),
+            signatures: HashMap::new(),
+            macs: MacLedger::default(),
+            sync: SyncLedger::default(),
+            foreign: None,
+            cluster_id: None,
         }
-        for (r, d) in &self.seen {
-            if (r == records) != (*d == digests) {
-                return Err(format!(
-                    "sync status: digest sets are {} where the model's key records are {}",
-                    if *d == digests { "equal" } else { "different" },
-                    if r == records { "equal" } else { "different" }
-                ));
-            }
-        }
-        self.seen.push((records.clone(), digests));
-        Ok(Observation::SyncStatus(records.clone()))
     }
-}
 
-/// Every HMAC tag seen in a trace, by the (material, data) the model says made it. Tags are
-/// opaque: the same material and data must give the same tag, different ones different tags.
-#[derive(Debug, Default)]
-pub struct MacLedger {
-    tags: HashMap<(Material, DataId), Vec<u8>>,
-}
+    /// The trace's configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
 
-impl MacLedger {
-    /// Abstracts a tag answered for data `d` where the model expects `expected`.
-    pub fn abstract_tag(
-        &mut self,
-        tag: &[u8],
-        d: DataId,
-        expected: &Outcome,
-    ) -> Result<Observation, String> {
-        let Ok(Observation::Mac { material, data }) = expected else {
-            return Ok(Observation::Mac {
-                material: Material(0),
-                data: d,
-            });
-        };
-        let k = (*material, *data);
-        if let Some(old) = self.tags.get(&k) {
-            if old != tag {
-                return Err("HMAC of the same material and data gave a different tag".into());
+    /// The cluster's id as the system under test knows it otherwise (`hsm-impl` in process):
+    /// every GetClusterInfo that names an id must name this one.
+    pub fn pin_cluster_id(&mut self, id: String) {
+        self.cluster_id = Some(id);
+    }
+
+    /// The handle sent for a model key id: the implementation's handle once it gave one, else
+    /// a handle it cannot have given.
+    pub fn handle(&self, k: KeyId) -> Handle {
+        self.key_handle
+            .get(&k)
+            .cloned()
+            .unwrap_or_else(|| format!("hsmspec-no-such-key-{}", k.0))
+    }
+
+    /// The model key id of a handle the implementation showed, if one step answered it.
+    pub fn key_of_handle(&self, handle: &str) -> Option<KeyId> {
+        self.handle_key.get(handle).copied()
+    }
+
+    /// Whether `a` needs another cluster's masked object that is not made yet.
+    pub fn needs_foreign(&self, a: &Action) -> bool {
+        matches!(
+            a.op,
+            Op::InsertMasked {
+                object: MaskedObject::Foreign
             }
-        } else if self.tags.values().any(|t| t == tag) {
-            return Err("HMAC of different material or data gave the same tag".into());
-        }
-        self.tags.insert(k, tag.to_vec());
-        Ok(Observation::Mac {
-            material: *material,
-            data: *data,
+        ) && self.foreign.is_none()
+    }
+
+    /// The data `d`'s bytes.
+    pub fn data(&self, d: DataId) -> Vec<u8> {
+        self.cfg.data_text(d).into_bytes()
+    }
+
+    /// The bytes a ciphertext token stands for (those the system answered for it).
+    pub fn ciphertext(&self, t: &Ciphertext) -> Option<&[u8]> {
+        self.ciphertexts.get(t).map(Vec::as_slice)
+    }
+
+    /// The bytes a signature token stands for.
+    pub fn signature(&self, t: &Signature) -> Option<&[u8]> {
+        self.signatures.get(t).map(Vec::as_slice)
+    }
+
+    /// The bytes a wrapped-key token stands for.
+    pub fn wrapped(&self, t: &WrappedKey) -> Option<&[u8]> {
+        self.wrapped.get(t).map(Vec::as_slice)
+    }
+
+    /// The bytes a masked-object token stands for.
+    pub fn masked(&self, t: &MaskedObject) -> Option<&[u8]> {
+        self.masked.get(t).map(Vec::as_slice)
+    }
+
+    /// Every masked object the implementation answered so far.
+    pub fn masked_objects(&self) -> impl Iterator<Item = &[u8]> {
+        self.masked.values().map(Vec::as_slice)
+    }
+
+    /// Every opaque byte string the implementation answered so far: masked objects, wrapped
+    /// keys, ciphertexts, signatures, tags.
+    pub fn answered_bytes(&self) -> Vec<&[u8]> {
+        let mut out: Vec<&[u8]> = self.masked.values().map(Vec::as_slice).collect();
+        out.extend(self.wrapped.values().map(Vec::as_slice));
+        out.extend(self.ciphertexts.values().map(Vec::as_slice));
+        out.extend(self.signatures.values().map(Vec::as_slice));
+        out.extend(self.macs.tags());
+        out
+    }
+
+    /// The request that runs `a` on the trace's cluster. Another cluster's masked object must
+    /// have been made first ([`Abstraction::needs_foreign`], [`foreign_object`]).
+    pub fn request_of(&self, a: &Action) -> Request {
+        let cfg = &self.cfg;
+        let name = |n: NameId| name_arg(cfg, n);
+        let pw = |p| Password::new(cfg.password_text(p));
+        let data = |d: DataId| Bytes(self.data(d));
+        let key = |k: KeyId| self.handle(k);
+        let or_junk = |b: Option<&Vec<u8>>, kind: JunkKind| {
+            Bytes(b.cloned().unwrap_or_else(|| junk(kind, a)))
+        };
+        let call = match a.op {
+            Op::Login { name: n, password } => Call::Login {
+                name: name(n),
+                password: pw(password),
+            },
+            Op::Logout => Call::Logout {},
+            Op::GetClusterInfo => Call::GetClusterInfo {},
+            Op::ListUsers => Call::ListUsers {},
+            Op::Zeroize => Call::Zeroize {},
+            Op::ChangeOwnPassword { password } => Call::ChangeOwnPassword {
+                password: pw(password),
+            },
+            Op::ChangePassword { name: n, password } => Call::ChangePassword {
+                name: name(n),
+                password: pw(password),
+            },
+            Op::CreateUser {
+                name: n,
+                role,
+                password,
+            } => Call::CreateUser {
+                name: name(n),
+                role,
+                password: pw(password),
+            },
+            Op::DeleteUser { name: n } => Call::DeleteUser { name: name(n) },
+            Op::GetSyncStatus => Call::GetSyncStatus {},
+            Op::ExtractMasked { key: k } => Call::ExtractMasked { key: key(k) },
+            Op::InsertMasked { object } => Call::InsertMasked {
+                object: match object {
+                    MaskedObject::Foreign => Bytes(self.foreign.clone().unwrap_or_default()),
+                    MaskedObject::Garbage => Bytes(junk(JunkKind::Masked, a)),
+                    MaskedObject::Sealed(_) => or_junk(self.masked.get(&object), JunkKind::Masked),
+                },
+            },
+            Op::Clone { from } => Call::Clone {
+                from: from.0 as u64,
+            },
+            Op::GenerateKey { kind, extractable } => Call::GenerateKey { kind, extractable },
+            Op::DeleteKey { key: k } => Call::DeleteKey { key: key(k) },
+            Op::ShareKey { key: k, name: n } => Call::ShareKey {
+                key: key(k),
+                name: name(n),
+            },
+            Op::UnshareKey { key: k, name: n } => Call::UnshareKey {
+                key: key(k),
+                name: name(n),
+            },
+            Op::SetAttribute { key: k, label } => Call::SetAttribute {
+                key: key(k),
+                label: cfg.label_text(label),
+            },
+            Op::WrapKey { key: k, wrapping } => Call::WrapKey {
+                key: key(k),
+                wrapping: key(wrapping),
+            },
+            Op::UnwrapKey { wrapped, wrapping } => Call::UnwrapKey {
+                wrapped: or_junk(self.wrapped.get(&wrapped), JunkKind::Wrapped),
+                wrapping: key(wrapping),
+            },
+            Op::Encrypt { key: k, data: d } => Call::Encrypt {
+                key: key(k),
+                data: data(d),
+            },
+            Op::Decrypt { key: k, ciphertext } => Call::Decrypt {
+                key: key(k),
+                ciphertext: or_junk(self.ciphertexts.get(&ciphertext), JunkKind::Ciphertext),
+            },
+            Op::Sign { key: k, data: d } => Call::Sign {
+                key: key(k),
+                data: data(d),
+            },
+            Op::Verify {
+                key: k,
+                data: d,
+                signature,
+            } => Call::Verify {
+                key: key(k),
+                data: data(d),
+                signature: Bytes(
+                    self.signatures
+                        .get(&signature)
+                        .cloned()
+                        .unwrap_or_else(|| GARBAGE.to_vec()),
+                ),
+            },
+            Op::Hmac { key: k, data: d } => Call::Hmac {
+                key: key(k),
+                data: data(d),
+            },
+            Op::Digest { data: d } => Call::Digest { data: data(d) },
+        };
+        Request::Step(Step {
+            cluster: 0,
+            client: a.client.index() as u64,
+            hsm: a.hsm.index() as u64,
+            call,
         })
     }
 
-    /// Every tag seen.
-    pub fn tags(&self) -> impl Iterator<Item = &[u8]> {
-        self.tags.values().map(Vec::as_slice)
-    }
-}
-
-/// Bytes that are no masked object, wrapped key, ciphertext or signature (the `Garbage` tokens,
-/// and tokens the system never produced).
-pub const GARBAGE: &[u8] = b"hsmspec: garbage bytes, no object of any kind";
-
-/// What a junk object stands in for: its format's header length decides the short lengths
-/// tried.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JunkKind {
-    /// A masked object (a version byte, then AES-GCM's nonce, body and tag).
-    Masked,
-    /// Wrapped key bytes (the same framing).
-    Wrapped,
-    /// A ciphertext (AES-GCM's nonce, body and tag, no header).
-    Ciphertext,
-    /// A signature.
-    Signature,
-}
-
-/// AES-GCM's nonce and tag: the shortest sealed object is a header and these.
-pub const NONCE_AND_TAG: usize = 12 + 16;
-
-/// The junk bytes sent where `a` consumes an object the system never produced: one of four
-/// lengths, chosen by a fixed hash of the action (stable under replay and shrinking), so that
-/// short-input checks are probed at their boundary: [`GARBAGE`] (46 bytes); nothing at all;
-/// one byte shorter than a header with nonce and tag; exactly a header with nonce and tag (an
-/// empty body with a wrong tag). Masked objects and wrapped keys get the version byte 1 as
-/// header, so that the length check, not the version check, is what refuses them. Signatures
-/// are fixed-length and always get [`GARBAGE`].
-pub fn junk(kind: JunkKind, a: &Action) -> Vec<u8> {
-    let header: &[u8] = match kind {
-        JunkKind::Masked | JunkKind::Wrapped => &[1],
-        JunkKind::Ciphertext => &[],
-        JunkKind::Signature => return GARBAGE.to_vec(),
-    };
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (a, 0x6a75_6e6b_u32).hash(&mut h);
-    let framed = |len: usize| {
-        let mut b = header.to_vec();
-        b.resize(header.len() + len, 0xa5);
-        b
-    };
-    match h.finish() % 4 {
-        0 => GARBAGE.to_vec(),
-        1 => Vec::new(),
-        2 => framed(NONCE_AND_TAG - 1),
-        _ => framed(NONCE_AND_TAG),
-    }
-}
-
-/// Shortened copies of a real object of `kind` (each must be refused like a tampered one):
-/// half of it, nothing, a header with nonce and tag less one byte, and a header with nonce and
-/// tag exactly (the real header and nonce, a wrong tag); copies as long as the object are left
-/// out.
-pub fn truncations(kind: JunkKind, object: &[u8]) -> Vec<Vec<u8>> {
-    let header = match kind {
-        JunkKind::Masked | JunkKind::Wrapped => 1,
-        JunkKind::Ciphertext | JunkKind::Signature => 0,
-    };
-    let mut out: Vec<Vec<u8>> = Vec::new();
-    for len in [
-        object.len() / 2,
-        0,
-        header + NONCE_AND_TAG - 1,
-        header + NONCE_AND_TAG,
-    ] {
-        if len < object.len() && !out.iter().any(|o| o.len() == len) {
-            out.push(object[..len].to_vec());
+    /// The model key id of a handle the implementation answered where the model expects
+    /// `expected`: a handle seen before keeps its key; a new one is bound to the key the
+    /// model answers.
+    fn key_of(&mut self, handle: &str, expected: &Outcome) -> Result<KeyId, Error> {
+        if let Some(k) = self.handle_key.get(handle) {
+            return Ok(*k);
         }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use hsm_model::state::{ClientId, HsmId, MaskedObject};
-    use hsm_model::Op;
-
-    fn insert(client: u8) -> Action {
-        Action {
-            client: ClientId(client),
-            hsm: HsmId(0),
-            op: Op::InsertMasked {
-                object: MaskedObject::Garbage,
-            },
-        }
-    }
-
-    #[test]
-    fn junk_takes_each_boundary_length_and_is_stable() {
-        let mut lengths = BTreeSet::new();
-        for c in 0..3 {
-            for h in 0..3 {
-                let mut a = insert(c);
-                a.hsm = HsmId(h);
-                let j = junk(JunkKind::Masked, &a);
-                assert_eq!(j, junk(JunkKind::Masked, &a), "same action, same junk");
-                if !j.is_empty() && j.len() != GARBAGE.len() {
-                    assert_eq!(j[0], 1, "framed junk starts with the version byte");
+        match expected {
+            Ok(Observation::Key(k)) => match self.key_handle.get(k) {
+                None => {
+                    self.key_handle.insert(*k, handle.to_string());
+                    self.handle_key.insert(handle.to_string(), *k);
+                    Ok(*k)
                 }
-                lengths.insert(j.len());
+                Some(h) => diverged(format!(
+                    "the implementation answered a new key handle `{handle}` where the model answers key {} (handle `{h}`)",
+                    k.0
+                )),
+            },
+            _ => diverged(format!(
+                "the implementation answered Ok with a new key handle `{handle}`, the model answers {}",
+                crate::runner::show(expected)
+            )),
+        }
+    }
+
+    /// The model's outcome for the implementation's reply to `a`, where the model answers
+    /// `expected`. `expected` only *names* what the implementation produced (the token a new
+    /// ciphertext stands for, the record set a digest set stands for); it never decides the
+    /// answer. `Err` is a divergence the abstraction itself finds.
+    pub fn outcome_of(
+        &mut self,
+        a: &Action,
+        reply: Reply,
+        expected: &Outcome,
+    ) -> Result<Outcome, Error> {
+        let op = a.op.operation().name();
+        let answer = match reply {
+            Reply::Ok(answer) => answer,
+            Reply::Err(code) => {
+                return ErrorCode::from_name(&code).map(Err).ok_or_else(|| {
+                    Error::Divergence(format!(
+                    "the implementation answered the error `{code}`, a code the spec does not have"
+                ))
+                })
+            }
+            Reply::Refused(r) => return diverged(format!("the implementation refused {op}: {r}")),
+        };
+        let exp_ok = expected.as_ref().ok();
+        // Bytes the implementation made stand for the token the model answers (or for no
+        // token at all where the model answers an error: the outcome differs anyway).
+        fn token<T: Copy + Eq + std::hash::Hash>(
+            table: &mut HashMap<T, Vec<u8>>,
+            bytes: Bytes,
+            expected: Option<T>,
+            garbage: T,
+        ) -> T {
+            match expected {
+                Some(tok) => {
+                    table.entry(tok).or_insert(bytes.0);
+                    tok
+                }
+                None => garbage,
             }
         }
-        assert_eq!(
-            lengths,
-            BTreeSet::from([0, NONCE_AND_TAG, NONCE_AND_TAG + 1, GARBAGE.len()]),
-            "nine actions reach the four lengths"
-        );
-        assert_eq!(junk(JunkKind::Signature, &insert(0)), GARBAGE);
+        let obs = match (a.op, answer) {
+            (Op::Login { .. }, Answer::LoggedIn { role }) => Observation::LoggedIn(role),
+            (
+                Op::Logout
+                | Op::Zeroize
+                | Op::ChangeOwnPassword { .. }
+                | Op::ChangePassword { .. }
+                | Op::CreateUser { .. }
+                | Op::DeleteUser { .. }
+                | Op::Clone { .. }
+                | Op::DeleteKey { .. }
+                | Op::ShareKey { .. }
+                | Op::UnshareKey { .. }
+                | Op::SetAttribute { .. },
+                Answer::Done {},
+            ) => Observation::Done,
+            (
+                Op::GetClusterInfo,
+                Answer::ClusterInfo {
+                    activated,
+                    hsms,
+                    cluster_id,
+                },
+            ) => {
+                if hsms.iter().enumerate().any(|(n, h)| h.index != n as u64) {
+                    return diverged(format!(
+                        "GetClusterInfo's HSM indexes are {:?}, not 0, 1, …",
+                        hsms.iter().map(|h| h.index).collect::<Vec<_>>()
+                    ));
+                }
+                if let Some(id) = cluster_id {
+                    match &self.cluster_id {
+                        Some(known) if *known != id => {
+                            return diverged(
+                                "GetClusterInfo answered another cluster id than the cluster's",
+                            )
+                        }
+                        Some(_) => {}
+                        None => self.cluster_id = Some(id),
+                    }
+                }
+                Observation::ClusterInfo {
+                    activated,
+                    blank: hsms.iter().map(|h| h.blank).collect(),
+                }
+            }
+            (Op::ListUsers, Answer::Users { users }) => {
+                let mut out = Vec::new();
+                for u in users {
+                    out.push(hsm_model::UserEntry {
+                        name: name_id(&self.cfg, &u.name)?,
+                        role: u.role,
+                        locked: u.locked,
+                    });
+                }
+                Observation::Users(out)
+            }
+            (Op::GetSyncStatus, Answer::SyncStatus { digests }) => {
+                let set: BTreeSet<Vec<u8>> = digests.into_iter().map(|d| d.0).collect();
+                self.sync.abstract_status(set, expected)?
+            }
+            (Op::ExtractMasked { .. }, Answer::Masked { object }) => {
+                let exp = match exp_ok {
+                    Some(Observation::Masked(t)) => Some(*t),
+                    _ => None,
+                };
+                Observation::Masked(token(&mut self.masked, object, exp, MaskedObject::Garbage))
+            }
+            (
+                Op::InsertMasked { .. } | Op::GenerateKey { .. } | Op::UnwrapKey { .. },
+                Answer::Key { key },
+            ) => Observation::Key(self.key_of(&key, expected)?),
+            (Op::WrapKey { .. }, Answer::Wrapped { wrapped }) => {
+                let exp = match exp_ok {
+                    Some(Observation::Wrapped(t)) => Some(*t),
+                    _ => None,
+                };
+                Observation::Wrapped(token(&mut self.wrapped, wrapped, exp, WrappedKey::Garbage))
+            }
+            (Op::Encrypt { .. }, Answer::Ciphertext { ciphertext }) => {
+                let exp = match exp_ok {
+                    Some(Observation::Ciphertext(t)) => Some(*t),
+                    _ => None,
+                };
+                Observation::Ciphertext(token(
+                    &mut self.ciphertexts,
+                    ciphertext,
+                    exp,
+                    Ciphertext::Garbage,
+                ))
+            }
+            (Op::Decrypt { .. }, Answer::Plaintext { plaintext }) => {
+                Observation::Plaintext(data_id(&self.cfg, &plaintext.0)?)
+            }
+            (Op::Sign { .. }, Answer::Signature { signature }) => {
+                let exp = match exp_ok {
+                    Some(Observation::Signature(t)) => Some(*t),
+                    _ => None,
+                };
+                Observation::Signature(token(
+                    &mut self.signatures,
+                    signature,
+                    exp,
+                    Signature::Garbage,
+                ))
+            }
+            (Op::Verify { .. }, Answer::Verified { valid }) => Observation::Verified(valid),
+            (Op::Hmac { data: d, .. }, Answer::Tag { tag }) => {
+                self.macs.abstract_tag(&tag.0, d, expected)?
+            }
+            (Op::Digest { data: d }, Answer::Digest { digest }) => {
+                let want = Sha256::digest(self.data(d));
+                if digest.0[..] != want[..] {
+                    return diverged(format!(
+                        "Digest({:?}) is not its SHA-256",
+                        self.cfg.data_text(d)
+                    ));
+                }
+                Observation::Digest(d)
+            }
+            (_, _) => return diverged(format!("the Ok answer to {op} is of another operation")),
+        };
+        Ok(Ok(obs))
     }
+}
 
-    #[test]
-    fn truncations_cut_at_the_short_input_boundary() {
-        let object = vec![1u8; 80];
-        let lens: Vec<usize> = truncations(JunkKind::Masked, &object)
-            .iter()
-            .map(Vec::len)
-            .collect();
-        assert_eq!(lens, vec![40, 0, NONCE_AND_TAG, NONCE_AND_TAG + 1]);
-        // The shortest ciphertext (empty plaintext) is never "truncated" to its own length.
-        let ct = vec![7u8; NONCE_AND_TAG];
-        let lens: Vec<usize> = truncations(JunkKind::Ciphertext, &ct)
-            .iter()
-            .map(Vec::len)
-            .collect();
-        assert_eq!(lens, vec![NONCE_AND_TAG / 2, 0, NONCE_AND_TAG - 1]);
+/// Bytes of a masked object of another cluster, made through the protocol on the system's
+/// second cluster (`reset` with `cluster: 1`, the spec's default policy) by the same
+/// implementation: activate, create a CU named like the configuration's first name, log it in,
+/// generate an AES key, extract it. Every one of these steps must succeed by the spec, so an
+/// answer other than `ok` is a divergence (of the trace step that needed the object).
+pub fn foreign_object(t: &mut dyn Transport, cfg: &Config) -> Result<Vec<u8>, Error> {
+    let pw = cfg.au_password.clone();
+    let owner = cfg
+        .names
+        .first()
+        .map(|n| n.to_lowercase())
+        .unwrap_or_else(|| "foreign".into());
+    let context = "making a masked object of another cluster (cluster 1)";
+    let mut must = |req: Request| -> Result<Answer, Error> {
+        let what = match &req {
+            Request::Step(s) => s.call.name(),
+            r => r.kind(),
+        };
+        match t.call(&req)? {
+            Reply::Ok(a) => Ok(a),
+            Reply::Err(code) => diverged(format!(
+                "{context}: {what} answered {code}, the spec answers Ok"
+            )),
+            Reply::Refused(m) => diverged(format!("{context}: {what} was refused: {m}")),
+        }
+    };
+    must(Request::Reset {
+        cluster: 1,
+        hsms: 1,
+        clients: 2,
+        au_password: Password::new(pw.clone()),
+        policy: Policy::spec_default(),
+    })?;
+    let step = |client: u64, call: Call| {
+        Request::Step(Step {
+            cluster: 1,
+            client,
+            hsm: 0,
+            call,
+        })
+    };
+    for (c, call) in [
+        (
+            0,
+            Call::Login {
+                name: "admin".into(),
+                password: Password::new("password"),
+            },
+        ),
+        (
+            0,
+            Call::ChangeOwnPassword {
+                password: Password::new(pw.clone()),
+            },
+        ),
+        (
+            0,
+            Call::CreateUser {
+                name: owner.clone(),
+                role: Role::CryptoUser,
+                password: Password::new(pw.clone()),
+            },
+        ),
+        (
+            1,
+            Call::Login {
+                name: owner.clone(),
+                password: Password::new(pw.clone()),
+            },
+        ),
+    ] {
+        must(step(c, call))?;
     }
+    let Answer::Key { key } = must(step(
+        1,
+        Call::GenerateKey {
+            kind: hsm_model::KeyKind::Aes256,
+            extractable: true,
+        },
+    ))?
+    else {
+        return diverged(format!("{context}: GenerateKey answered no key"));
+    };
+    match must(step(1, Call::ExtractMasked { key }))? {
+        Answer::Masked { object } => Ok(object.0),
+        _ => diverged(format!("{context}: ExtractMasked answered no object")),
+    }
+}
+
+/// Makes another cluster's masked object for `abs` through `t` if `a` needs it.
+pub fn prepare(abs: &mut Abstraction, t: &mut dyn Transport, a: &Action) -> Result<(), Error> {
+    if abs.needs_foreign(a) {
+        let bytes = foreign_object(t, &abs.cfg)?;
+        abs.foreign = Some(bytes);
+    }
+    Ok(())
 }

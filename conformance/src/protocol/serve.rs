@@ -1,279 +1,221 @@
-//! The process protocol (`docs/protocol.md`): how the runner drives an implementation that is not
-//! linked into it, over a child process's standard input and output, one JSON object per line.
-//!
-//! This module holds the wire vocabulary shared by both ends, [`serve`] (the server side:
-//! `hsm-impl` behind the protocol, what `hsmspec serve-impl` runs on stdio), and [`pipe`], an
-//! in-memory byte pipe so that tests and benchmarks can run [`serve`] on a thread and drive it
-//! with the same client code as a real child process ([`crate::process`]).
+//! `hsm-impl` behind the protocol: [`Server`] answers typed [`Request`]s with an `hsm-impl`
+//! cluster (the one mapping of `hsm-impl` onto the protocol's vocabulary), and [`serve`] runs
+//! it over JSON lines, as `hsmspec serve-impl` does on stdio. The in-process adapter
+//! ([`crate::adapter`]) calls the same [`Server`] without JSON, so both transports hold
+//! `hsm-impl` to the model through one mapping.
 
-use crate::adapter::{impl_kind, impl_policy, impl_role, role_of, ImplFactory};
-use crate::sut::SutFactory;
-use base64ct::{Base64, Encoding};
+use super::{
+    Answer, Bytes, Call, HelloAnswer, HsmInfo, Observation, ObservedKey, ObservedSession,
+    ObservedUser, Reply, Request, ResetAnswer, Step, UserLine, VERSION,
+};
+use crate::adapter::{impl_kind, impl_policy, impl_role, role_of, Constructor};
 use hsm_impl as imp;
 use hsm_impl::{Cluster, HsmError, Session};
-use hsm_model::{KeyKind, Role};
-use serde_json::{json, Map, Value};
-use std::io::{self, BufRead, Read, Write};
-use std::sync::mpsc;
-
-/// The protocol version this build speaks (the `version` of `hello`).
-pub const VERSION: u64 = 1;
-
-/// Bytes as they travel: standard base64 with padding.
-pub fn b64(bytes: &[u8]) -> String {
-    Base64::encode_string(bytes)
-}
-
-/// Bytes from their base64 text.
-pub fn unb64(text: &str) -> Result<Vec<u8>, String> {
-    Base64::decode_vec(text).map_err(|e| format!("`{}` is not base64: {e}", clip(text)))
-}
-
-/// A role's protocol name: `PRECO`, `CO`, `CU`, `AU` (the model's short names).
-pub fn role_name(r: Role) -> &'static str {
-    r.short()
-}
-
-/// The role of a protocol name.
-pub fn role_from(name: &str) -> Option<Role> {
-    Role::ALL.into_iter().find(|r| r.short() == name)
-}
-
-/// A key kind's protocol name: `Aes256`, `HmacSha256`, `Signing`.
-pub fn kind_name(k: KeyKind) -> &'static str {
-    match k {
-        KeyKind::Aes256 => "Aes256",
-        KeyKind::HmacSha256 => "HmacSha256",
-        KeyKind::Signing => "Signing",
-    }
-}
-
-/// The key kind of a protocol name.
-pub fn kind_from(name: &str) -> Option<KeyKind> {
-    KeyKind::ALL.into_iter().find(|k| kind_name(*k) == name)
-}
-
-/// At most 200 characters of `s`, for messages.
-pub fn clip(s: &str) -> String {
-    let mut out: String = s.chars().take(200).collect();
-    if s.chars().count() > 200 {
-        out.push('…');
-    }
-    out
-}
+use hsm_model::KeyKind;
+use std::fmt::Debug;
+use std::io::{self, BufRead, Write};
 
 /// One served cluster: the cluster and `sessions[client][hsm]`.
-struct Served {
-    cluster: Cluster,
-    sessions: Vec<Vec<Session>>,
+pub struct Served {
+    /// The cluster.
+    pub cluster: Cluster,
+    /// Each client's session on each HSM, opened when the cluster was made.
+    pub sessions: Vec<Vec<Session>>,
 }
 
-/// What a request handler answers: the `ok` object, an `err` SPEC code, or a refusal.
-enum Answer {
-    Ok(Value),
-    Err(&'static str),
-    Refused(String),
+/// `hsm-impl` answering the protocol's requests: up to two clusters (the trace's, and a
+/// second one for another cluster's masked object).
+pub struct Server {
+    make: Constructor,
+    label: String,
+    clusters: [Option<Served>; 2],
+    /// With [`Server::record_raw`], the `Debug` of every answer of `hsm-impl` before it is
+    /// put in the protocol's terms (the secrets test reads them).
+    raw: Option<Vec<String>>,
 }
 
-fn refused(m: impl Into<String>) -> Answer {
-    Answer::Refused(m.into())
-}
-
-/// Runs the protocol's server side for `hsm-impl` until `reader` ends: each request line is
-/// answered by one line on `writer` (flushed). Clusters are made by `factory`'s constructor
-/// (so a fault-zoo factory serves a faulty implementation). The implementation runs the policy
-/// the runner asks for, with the cheap password-hash cost of the in-process adapter.
-pub fn serve<R: BufRead, W: Write>(
-    reader: R,
-    mut writer: W,
-    factory: &ImplFactory,
-) -> io::Result<()> {
-    let mut clusters: [Option<Served>; 2] = [None, None];
-    for line in reader.lines() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
+impl Server {
+    /// A server whose clusters `make` makes, describing itself as `label` in `hello`.
+    pub fn new(label: &str, make: Constructor) -> Server {
+        Server {
+            make,
+            label: label.to_string(),
+            clusters: [None, None],
+            raw: None,
         }
-        let (id, answer) = match serde_json::from_str::<Value>(&line) {
-            Ok(Value::Object(req)) => {
-                let id = req.get("id").cloned().unwrap_or(Value::Null);
-                (id, handle(&req, &mut clusters, factory))
-            }
-            _ => (
-                Value::Null,
-                refused(format!("not a JSON object: {}", clip(&line))),
-            ),
-        };
-        let reply = match answer {
-            Answer::Ok(v) => json!({ "id": id, "ok": v }),
-            Answer::Err(code) => json!({ "id": id, "err": code }),
-            Answer::Refused(m) => json!({ "id": id, "refused": m }),
-        };
-        serde_json::to_writer(&mut writer, &reply)?;
-        writer.write_all(b"\n")?;
-        writer.flush()?;
     }
-    Ok(())
-}
 
-fn get_u64(req: &Map<String, Value>, k: &str) -> Result<u64, Answer> {
-    req.get(k)
-        .and_then(Value::as_u64)
-        .ok_or_else(|| refused(format!("`{k}` is missing or not a number")))
-}
+    /// Cluster `which` (0 or 1), once reset.
+    pub fn cluster(&self, which: usize) -> Option<&Served> {
+        self.clusters.get(which).and_then(Option::as_ref)
+    }
 
-fn get_str<'a>(req: &'a Map<String, Value>, k: &str) -> Result<&'a str, Answer> {
-    req.get(k)
-        .and_then(Value::as_str)
-        .ok_or_else(|| refused(format!("`{k}` is missing or not a string")))
-}
+    /// From now on keeps the `Debug` of every answer of `hsm-impl` (see [`Server::take_raw`]).
+    pub fn record_raw(&mut self) {
+        self.raw = Some(Vec::new());
+    }
 
-fn get_bytes(req: &Map<String, Value>, k: &str) -> Result<Vec<u8>, Answer> {
-    unb64(get_str(req, k)?).map_err(refused)
-}
+    /// The `Debug` of `hsm-impl`'s answers since the last call.
+    pub fn take_raw(&mut self) -> Vec<String> {
+        self.raw.as_mut().map(std::mem::take).unwrap_or_default()
+    }
 
-fn policy_of(req: &Map<String, Value>) -> Result<hsm_model::Policy, Answer> {
-    let p = req.get("policy").cloned().unwrap_or(Value::Null);
-    serde_json::from_value(p).map_err(|e| refused(format!("bad `policy`: {e}")))
-}
-
-fn handle(
-    req: &Map<String, Value>,
-    clusters: &mut [Option<Served>; 2],
-    factory: &ImplFactory,
-) -> Answer {
-    let r = (|| -> Result<Answer, Answer> {
-        let kind = get_str(req, "type")?;
-        match kind {
-            "hello" => {
-                let v = get_u64(req, "version")?;
-                if v != VERSION {
-                    return Err(refused(format!(
-                        "protocol version {v}: this server speaks version {VERSION}"
-                    )));
+    /// Answers one request.
+    pub fn answer(&mut self, req: &Request) -> Reply {
+        match req {
+            Request::Hello {
+                version, policy, ..
+            } => {
+                if *version != VERSION {
+                    return Reply::Refused(format!(
+                        "protocol version {version}: this server speaks version {VERSION}"
+                    ));
                 }
-                let policy = policy_of(req)?;
-                Ok(Answer::Ok(json!({
-                    "version": VERSION,
-                    "implementation": factory.describe(),
-                    "policy": policy,
-                })))
+                Reply::Ok(Answer::Hello(HelloAnswer {
+                    version: Some(VERSION),
+                    implementation: Some(self.label.clone()),
+                    policy: Some(*policy),
+                }))
             }
-            "reset" => {
-                let which = req.get("cluster").and_then(Value::as_u64).unwrap_or(0);
-                if which > 1 {
-                    return Err(refused("`cluster` must be 0 or 1"));
+            Request::Reset {
+                cluster,
+                hsms,
+                clients,
+                au_password,
+                policy,
+            } => {
+                if *cluster > 1 {
+                    return Reply::Refused("`cluster` must be 0 or 1".into());
                 }
-                let hsms = get_u64(req, "hsms")? as usize;
-                let clients = get_u64(req, "clients")? as usize;
-                let pw = get_str(req, "au_password")?;
-                let policy = policy_of(req)?;
-                let cluster = (factory.constructor())(hsms, pw, impl_policy(&policy))
-                    .map_err(|e| refused(format!("cannot make a cluster: {e}")))?;
+                let made = (self.make)(*hsms as usize, au_password.text(), impl_policy(policy));
+                let cluster_made = match made {
+                    Ok(c) => c,
+                    Err(e) => return Reply::Refused(format!("cannot make a cluster: {e}")),
+                };
                 let mut sessions = Vec::new();
-                for _ in 0..clients {
+                for _ in 0..*clients {
                     let mut row = Vec::new();
-                    for h in 0..hsms {
-                        row.push(
-                            cluster
-                                .open_session(h)
-                                .map_err(|e| refused(format!("cannot open a session: {e}")))?,
-                        );
+                    for h in 0..*hsms as usize {
+                        match cluster_made.open_session(h) {
+                            Ok(s) => row.push(s),
+                            Err(e) => return Reply::Refused(format!("cannot open a session: {e}")),
+                        }
                     }
                     sessions.push(row);
                 }
-                if which == 0 {
-                    clusters[1] = None;
+                if *cluster == 0 {
+                    self.clusters[1] = None;
                 }
-                clusters[which as usize] = Some(Served { cluster, sessions });
-                Ok(Answer::Ok(json!({ "policy": policy })))
+                self.clusters[*cluster as usize] = Some(Served {
+                    cluster: cluster_made,
+                    sessions,
+                });
+                Reply::Ok(Answer::Reset(ResetAnswer {
+                    policy: Some(*policy),
+                }))
             }
-            "step" | "observe" => {
-                let which = req.get("cluster").and_then(Value::as_u64).unwrap_or(0);
-                let served = clusters
-                    .get(which as usize)
-                    .and_then(Option::as_ref)
-                    .ok_or_else(|| refused(format!("no cluster {which}: send reset first")))?;
-                let hsm = get_u64(req, "hsm")? as usize;
-                if kind == "observe" {
-                    return observe(served, hsm);
-                }
-                let client = get_u64(req, "client")? as usize;
-                let s = served
-                    .sessions
-                    .get(client)
-                    .and_then(|row| row.get(hsm))
-                    .ok_or_else(|| {
-                        refused(format!("no session of client {client} on HSM {hsm}"))
-                    })?;
-                let op = get_str(req, "op")?;
-                let empty = Map::new();
-                let args = req.get("args").and_then(Value::as_object).unwrap_or(&empty);
-                Ok(step(s, op, args)?)
-            }
-            other => Err(refused(format!("unknown request type `{other}`"))),
+            Request::Observe { cluster, hsm } => match self.served(*cluster) {
+                Ok(served) => match observe(served, *hsm as usize) {
+                    Ok(o) => Reply::Ok(Answer::Observed(o)),
+                    Err(m) => Reply::Refused(m),
+                },
+                Err(r) => r,
+            },
+            Request::Step(step) => self.step(step),
         }
-    })();
-    match r {
-        Ok(a) | Err(a) => a,
+    }
+
+    fn served(&self, which: u8) -> Result<&Served, Reply> {
+        self.cluster(which as usize)
+            .ok_or_else(|| Reply::Refused(format!("no cluster {which}: send reset first")))
+    }
+
+    fn step(&mut self, step: &Step) -> Reply {
+        let mut raw = self.raw.take();
+        let reply = self.run_step(step, &mut raw);
+        self.raw = raw;
+        reply
+    }
+
+    fn run_step(&self, step: &Step, raw: &mut Option<Vec<String>>) -> Reply {
+        let served = match self.served(step.cluster) {
+            Ok(s) => s,
+            Err(r) => return r,
+        };
+        let Some(s) = served
+            .sessions
+            .get(step.client as usize)
+            .and_then(|row| row.get(step.hsm as usize))
+        else {
+            return Reply::Refused(format!(
+                "no session of client {} on HSM {}",
+                step.client, step.hsm
+            ));
+        };
+        call(s, &step.call, raw)
     }
 }
 
-fn observe(served: &Served, hsm: usize) -> Result<Answer, Answer> {
+/// The HSM as the protocol's `observe` shows it: the inspection view, with each client's
+/// session found by its id. Refused (the text says why) when the view is not of this HSM, or
+/// a client's session is missing from it, or it holds sessions that are none of the clients'.
+pub fn observe(served: &Served, hsm: usize) -> Result<Observation, String> {
     let snap = served
         .cluster
         .inspect(hsm)
-        .map_err(|e| refused(format!("cannot inspect HSM {hsm}: {e}")))?;
-    let users: Vec<Value> = snap
-        .users
-        .iter()
-        .map(|u| {
-            json!({
-                "name": u.name,
-                "role": role_name(role_of(u.role)),
-                "failed_logins": u.failed_logins,
-                "locked": u.locked,
+        .map_err(|e| format!("cannot inspect HSM {hsm}: {e}"))?;
+    if snap.index != hsm || snap.sessions.len() != served.sessions.len() {
+        return Err(format!(
+            "HSM {hsm}'s inspection view says index {} and {} open sessions, not {hsm} and the {} clients' ones",
+            snap.index,
+            snap.sessions.len(),
+            served.sessions.len()
+        ));
+    }
+    let mut sessions = Vec::new();
+    for (c, row) in served.sessions.iter().enumerate() {
+        let id = row[hsm].id();
+        let s = snap
+            .sessions
+            .iter()
+            .find(|s| s.session == id)
+            .ok_or_else(|| format!("HSM {hsm}: client {c}'s session is gone"))?;
+        sessions.push(ObservedSession {
+            client: c as u64,
+            user: s.user.clone(),
+        });
+    }
+    Ok(Observation {
+        activated: snap.activated,
+        blank: snap.blank,
+        users: snap
+            .users
+            .iter()
+            .map(|u| ObservedUser {
+                name: u.name.clone(),
+                role: role_of(u.role),
+                failed_logins: u.failed_logins as u64,
+                locked: u.locked,
             })
-        })
-        .collect();
-    let keys: Vec<Value> = snap
-        .keys
-        .iter()
-        .map(|k| {
-            json!({
-                "key": k.id.0.to_string(),
-                "kind": kind_name(model_kind(k.kind)),
-                "owner": k.owner,
-                "shares": k.shares,
-                "extractable": k.extractable,
-                "label": k.label,
+            .collect(),
+        keys: snap
+            .keys
+            .iter()
+            .map(|k| ObservedKey {
+                key: handle_of(k.id),
+                kind: model_kind(k.kind),
+                owner: k.owner.clone(),
+                shares: k.shares.clone(),
+                extractable: k.extractable,
+                label: k.label.clone(),
             })
-        })
-        .collect();
-    let sessions: Vec<Value> = served
-        .sessions
-        .iter()
-        .enumerate()
-        .map(|(c, row)| {
-            let id = row[hsm].id();
-            let user = snap
-                .sessions
-                .iter()
-                .find(|s| s.session == id)
-                .and_then(|s| s.user.clone());
-            json!({ "client": c, "user": user })
-        })
-        .collect();
-    Ok(Answer::Ok(json!({
-        "activated": snap.activated,
-        "blank": snap.blank,
-        "users": users,
-        "keys": keys,
-        "sessions": sessions,
-    })))
+            .collect(),
+        sessions,
+    })
 }
 
-fn model_kind(k: imp::KeyKind) -> KeyKind {
+/// The model's key kind for the implementation's.
+pub fn model_kind(k: imp::KeyKind) -> KeyKind {
     match k {
         imp::KeyKind::Aes256 => KeyKind::Aes256,
         imp::KeyKind::HmacSha256 => KeyKind::HmacSha256,
@@ -281,154 +223,166 @@ fn model_kind(k: imp::KeyKind) -> KeyKind {
     }
 }
 
-/// A key handle of `hsm-impl`: its id in decimal. A handle it never gave names no key.
-fn key_arg(args: &Map<String, Value>, k: &str) -> Result<imp::KeyId, Answer> {
-    Ok(imp::KeyId(get_str(args, k)?.parse().unwrap_or(u64::MAX)))
+/// A key handle of `hsm-impl`: its id in decimal.
+pub fn handle_of(id: imp::KeyId) -> String {
+    id.0.to_string()
 }
 
-fn handle_of(id: imp::KeyId) -> Value {
-    Value::String(id.0.to_string())
+/// The key a handle names; a handle `hsm-impl` never gave names no key.
+fn key_of(handle: &str) -> imp::KeyId {
+    imp::KeyId(handle.parse().unwrap_or(u64::MAX))
 }
 
-fn step(s: &Session, op: &str, a: &Map<String, Value>) -> Result<Answer, Answer> {
-    let done = |r: Result<(), HsmError>| r.map(|_| json!({}));
-    let r: Result<Value, HsmError> = match op {
-        "Login" => s
-            .login(get_str(a, "name")?, get_str(a, "password")?)
-            .map(|r| json!({ "role": role_name(role_of(r)) })),
-        "Logout" => done(s.logout()),
-        "GetClusterInfo" => s.cluster_info().map(|i| {
-            json!({
-                "activated": i.activated,
-                "hsms": i.hsms.iter().map(|h| json!({"index": h.index, "blank": h.blank})).collect::<Vec<_>>(),
+/// Runs `call` in session `s`: its answer in the protocol's terms. With `raw`, the `Debug` of
+/// `hsm-impl`'s own answer is kept first.
+pub fn call(s: &Session, call: &Call, raw: &mut Option<Vec<String>>) -> Reply {
+    fn lift<T: Debug>(
+        raw: &mut Option<Vec<String>>,
+        r: Result<T, HsmError>,
+        ok: impl FnOnce(T) -> Answer,
+    ) -> Reply {
+        if let Some(raw) = raw {
+            raw.push(format!("{r:?}"));
+        }
+        match r {
+            Ok(v) => Reply::Ok(ok(v)),
+            Err(e) => Reply::Err(e.code().to_string()),
+        }
+    }
+    let done = |()| Answer::Done {};
+    let key = |k: imp::KeyId| Answer::Key { key: handle_of(k) };
+    match call {
+        Call::Login { name, password } => lift(raw, s.login(name, password.text()), |r| {
+            Answer::LoggedIn { role: role_of(r) }
+        }),
+        Call::Logout {} => lift(raw, s.logout(), done),
+        Call::GetClusterInfo {} => lift(raw, s.cluster_info(), |i| Answer::ClusterInfo {
+            activated: i.activated,
+            hsms: i
+                .hsms
+                .iter()
+                .map(|h| HsmInfo {
+                    index: h.index as u64,
+                    blank: h.blank,
+                })
+                .collect(),
+            cluster_id: Some(i.cluster_id.to_string()),
+        }),
+        Call::ListUsers {} => lift(raw, s.list_users(), |us| Answer::Users {
+            users: us
+                .iter()
+                .map(|u| UserLine {
+                    name: u.name.clone(),
+                    role: role_of(u.role),
+                    locked: u.locked,
+                })
+                .collect(),
+        }),
+        Call::Zeroize {} => lift(raw, s.zeroize(), done),
+        Call::ChangeOwnPassword { password } => {
+            lift(raw, s.change_own_password(password.text()), done)
+        }
+        Call::ChangePassword { name, password } => {
+            lift(raw, s.change_password(name, password.text()), done)
+        }
+        Call::CreateUser {
+            name,
+            role,
+            password,
+        } => lift(
+            raw,
+            s.create_user(name, impl_role(*role), password.text()),
+            done,
+        ),
+        Call::DeleteUser { name } => lift(raw, s.delete_user(name), done),
+        Call::GetSyncStatus {} => lift(raw, s.sync_status(), |d| Answer::SyncStatus {
+            digests: d.iter().map(|x| Bytes(x.to_vec())).collect(),
+        }),
+        Call::ExtractMasked { key: k } => lift(raw, s.extract_masked(key_of(k)), |b| {
+            Answer::Masked { object: Bytes(b) }
+        }),
+        Call::InsertMasked { object } => lift(raw, s.insert_masked(&object.0), key),
+        Call::Clone { from } => lift(raw, s.clone_from(*from as usize), done),
+        Call::GenerateKey { kind, extractable } => {
+            lift(raw, s.generate_key(impl_kind(*kind), *extractable), key)
+        }
+        Call::DeleteKey { key: k } => lift(raw, s.delete_key(key_of(k)), done),
+        Call::ShareKey { key: k, name } => lift(raw, s.share_key(key_of(k), name), done),
+        Call::UnshareKey { key: k, name } => lift(raw, s.unshare_key(key_of(k), name), done),
+        Call::SetAttribute { key: k, label } => lift(raw, s.set_label(key_of(k), label), done),
+        Call::WrapKey { key: k, wrapping } => {
+            lift(raw, s.wrap_key(key_of(k), key_of(wrapping)), |b| {
+                Answer::Wrapped { wrapped: Bytes(b) }
             })
-        }),
-        "ListUsers" => s.list_users().map(|us| {
-            json!({ "users": us.iter().map(|u| json!({
-                "name": u.name, "role": role_name(role_of(u.role)), "locked": u.locked,
-            })).collect::<Vec<_>>() })
-        }),
-        "Zeroize" => done(s.zeroize()),
-        "ChangeOwnPassword" => done(s.change_own_password(get_str(a, "password")?)),
-        "ChangePassword" => done(s.change_password(get_str(a, "name")?, get_str(a, "password")?)),
-        "CreateUser" => {
-            let role = get_str(a, "role")?;
-            let role = role_from(role).ok_or_else(|| refused(format!("unknown role `{role}`")))?;
-            done(s.create_user(get_str(a, "name")?, impl_role(role), get_str(a, "password")?))
         }
-        "DeleteUser" => done(s.delete_user(get_str(a, "name")?)),
-        "GetSyncStatus" => s.sync_status().map(|d| {
-            json!({ "digests": d.iter().map(|x| b64(x)).collect::<Vec<_>>() })
-        }),
-        "ExtractMasked" => s
-            .extract_masked(key_arg(a, "key")?)
-            .map(|b| json!({ "object": b64(&b) })),
-        "InsertMasked" => s
-            .insert_masked(&get_bytes(a, "object")?)
-            .map(|k| json!({ "key": handle_of(k) })),
-        "Clone" => done(s.clone_from(get_u64(a, "from")? as usize)),
-        "GenerateKey" => {
-            let kind = get_str(a, "kind")?;
-            let kind = kind_from(kind).ok_or_else(|| refused(format!("unknown kind `{kind}`")))?;
-            let extractable = a
-                .get("extractable")
-                .and_then(Value::as_bool)
-                .ok_or_else(|| refused("`extractable` is missing or not a boolean"))?;
-            s.generate_key(impl_kind(kind), extractable)
-                .map(|k| json!({ "key": handle_of(k) }))
+        Call::UnwrapKey { wrapped, wrapping } => {
+            lift(raw, s.unwrap_key(&wrapped.0, key_of(wrapping)), key)
         }
-        "DeleteKey" => done(s.delete_key(key_arg(a, "key")?)),
-        "ShareKey" => done(s.share_key(key_arg(a, "key")?, get_str(a, "name")?)),
-        "UnshareKey" => done(s.unshare_key(key_arg(a, "key")?, get_str(a, "name")?)),
-        "SetAttribute" => done(s.set_label(key_arg(a, "key")?, get_str(a, "label")?)),
-        "WrapKey" => s
-            .wrap_key(key_arg(a, "key")?, key_arg(a, "wrapping")?)
-            .map(|b| json!({ "wrapped": b64(&b) })),
-        "UnwrapKey" => s
-            .unwrap_key(&get_bytes(a, "wrapped")?, key_arg(a, "wrapping")?)
-            .map(|k| json!({ "key": handle_of(k) })),
-        "Encrypt" => s
-            .encrypt(key_arg(a, "key")?, &get_bytes(a, "data")?)
-            .map(|b| json!({ "ciphertext": b64(&b) })),
-        "Decrypt" => s
-            .decrypt(key_arg(a, "key")?, &get_bytes(a, "ciphertext")?)
-            .map(|b| json!({ "plaintext": b64(&b) })),
-        "Sign" => s
-            .sign(key_arg(a, "key")?, &get_bytes(a, "data")?)
-            .map(|b| json!({ "signature": b64(&b) })),
-        "Verify" => s
-            .verify(
-                key_arg(a, "key")?,
-                &get_bytes(a, "data")?,
-                &get_bytes(a, "signature")?,
-            )
-            .map(|v| json!({ "valid": v })),
-        "Hmac" => s
-            .hmac(key_arg(a, "key")?, &get_bytes(a, "data")?)
-            .map(|t| json!({ "tag": b64(&t) })),
-        "Digest" => s
-            .digest(&get_bytes(a, "data")?)
-            .map(|d| json!({ "digest": b64(&d) })),
-        other => return Err(refused(format!("unknown operation `{other}`"))),
-    };
-    Ok(match r {
-        Ok(v) => Answer::Ok(v),
-        Err(e) => Answer::Err(e.code()),
-    })
-}
-
-/// The writing end of an in-memory [`pipe`].
-pub struct PipeWriter(mpsc::Sender<Vec<u8>>);
-
-/// The reading end of an in-memory [`pipe`]; reads end (EOF) when the writer is dropped.
-pub struct PipeReader {
-    rx: mpsc::Receiver<Vec<u8>>,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-/// An in-memory byte pipe: what is written to the writer is read from the reader, in order.
-pub fn pipe() -> (PipeReader, PipeWriter) {
-    let (tx, rx) = mpsc::channel();
-    (
-        PipeReader {
-            rx,
-            buf: Vec::new(),
-            pos: 0,
-        },
-        PipeWriter(tx),
-    )
-}
-
-impl Write for PipeWriter {
-    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-        if b.is_empty() {
-            return Ok(0);
+        Call::Encrypt { key: k, data } => {
+            lift(raw, s.encrypt(key_of(k), &data.0), |b| Answer::Ciphertext {
+                ciphertext: Bytes(b),
+            })
         }
-        self.0
-            .send(b.to_vec())
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "reader gone"))?;
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for PipeReader {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        while self.pos >= self.buf.len() {
-            match self.rx.recv() {
-                Ok(b) => {
-                    self.buf = b;
-                    self.pos = 0;
+        Call::Decrypt { key: k, ciphertext } => {
+            lift(raw, s.decrypt(key_of(k), &ciphertext.0), |b| {
+                Answer::Plaintext {
+                    plaintext: Bytes(b),
                 }
-                Err(_) => return Ok(0),
-            }
+            })
         }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+        Call::Sign { key: k, data } => {
+            lift(raw, s.sign(key_of(k), &data.0), |b| Answer::Signature {
+                signature: Bytes(b),
+            })
+        }
+        Call::Verify {
+            key: k,
+            data,
+            signature,
+        } => lift(raw, s.verify(key_of(k), &data.0, &signature.0), |valid| {
+            Answer::Verified { valid }
+        }),
+        Call::Hmac { key: k, data } => lift(raw, s.hmac(key_of(k), &data.0), |t| Answer::Tag {
+            tag: Bytes(t.to_vec()),
+        }),
+        Call::Digest { data } => lift(raw, s.digest(&data.0), |d| Answer::Digest {
+            digest: Bytes(d.to_vec()),
+        }),
     }
+}
+
+/// Runs the protocol's server side for `hsm-impl` until `reader` ends: each request line is
+/// answered by one line on `writer` (flushed). Clusters are made by `server`'s constructor (so
+/// a fault-zoo server serves a faulty implementation), with the policy the runner asks for and
+/// the cheap password-hash cost of the in-process adapter. A line that is not a request of
+/// the protocol is refused, saying why.
+pub fn serve<R: BufRead, W: Write>(
+    reader: R,
+    mut writer: W,
+    server: &mut Server,
+) -> io::Result<()> {
+    for line in reader.lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (id, reply) = match serde_json::from_str::<serde_json::Value>(&line) {
+            Ok(v @ serde_json::Value::Object(_)) => {
+                let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
+                let reply = match serde_json::from_value::<Request>(v) {
+                    Ok(req) => server.answer(&req),
+                    Err(e) => Reply::Refused(format!("malformed request: {e}")),
+                };
+                (id, reply)
+            }
+            _ => (
+                serde_json::Value::Null,
+                Reply::Refused(format!("not a JSON object: {}", super::clip(&line))),
+            ),
+        };
+        writer.write_all(reply.to_line(&id).as_bytes())?;
+        writer.write_all(b"\n")?;
+        writer.flush()?;
+    }
+    Ok(())
 }

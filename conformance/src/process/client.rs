@@ -1,0 +1,326 @@
+//! The protocol's transport over byte streams: JSON lines written to an implementation's input
+//! and read from its output, each request with an increasing id and a timeout. Once broken
+//! (crash, hang, garbage, wrong id, closed output) a connection stays broken, and its process
+//! group is killed at once.
+
+use super::group::ProcessGroup;
+use super::log::{Logged, ProtocolLog};
+use crate::adapter::ImplFactory;
+use crate::error::Error;
+use crate::protocol::{clip, Answer, Envelope, Reply, Request};
+use crate::sut::Transport;
+use serde_json::Value;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a process that did not break gets to exit by itself once its input is closed, at
+/// the end of a run, before its process group is killed anyway.
+pub const EXIT_GRACE: Duration = Duration::from_millis(200);
+
+/// Byte streams to an implementation: what the runner writes requests to, what it reads answers
+/// from, and the child process behind them, if any (its group killed when the connection is
+/// dropped).
+pub struct Connection {
+    /// The implementation's input.
+    pub writer: Box<dyn Write + Send>,
+    /// The implementation's output.
+    pub reader: Box<dyn Read + Send>,
+    /// The process, if the streams are a child's.
+    pub child: Option<ProcessGroup>,
+}
+
+/// Opens a new connection to a fresh implementation (a new process, or a new server thread).
+/// `Err` is an implementation that cannot be started.
+pub type Connector = Arc<dyn Fn() -> Result<Connection, Error> + Send + Sync>;
+
+/// A connector that starts `command` with the shell (`sh -c`) as the leader of a new process
+/// group, its standard input and output piped, its standard error inherited.
+pub fn command_connector(command: &str) -> Connector {
+    let command = command.to_string();
+    Arc::new(move || {
+        let mut group = ProcessGroup::spawn(
+            Command::new("sh")
+                .arg("-c")
+                .arg(&command)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit()),
+        )
+        .map_err(|e| Error::Broken(format!("cannot start `{command}`: {e}")))?;
+        let broken = |what: &str| Error::Broken(format!("`{command}`: no {what}"));
+        let writer = group
+            .child_mut()
+            .stdin
+            .take()
+            .ok_or_else(|| broken("stdin"))?;
+        let reader = group
+            .child_mut()
+            .stdout
+            .take()
+            .ok_or_else(|| broken("stdout"))?;
+        Ok(Connection {
+            writer: Box::new(writer),
+            reader: Box::new(reader),
+            child: Some(group),
+        })
+    })
+}
+
+/// A connector that runs [`crate::protocol::serve`] for `factory`'s clusters on a thread, over
+/// in-memory pipes (`std::io::pipe`): the protocol end to end without a process (tests,
+/// benchmarks, the fault zoo).
+pub fn in_memory_connector(factory: ImplFactory) -> Connector {
+    Arc::new(move || {
+        let pipe = |what| std::io::pipe().map_err(|e| Error::Broken(format!("{what}: {e}")));
+        let (req_r, req_w) = pipe("a pipe for requests")?;
+        let (ans_r, ans_w) = pipe("a pipe for answers")?;
+        let mut s = factory.server();
+        std::thread::spawn(move || {
+            let _ = crate::protocol::serve(BufReader::new(req_r), BufWriter::new(ans_w), &mut s);
+        });
+        Ok(Connection {
+            writer: Box::new(req_w),
+            reader: Box::new(ans_r),
+            child: None,
+        })
+    })
+}
+
+/// One live connection speaking the protocol: requests with increasing ids, answers read by a
+/// thread so that every request has a timeout. Once broken every later request fails with the
+/// same reason.
+pub struct Client {
+    writer: Option<BufWriter<Box<dyn Write + Send>>>,
+    lines: Receiver<Result<String, String>>,
+    child: Option<ProcessGroup>,
+    next_id: u64,
+    timeout: Duration,
+    broken: Option<String>,
+    log: Option<Logged>,
+}
+
+impl Client {
+    /// Starts reading `conn`'s output on a thread.
+    pub fn new(conn: Connection, timeout: Duration) -> Client {
+        Client::logged(conn, timeout, None)
+    }
+
+    /// As [`Client::new`], recording every line sent and received in `log`.
+    pub fn logged(conn: Connection, timeout: Duration, log: Option<&ProtocolLog>) -> Client {
+        let log = log.map(|l| Logged(l.clone(), l.process()));
+        if let Some(l) = &log {
+            match &conn.child {
+                Some(g) => l.write(
+                    '#',
+                    &format!("started: pid {} (its own process group)", g.id()),
+                ),
+                None => l.write('#', "started (no process: in-memory streams)"),
+            }
+        }
+        let (tx, rx) = mpsc::channel();
+        let reader = conn.reader;
+        let rlog = log.clone();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(reader);
+            loop {
+                let mut line = String::new();
+                match r.read_line(&mut line) {
+                    Ok(0) => {
+                        if let Some(l) = &rlog {
+                            l.write('#', "its output closed");
+                        }
+                        break;
+                    }
+                    Ok(_) => {
+                        if let Some(l) = &rlog {
+                            l.write('<', &line);
+                        }
+                        if tx.send(Ok(line)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        if let Some(l) = &rlog {
+                            l.write('#', &format!("cannot read its output: {e}"));
+                        }
+                        let _ = tx.send(Err(e.to_string()));
+                        break;
+                    }
+                }
+            }
+        });
+        Client {
+            writer: Some(BufWriter::new(conn.writer)),
+            lines: rx,
+            child: conn.child,
+            next_id: 1,
+            timeout,
+            broken: None,
+            log,
+        }
+    }
+
+    /// A client with no connection, broken for `why` (a process that failed before the first
+    /// step fails at the first step).
+    pub fn dead(why: String) -> Client {
+        let (_tx, rx) = mpsc::channel();
+        Client {
+            writer: None,
+            lines: rx,
+            child: None,
+            next_id: 1,
+            timeout: Duration::ZERO,
+            broken: Some(why),
+            log: None,
+        }
+    }
+
+    /// Why the connection is broken, if it is.
+    pub fn broken_because(&self) -> Option<&str> {
+        self.broken.as_deref()
+    }
+
+    /// ` (the process exited: …)` when it did within 200 ms (not reaped: its group is killed
+    /// after).
+    fn exit_status(&mut self) -> String {
+        let Some(group) = self.child.as_ref() else {
+            return String::new();
+        };
+        for _ in 0..100 {
+            if let Some(st) = group.exited() {
+                return format!(" (the process exited: {st})");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        String::new()
+    }
+
+    /// Marks the connection broken for good, kills the process group at once, and answers
+    /// the breakdown.
+    pub fn fail(&mut self, m: String) -> Error {
+        if let Some(l) = &self.log {
+            l.write('#', &format!("broken: {m}"));
+        }
+        self.broken = Some(m.clone());
+        drop(self.writer.take());
+        if let Some(g) = self.child.as_mut() {
+            let how = g.finish(Duration::ZERO);
+            if let Some(l) = &self.log {
+                l.write('#', &format!("ended: {how}"));
+            }
+        }
+        Error::Broken(m)
+    }
+
+    /// The next answer line, or the breakdown that stands in its place.
+    fn answer_line(&mut self, what: &str) -> Result<String, Error> {
+        loop {
+            match self.lines.recv_timeout(self.timeout) {
+                Ok(Ok(l)) if l.trim().is_empty() => continue,
+                Ok(Ok(l)) => return Ok(l),
+                Ok(Err(e)) => {
+                    return Err(self.fail(format!("cannot read the answer to {what}: {e}")))
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(self.fail(format!(
+                        "no answer to {what} within {:.1} s (hung?)",
+                        self.timeout.as_secs_f64()
+                    )))
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let st = self.exit_status();
+                    return Err(self.fail(format!(
+                        "the process closed its output before answering {what}{st}"
+                    )));
+                }
+            }
+        }
+    }
+}
+
+impl Transport for Client {
+    /// Sends `request` and waits for its answer. A breakdown breaks the connection; an `ok`
+    /// object that is not the request's answer is a divergence (the connection stays up).
+    fn call(&mut self, request: &Request) -> Result<Reply, Error> {
+        if let Some(b) = &self.broken {
+            return Err(Error::Broken(b.clone()));
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let kind = request.kind();
+        let what = format!("request {id} ({kind})");
+        let mut line = serde_json::to_string(&Envelope { id, request })
+            .map_err(|e| Error::Broken(format!("cannot write {what}: {e}")))?;
+        line.push('\n');
+        if let Some(l) = &self.log {
+            l.write('>', &line);
+        }
+        let Some(w) = self.writer.as_mut() else {
+            return Err(self.fail(format!("cannot send {what}: no connection")));
+        };
+        if let Err(e) = w.write_all(line.as_bytes()).and_then(|_| w.flush()) {
+            let st = self.exit_status();
+            return Err(self.fail(format!(
+                "cannot send {what}: {e}: the process closed its input{st}"
+            )));
+        }
+        let text = self.answer_line(&what)?;
+        let mut v: serde_json::Map<String, Value> = match serde_json::from_str(text.trim()) {
+            Ok(Value::Object(m)) => m,
+            _ => {
+                return Err(self.fail(format!(
+                    "garbage answer to {what}: `{}` is not a JSON object",
+                    clip(text.trim())
+                )))
+            }
+        };
+        if v.get("id") != Some(&Value::from(id)) {
+            return Err(self.fail(format!(
+                "wrong id: the answer to {what} carries id {}",
+                v.get("id").map_or("(none)".into(), Value::to_string)
+            )));
+        }
+        if let Some(ok) = v.remove("ok") {
+            let op = match request {
+                Request::Step(s) => s.call.name(),
+                r => r.kind(),
+            };
+            Answer::decode(request, ok).map(Reply::Ok).map_err(|e| {
+                Error::Divergence(format!(
+                    "the Ok answer to {op} is malformed: {e}: {}",
+                    clip(text.trim())
+                ))
+            })
+        } else if let Some(Value::String(e)) = v.remove("err") {
+            Ok(Reply::Err(e))
+        } else if let Some(Value::String(r)) = v.remove("refused") {
+            Ok(Reply::Refused(r))
+        } else {
+            Err(self.fail(format!(
+                "malformed answer to {what}: none of `ok`, `err` (a string), `refused` (a string) in `{}`",
+                clip(text.trim())
+            )))
+        }
+    }
+
+    fn broken(&self) -> bool {
+        self.broken.is_some()
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        // Closing its input lets a well-behaved implementation exit by itself (a broken one
+        // was killed when it broke); then its whole group is killed and the child reaped.
+        drop(self.writer.take());
+        if let Some(mut g) = self.child.take() {
+            let how = g.finish(EXIT_GRACE);
+            if let Some(l) = &self.log {
+                l.write('#', &format!("input closed; ended: {how}"));
+            }
+        }
+    }
+}
