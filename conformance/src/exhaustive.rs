@@ -53,7 +53,7 @@ pub fn exhaustive_configs() -> Vec<Config> {
         AU_PASSWORD_8, NAME_31_MIXED, NAME_32, PASSWORD_32, PASSWORD_33, PASSWORD_7, PASSWORD_8,
     };
     use hsm_model::state::{
-        ClientId, HsmId, KeyId, NameId, PasswordId, ADMIN, APP_USER, AU_PASSWORD, PRECO_PASSWORD,
+        ClientId, HsmId, NameId, PasswordId, ADMIN, APP_USER, AU_PASSWORD, PRECO_PASSWORD,
     };
     use hsm_model::{Families, Op};
     let act = |c: u8, h: u8, op: Op| Action {
@@ -220,22 +220,14 @@ pub fn exhaustive_configs() -> Vec<Config> {
             password: pw,
         },
     ));
-    let _ = KeyId(1);
-    c.setup = setup.clone();
-    out.push(c);
-
-    // The CO on HSM 0 with bob owning a key and alice (its other session) logged in; users
-    // only: deleting an owner.
-    let mut c = base("owners");
-    c.hsms = 2;
-    c.clients = 2;
-    c.names = vec!["alice".into(), "Bob".into()];
-    c.families = Families::parse("users").expect("families");
-    c.key_ids = 3;
-    c.policy.max_keys = 3;
-    c.passwords = vec![PASSWORD_32.into()];
     c.setup = setup;
+    // The same start, users only: deleting a user who owns keys (the CO on HSM 0 with bob
+    // owning a key and alice, its other session, logged in).
+    let mut owners = c.clone();
+    owners.name = "exhaustive-owners".into();
+    owners.families = Families::parse("users").expect("families");
     out.push(c);
+    out.push(owners);
     out
 }
 
@@ -250,10 +242,7 @@ pub type Transition = (usize, Action);
 /// from it (none for the initial state), and every transition to replay: (state index,
 /// action) for each action enabled there that the model takes, the boundary probes of
 /// [`crate::generate::add_boundary_actions`] included. One walk gives both.
-pub fn reachable(
-    model: &HsmModel,
-    limit: usize,
-) -> Result<(Vec<Reached>, Vec<Transition>), Error> {
+pub fn reachable(model: &HsmModel, limit: usize) -> Result<(Vec<Reached>, Vec<Transition>), Error> {
     let init = model.setup_state()?;
     let mut index: HashMap<State, usize> = HashMap::new();
     let mut states = vec![(init, None)];

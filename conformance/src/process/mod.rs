@@ -27,7 +27,7 @@ pub use log::ProtocolLog;
 use crate::error::Error;
 use crate::protocol::{Answer, Password, Reply, Request, VERSION};
 use crate::sut::{ProtocolSut, SutFactory, SystemUnderTest, Transport};
-use hsm_model::{Action, Config, Outcome, Policy, State};
+use hsm_model::{Config, Policy};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -129,12 +129,15 @@ impl ProcessFactory {
 
     /// A fresh system on `client`: `reset` of cluster 0 with `cfg`'s shape and policy.
     fn reset(&self, cfg: &Config, client: Client) -> Result<ProcessSut, Error> {
-        let mut sut = ProcessSut {
-            inner: ProtocolSut::new(cfg, client),
-            pool: Some(self.pool.clone()),
-        };
+        let mut sut = ProtocolSut::new(
+            cfg,
+            Pooled {
+                client: Some(client),
+                pool: self.pool.clone(),
+            },
+        );
         let reset = Request::reset(cfg);
-        let client = &mut sut.inner.transport;
+        let client = sut.transport.client();
         match client.call(&reset) {
             Ok(Reply::Ok(Answer::Reset(r))) => match r.policy {
                 Some(p) if p != cfg.policy => {
@@ -187,48 +190,36 @@ impl SutFactory for ProcessFactory {
 }
 
 /// One trace's system: a connection after `reset`, held to the model by the abstraction.
-/// A connection that did not break goes back to its factory's pool when the trace is done.
-pub struct ProcessSut {
-    inner: ProtocolSut<Client>,
-    pool: Option<Arc<Mutex<Vec<Client>>>>,
+pub type ProcessSut = ProtocolSut<Pooled>;
+
+/// A connection that goes back to its factory's pool when the trace is done, unless it broke.
+pub struct Pooled {
+    client: Option<Client>,
+    pool: Arc<Mutex<Vec<Client>>>,
 }
 
-impl Drop for ProcessSut {
+impl Pooled {
+    fn client(&mut self) -> &mut Client {
+        // Invariant: `client` is `Some` until the value is dropped.
+        self.client
+            .get_or_insert_with(|| Client::dead("no connection".into()))
+    }
+}
+
+impl Transport for Pooled {
+    fn call(&mut self, request: &Request) -> Result<Reply, Error> {
+        self.client().call(request)
+    }
+    fn broken(&self) -> bool {
+        self.client.as_ref().is_none_or(|c| c.broken())
+    }
+}
+
+impl Drop for Pooled {
     fn drop(&mut self) {
-        let Some(pool) = self.pool.take() else {
-            return;
-        };
-        if self.inner.transport.broken() {
-            return;
+        if let Some(c) = self.client.take().filter(|c| !c.broken()) {
+            let pushed = self.pool.lock().map(|mut p| p.push(c));
+            drop(pushed);
         }
-        let client = std::mem::replace(
-            &mut self.inner.transport,
-            Client::dead("returned to the pool".into()),
-        );
-        let pushed = pool.lock().map(|mut p| p.push(client));
-        drop(pushed);
-    }
-}
-
-impl SystemUnderTest for ProcessSut {
-    fn step(
-        &mut self,
-        action: &Action,
-        before: &State,
-        expected: &Outcome,
-    ) -> Result<Outcome, Error> {
-        self.inner.step(action, before, expected)
-    }
-
-    fn check_state(&mut self, model: &State) -> Result<(), Error> {
-        self.inner.check_state(model)
-    }
-
-    fn observe(&mut self) -> Result<Vec<String>, Error> {
-        self.inner.observe()
-    }
-
-    fn failed(&self) -> bool {
-        self.inner.failed()
     }
 }
