@@ -48,6 +48,12 @@ impl Hasher for Identity {
 
 /// The fingerprint of a state: 64 bits of a stable hash of its packed bytes (ghost history
 /// excluded, as in `Eq`), the same on every run and platform, never 0.
+///
+/// Written here on purpose rather than taken from a hashing crate: the pinned state counts,
+/// the thread-independent order of discoveries and the committed traces rely on fingerprints
+/// that never change between runs, versions or platforms (`ahash` and `std`'s `RandomState` are
+/// seeded per process, and a crate's algorithm may change in a minor release), and the
+/// word-at-a-time steps below are chosen so that states differing in one word cannot collide.
 pub fn fingerprint(s: &State) -> u64 {
     let mut buf = [0u8; PACKED_LEN.next_multiple_of(8)];
     let n = s.pack(

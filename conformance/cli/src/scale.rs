@@ -18,6 +18,7 @@
 
 use crate::check::ProgressLine;
 use clap::Args;
+use hsm_conformance::Error;
 use hsm_model::state::{MAX_CLIENTS, MAX_HSMS, MAX_KEY_IDS, MAX_NAMES};
 use hsm_model::Config;
 use plotters::prelude::*;
@@ -295,7 +296,7 @@ pub fn run_point(
     bound: Bound,
     value: usize,
     symmetry: bool,
-) -> Result<Point, String> {
+) -> Result<Point, Error> {
     let mut point = Point::new(bound, value, symmetry);
     let mut cmd = Command::new(exe);
     cmd.args([
@@ -833,7 +834,7 @@ const TITLE_HEIGHT: u32 = 56;
 /// The SVG plot: one column per bound, unique states in the top row and seconds in the
 /// bottom one, both on log scales; a series per symmetry setting, finished runs as filled
 /// markers, runs cut short as hollow markers at their lower bound.
-pub fn draw_svg(m: &Measurement) -> Result<String, String> {
+pub fn draw_svg(m: &Measurement) -> Result<String, Error> {
     let columns = m.bounds.len().max(1) as u32;
     let size = (PANEL.0 * columns, PANEL.1 * 2 + TITLE_HEIGHT);
     let mut svg = String::new();
@@ -1047,7 +1048,7 @@ fn short_number(y: f64) -> String {
 
 // ---- the command --------------------------------------------------------------------------
 
-fn parse_max(text: Option<&str>) -> Result<Vec<(Bound, usize)>, String> {
+fn parse_max(text: Option<&str>) -> Result<Vec<(Bound, usize)>, Error> {
     let mut out = Vec::new();
     for item in text
         .unwrap_or("")
@@ -1066,7 +1067,8 @@ fn parse_max(text: Option<&str>) -> Result<Vec<(Bound, usize)>, String> {
             return Err(format!(
                 "--max {name} must be 1..={}, the model's maximum",
                 bound.model_max()
-            ));
+            )
+            .into());
         }
         out.push((bound, value));
     }
@@ -1077,7 +1079,7 @@ fn parse_max(text: Option<&str>) -> Result<Vec<(Bound, usize)>, String> {
 type Plan = (Config, RunLimits, Vec<(Bound, usize)>);
 
 /// Checks the options: the base preset, the limits, the bounds with their maxima.
-fn plan(args: &ScaleArgs) -> Result<Plan, String> {
+fn plan(args: &ScaleArgs) -> Result<Plan, Error> {
     let base = Config::preset(&args.base).ok_or_else(|| {
         format!(
             "unknown base preset `{}` (known: {})",
@@ -1099,7 +1101,7 @@ fn plan(args: &ScaleArgs) -> Result<Plan, String> {
     for name in args.bounds.split(',').filter(|s| !s.trim().is_empty()) {
         let bound = Bound::parse(name)?;
         if bounds.iter().any(|(b, _)| *b == bound) {
-            return Err(format!("bound `{}` named twice", bound.name()));
+            return Err(format!("bound `{}` named twice", bound.name()).into());
         }
         let max = maxima
             .iter()
@@ -1121,13 +1123,14 @@ fn plan(args: &ScaleArgs) -> Result<Plan, String> {
     Ok((base, limits, bounds))
 }
 
-fn write_outputs(m: &Measurement, out: &Path) -> Result<(), String> {
+fn write_outputs(m: &Measurement, out: &Path) -> Result<(), Error> {
     let md = out.join("scaling.md");
     std::fs::write(&md, write_markdown(m))
         .map_err(|e| format!("cannot write {}: {e}", md.display()))?;
     let svg_path = out.join("scaling.svg");
     let svg = draw_svg(m).map_err(|e| format!("cannot draw {}: {e}", svg_path.display()))?;
-    std::fs::write(&svg_path, svg).map_err(|e| format!("cannot write {}: {e}", svg_path.display()))
+    std::fs::write(&svg_path, svg)
+        .map_err(|e| Error::Usage(format!("cannot write {}: {e}", svg_path.display())))
 }
 
 /// Runs `hsmspec scale`.
@@ -1136,12 +1139,12 @@ pub fn scale(args: &ScaleArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hsmspec scale: {e}");
-            ExitCode::from(2)
+            ExitCode::from(hsm_conformance::verdict::USAGE_EXIT)
         }
     }
 }
 
-fn scale_inner(args: &ScaleArgs) -> Result<(), String> {
+fn scale_inner(args: &ScaleArgs) -> Result<(), Error> {
     let (base, limits, bounds) = plan(args)?;
     let exe = std::env::current_exe()
         .map_err(|e| format!("cannot find the hsmspec executable to run the checks: {e}"))?;
