@@ -4,7 +4,7 @@
 
 use super::ImplSut;
 use crate::error::{diverged, Error};
-use hsm_impl::HsmError;
+use hsm_impl::{HsmError, AUDIT_CAPACITY};
 use hsm_model::{Action, ErrorCode, Op, Outcome, Role, State};
 
 /// Milliseconds since the Unix epoch (the audit records' clock).
@@ -108,18 +108,14 @@ impl ImplSut {
                     r.time_unix_ms
                 ));
             }
-            if matches!(a.op, Op::Zeroize) {
-                let all = self
-                    .cluster()
-                    .audit_after(h, 0)
-                    .map_err(|e| Error::Divergence(format!("audit log of HSM {h}: {e}")))?;
-                if all.len() != 1 {
-                    return diverged(format!(
-                        "audit: after a zeroize HSM {h}'s log holds {} records, not its record alone",
-                        all.len()
-                    ));
-                }
-            }
+            // The log keeps every record since the HSM's last zeroize (that zeroize's own
+            // record first), the oldest dropped beyond AUDIT_CAPACITY.
+            self.audit_held[h] = if matches!(a.op, Op::Zeroize) {
+                1
+            } else {
+                self.audit_held[h] + 1
+            };
+            self.check_audit_length(h)?;
             self.audit_seen[h] = r.seq;
         }
         Ok(())
@@ -173,6 +169,24 @@ impl ImplSut {
             .map_err(|e| Error::Divergence(format!("audit log of HSM {h}: {e}")))?;
         if let Some(r) = more.last() {
             self.audit_seen[h] = r.seq;
+        }
+        self.audit_held[h] += more.len();
+        self.check_audit_length(h)
+    }
+
+    /// The audit log of HSM `h` holds what it should: the records since its last zeroize,
+    /// at most [`AUDIT_CAPACITY`].
+    fn check_audit_length(&self, h: usize) -> Result<(), Error> {
+        let all = self
+            .cluster()
+            .audit_after(h, 0)
+            .map_err(|e| Error::Divergence(format!("audit log of HSM {h}: {e}")))?;
+        let want = self.audit_held[h].min(AUDIT_CAPACITY);
+        if all.len() != want {
+            return diverged(format!(
+                "audit: HSM {h}'s log holds {} records, not the {want} since its last zeroize",
+                all.len()
+            ));
         }
         Ok(())
     }

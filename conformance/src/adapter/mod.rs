@@ -135,6 +135,8 @@ pub struct ImplSut {
     inner: ProtocolSut<Server>,
     /// Per HSM, the sequence number of the last audit record seen ([`audit`]).
     audit_seen: Vec<u64>,
+    /// Per HSM, how many records its audit log must hold: every one since its last zeroize.
+    audit_held: Vec<usize>,
     /// A divergence found when the cluster was made (its shape, its sessions, the AU
     /// password's limits: [`creation_probe`]), reported at the first step.
     creation: Option<String>,
@@ -243,6 +245,7 @@ impl ImplSut {
         Ok(ImplSut {
             inner,
             audit_seen: vec![0; cfg.hsms as usize],
+            audit_held: vec![0; cfg.hsms as usize],
             creation,
         })
     }
