@@ -159,6 +159,67 @@ struct Inner {
     fault: Option<Fault>,
 }
 
+/// An HSM's lock as an operation holds it. Only a race fault (feature `faults`,
+/// [`Fault::RACES`]) ever lets go of it in the middle of an operation ([`Held::let_go`]).
+struct Held<'a> {
+    #[cfg(feature = "faults")]
+    inner: &'a Inner,
+    #[cfg(feature = "faults")]
+    index: usize,
+    // Invariant: `Some` except inside `let_go`.
+    guard: Option<MutexGuard<'a, Hsm>>,
+}
+
+impl<'a> Held<'a> {
+    fn new(inner: &'a Inner, index: usize) -> Result<Held<'a>, HsmError> {
+        Ok(Held {
+            #[cfg(feature = "faults")]
+            inner,
+            #[cfg(feature = "faults")]
+            index,
+            guard: Some(inner.lock(index)?),
+        })
+    }
+
+    /// The race window of a race fault: the lock is let go, another operation on this HSM
+    /// may run, and the lock is taken again.
+    #[cfg(feature = "faults")]
+    fn let_go(&mut self) {
+        self.guard = None;
+        std::thread::sleep(crate::fault::RACE_WINDOW);
+        self.guard = self.inner.lock(self.index).ok();
+    }
+
+    /// [`Held::let_go`] for two locks held at once (Clone's): both are let go, and taken
+    /// again in index order, so that the window cannot deadlock.
+    #[cfg(feature = "faults")]
+    fn let_go_both<'h>(a: &mut Held<'h>, b: &mut Held<'h>) {
+        a.guard = None;
+        b.guard = None;
+        std::thread::sleep(crate::fault::RACE_WINDOW);
+        let (first, second) = if a.index < b.index { (a, b) } else { (b, a) };
+        first.guard = first.inner.lock(first.index).ok();
+        second.guard = second.inner.lock(second.index).ok();
+    }
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = Hsm;
+    fn deref(&self) -> &Hsm {
+        self.guard
+            .as_ref()
+            .expect("an operation holds its HSM's lock")
+    }
+}
+
+impl std::ops::DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut Hsm {
+        self.guard
+            .as_mut()
+            .expect("an operation holds its HSM's lock")
+    }
+}
+
 impl Inner {
     fn lock(&self, index: usize) -> Result<MutexGuard<'_, Hsm>, HsmError> {
         let m = self.hsms.get(index).ok_or(HsmError::NoSuchHsm)?;
@@ -174,6 +235,13 @@ impl Inner {
     }
 
     fn new_key_id(&self) -> u64 {
+        // Read, the race window, write back: two HSMs may hand out the same id.
+        fault!(self, KeyIdHandedOutTwice ? {
+            let seen = self.next_key_id.load(Ordering::SeqCst);
+            std::thread::sleep(crate::fault::RACE_WINDOW);
+            self.next_key_id.store(seen + 1, Ordering::SeqCst);
+            return seen;
+        } ; ());
         self.next_key_id.fetch_add(1, Ordering::SeqCst)
     }
 
@@ -609,10 +677,10 @@ impl Session {
     fn run<T>(
         &self,
         op: Operation,
-        body: impl FnOnce(&Inner, &mut Hsm, &Caller) -> Result<T, HsmError>,
+        body: impl FnOnce(&Inner, &mut Held, &Caller) -> Result<T, HsmError>,
     ) -> Result<T, HsmError> {
         let inner = &*self.inner;
-        let mut g = inner.lock(self.hsm)?;
+        let mut g = Held::new(inner, self.hsm)?;
         let caller = resolve(&g, self.id);
         let result = inner
             .permission(op, caller.role)
@@ -628,7 +696,7 @@ impl Session {
     /// costs the same password hash as a known one.
     pub fn login(&self, name: &str, password: &str) -> Result<Role, HsmError> {
         let inner = &*self.inner;
-        let mut g = inner.lock(self.hsm)?;
+        let mut g = Held::new(inner, self.hsm)?;
         let name = inner.user_name(name);
         let result = (|| {
             if g.sessions.get(&self.id).is_some_and(Option::is_some) {
@@ -650,6 +718,16 @@ impl Session {
                 return Err(HsmError::LockedOut);
             }
             if !user.password.verify(password) {
+                // Read, let go, write back: a concurrent failure's count is lost.
+                fault!(inner, LostFailedLogin ? {
+                    let seen = user.failed;
+                    g.let_go();
+                    if let Some(user) = g.users.get_mut(&name) {
+                        user.failed = seen.saturating_add(1);
+                        user.locked |= user.failed >= threshold;
+                    }
+                    return Err(HsmError::BadCredentials);
+                } ; ());
                 user.failed = user.failed.saturating_add(1);
                 if user.failed >= threshold {
                     user.locked = true;
@@ -854,6 +932,7 @@ impl Session {
             if !fault!(inner, DeleteUserWithKeys) && g.keys.values().any(|k| k.owner == target) {
                 return Err(HsmError::OwnsKeys);
             }
+            fault!(inner, DeleteUserDuringLogin ? g.let_go() ; ());
             g.users.remove(&target);
             for k in g.keys.values_mut() {
                 k.shares.remove(&target);
@@ -923,14 +1002,14 @@ impl Session {
         let inner = &*self.inner;
         let target = self.hsm;
         let distinct = source_hsm < inner.hsms.len() && source_hsm != target;
-        let (mut tg, sg) = if !distinct {
-            (inner.lock(target)?, None)
+        let (mut tg, mut sg) = if !distinct {
+            (Held::new(inner, target)?, None)
         } else if source_hsm < target {
-            let s = inner.lock(source_hsm)?;
-            (inner.lock(target)?, Some(s))
+            let s = Held::new(inner, source_hsm)?;
+            (Held::new(inner, target)?, Some(s))
         } else {
-            let t = inner.lock(target)?;
-            let s = inner.lock(source_hsm)?;
+            let t = Held::new(inner, target)?;
+            let s = Held::new(inner, source_hsm)?;
             (t, Some(s))
         };
         let caller = resolve(&tg, self.id);
@@ -944,7 +1023,7 @@ impl Session {
                 if !tg.blank() {
                     return Err(HsmError::NotBlank);
                 }
-                let sg = sg.as_ref().ok_or(HsmError::SourceBlank)?;
+                let sg = sg.as_mut().ok_or(HsmError::SourceBlank)?;
                 if sg.blank() {
                     return Err(HsmError::SourceBlank);
                 }
@@ -953,6 +1032,7 @@ impl Session {
                         tg.users.insert(name.clone(), user.clone());
                     }
                 }
+                fault!(inner, CloneOfSourceUnderChange ? Held::let_go_both(&mut tg, sg) ; ());
                 for (&id, k) in &sg.keys {
                     tg.keys.insert(id, k.clone());
                 }
@@ -1029,6 +1109,7 @@ impl Session {
     pub fn share_key(&self, key: KeyId, name: &str) -> Result<(), HsmError> {
         self.run(Operation::ShareKey, |inner, g, caller| {
             let target = Self::share_checks(inner, g, caller, key, name)?;
+            fault!(inner, ShareKeyDuringDeleteUser ? g.let_go() ; ());
             let limit = fault!(inner, ShareLimitOneHigh ? inner.policy.max_shares + 1 ; inner.policy.max_shares);
             let k = key_mut(g, key)?;
             if k.shares.contains(&target) {

@@ -64,10 +64,42 @@ pub enum Fault {
     /// Names are not lower-cased (SPEC §3): every name argument is stored, looked up and
     /// compared as sent, so `ADMIN` is no user and `Bob` no valid name.
     NamesNotLowerCased,
+    /// Race: a failed Login reads the user's counter, lets go of the HSM's lock for the race
+    /// window, then writes the count back plus one (a concurrent failure is lost).
+    LostFailedLogin,
+    /// Race: DeleteUser checks that the target is logged in nowhere, lets go of the lock, then
+    /// deletes it (a Login in the window leaves a session logged in as a deleted user).
+    DeleteUserDuringLogin,
+    /// Race: ShareKey checks that the target is a CU, lets go of the lock, then shares (a
+    /// DeleteUser in the window leaves a share with a deleted user).
+    ShareKeyDuringDeleteUser,
+    /// Race: the cluster-wide key id counter is read, the race window passes, and it is written
+    /// back plus one (two HSMs may hand out the same id).
+    KeyIdHandedOutTwice,
+    /// Race: Clone copies the source's users, lets go of both HSMs' locks (taking them again
+    /// in index order), then copies the source's keys (a change of the source in the window
+    /// is half copied).
+    CloneOfSourceUnderChange,
 }
 
+/// How long a race fault lets go of a lock (or of the key id counter): long enough that a
+/// concurrent operation gets in on a loaded 2-core machine.
+pub const RACE_WINDOW: std::time::Duration = std::time::Duration::from_millis(2);
+
 impl Fault {
-    /// Every fault.
+    /// The race faults, a list of their own: each widens a gap between a check and its effect
+    /// (or a read and its write) to [`RACE_WINDOW`], so that only concurrent sessions can
+    /// see it. The sequential campaigns need not catch them; the concurrent campaign must.
+    pub const RACES: &'static [Fault] = &[
+        Fault::LostFailedLogin,
+        Fault::DeleteUserDuringLogin,
+        Fault::ShareKeyDuringDeleteUser,
+        Fault::KeyIdHandedOutTwice,
+        Fault::CloneOfSourceUnderChange,
+    ];
+
+    /// Every fault of the zoo (the sequential campaigns catch each; races are apart,
+    /// [`Fault::RACES`]).
     pub const ALL: &'static [Fault] = &[
         Fault::CuMayCreateUsers,
         Fault::UnauthenticatedSyncStatus,
