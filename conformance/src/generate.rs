@@ -161,26 +161,37 @@ impl Generator {
 
     /// One action for state `s`, within the model's capacity.
     pub fn next_action(&self, s: &State, rng: &mut Rng) -> Action {
+        self.next_action_by(s, None, rng)
+    }
+
+    /// One action of client `client`'s sessions for state `s` (the concurrent campaign's
+    /// threads are clients), within the model's capacity.
+    pub fn next_action_of(&self, s: &State, client: u8, rng: &mut Rng) -> Action {
+        self.next_action_by(s, Some(client), rng)
+    }
+
+    fn next_action_by(&self, s: &State, client: Option<u8>, rng: &mut Rng) -> Action {
         let mut all = Vec::new();
         self.model.enabled_actions(s, &mut all);
         add_boundary_actions(&self.model.cfg, &mut all);
         for _ in 0..32 {
-            let a = respell(&self.model.cfg, self.pick(s, &all, rng), rng);
+            let a = respell(&self.model.cfg, self.pick(s, &all, client, rng), rng);
             if !crate::runner::beyond_capacity(&self.model.cfg, s, &a) {
                 return a;
             }
         }
         Action {
-            client: hsm_model::state::ClientId(0),
+            client: hsm_model::state::ClientId(client.unwrap_or(0)),
             hsm: hsm_model::state::HsmId(0),
             op: hsm_model::Op::GetClusterInfo,
         }
     }
 
-    fn pick(&self, s: &State, all: &[Action], rng: &mut Rng) -> Action {
+    fn pick(&self, s: &State, all: &[Action], client: Option<u8>, rng: &mut Rng) -> Action {
         let cfg = &self.model.cfg;
-        // A session: a logged-in one most of the time.
+        // A session (of `client`, if given): a logged-in one most of the time.
         let sessions: Vec<_> = (0..cfg.clients)
+            .filter(|c| client.is_none_or(|only| only == *c))
             .flat_map(|c| (0..cfg.hsms).map(move |h| (c, h)))
             .collect();
         let logged: Vec<_> = sessions

@@ -17,6 +17,7 @@
 pub mod junk;
 pub mod laws;
 pub mod ledger;
+pub mod reverse;
 pub mod view;
 
 use crate::error::{diverged, Error};
@@ -26,6 +27,7 @@ use hsm_model::state::{Ciphertext, DataId, KeyId, MaskedObject, NameId, Signatur
 use hsm_model::{Action, Config, ErrorCode, Observation, Op, Outcome, Policy, Role};
 use junk::{junk, JunkKind, GARBAGE};
 use ledger::{MacLedger, SyncLedger};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeSet, HashMap};
 
@@ -60,6 +62,7 @@ pub fn data_id(cfg: &Config, bytes: &[u8]) -> Result<DataId, Error> {
 
 /// One trace's abstraction: what the system under test's handles and bytes stand for in the
 /// model, learnt as the trace runs.
+#[derive(Clone)]
 pub struct Abstraction {
     cfg: Config,
     key_handle: HashMap<KeyId, Handle>,
@@ -118,6 +121,31 @@ impl Abstraction {
     /// The model key id of a handle the implementation showed, if one step answered it.
     pub fn key_of_handle(&self, handle: &str) -> Option<KeyId> {
         self.handle_key.get(handle).copied()
+    }
+
+    /// A digest of every binding (handles to keys, tokens to bytes): two abstractions with the
+    /// same digest put later answers in the model's terms alike (the concurrent campaign's
+    /// search uses it to recognise a node it has seen).
+    pub fn bindings_digest(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        fn one(x: impl Hash) -> u64 {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            x.hash(&mut h);
+            h.finish()
+        }
+        // Order-independent over each map: the sum of its entries' hashes.
+        let sum = |it: &mut dyn Iterator<Item = u64>| it.fold(0u64, u64::wrapping_add);
+        let mut all = vec![
+            sum(&mut self.handle_key.iter().map(one)),
+            sum(&mut self.masked.iter().map(one)),
+            sum(&mut self.wrapped.iter().map(one)),
+            sum(&mut self.ciphertexts.iter().map(one)),
+            sum(&mut self.signatures.iter().map(one)),
+        ];
+        all.push(self.cluster_id.as_ref().map_or(0, one));
+        all.push(self.sync.digest());
+        all.push(self.macs.digest());
+        one(all)
     }
 
     /// Whether `a` needs another cluster's masked object that is not made yet.
@@ -470,6 +498,76 @@ impl Abstraction {
             (_, _) => return diverged(format!("the Ok answer to {op} is of another operation")),
         };
         Ok(Ok(obs))
+    }
+}
+
+/// Everything an [`Abstraction`] has learnt, as plain data: what a history file keeps, so that
+/// the history can be judged again without running anything.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Bindings {
+    /// Each key's handle.
+    pub keys: Vec<(KeyId, Handle)>,
+    /// The bytes each masked-object token stands for.
+    pub masked: Vec<(MaskedObject, Bytes)>,
+    /// The bytes each wrapped-key token stands for.
+    pub wrapped: Vec<(WrappedKey, Bytes)>,
+    /// The bytes each ciphertext token stands for.
+    pub ciphertexts: Vec<(Ciphertext, Bytes)>,
+    /// The bytes each signature token stands for.
+    pub signatures: Vec<(Signature, Bytes)>,
+    /// HMAC tags seen.
+    pub tags: Vec<((hsm_model::state::Material, DataId), Bytes)>,
+    /// Sync statuses seen.
+    pub sync: Vec<(Vec<hsm_model::state::KeyRecord>, Vec<Bytes>)>,
+    /// Another cluster's masked object, if made.
+    pub foreign: Option<Bytes>,
+    /// The cluster's id, if known.
+    pub cluster_id: Option<String>,
+}
+
+impl Abstraction {
+    /// What this abstraction has learnt.
+    pub fn bindings(&self) -> Bindings {
+        fn pairs<T: Copy + Ord>(m: &HashMap<T, Vec<u8>>) -> Vec<(T, Bytes)> {
+            let mut v: Vec<_> = m.iter().map(|(t, b)| (*t, Bytes(b.clone()))).collect();
+            v.sort();
+            v
+        }
+        let mut keys: Vec<_> = self
+            .key_handle
+            .iter()
+            .map(|(k, h)| (*k, h.clone()))
+            .collect();
+        keys.sort();
+        Bindings {
+            keys,
+            masked: pairs(&self.masked),
+            wrapped: pairs(&self.wrapped),
+            ciphertexts: pairs(&self.ciphertexts),
+            signatures: pairs(&self.signatures),
+            tags: self.macs.entries(),
+            sync: self.sync.entries(),
+            foreign: self.foreign.clone().map(Bytes),
+            cluster_id: self.cluster_id.clone(),
+        }
+    }
+
+    /// An abstraction for a trace of `cfg` that has learnt `b`.
+    pub fn with_bindings(cfg: &Config, b: Bindings) -> Abstraction {
+        let mut a = Abstraction::new(cfg);
+        for (k, h) in b.keys {
+            a.handle_key.insert(h.clone(), k);
+            a.key_handle.insert(k, h);
+        }
+        a.masked = b.masked.into_iter().map(|(t, x)| (t, x.0)).collect();
+        a.wrapped = b.wrapped.into_iter().map(|(t, x)| (t, x.0)).collect();
+        a.ciphertexts = b.ciphertexts.into_iter().map(|(t, x)| (t, x.0)).collect();
+        a.signatures = b.signatures.into_iter().map(|(t, x)| (t, x.0)).collect();
+        a.macs = MacLedger::from_entries(b.tags);
+        a.sync = SyncLedger::from_entries(b.sync);
+        a.foreign = b.foreign.map(|x| x.0);
+        a.cluster_id = b.cluster_id;
+        a
     }
 }
 

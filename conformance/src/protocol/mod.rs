@@ -663,15 +663,38 @@ pub enum Reply {
 }
 
 impl Reply {
-    /// The reply as its answer line's fields beside the id: `{"ok": …}`, `{"err": …}` or
-    /// `{"refused": …}`.
+    /// The reply as its answer line: `{"id": …, "ok": …}`, `{"id": …, "err": …}` or
+    /// `{"id": …, "refused": …}`.
     pub fn to_line(&self, id: &serde_json::Value) -> String {
-        let v = match self {
-            Reply::Ok(a) => serde_json::json!({ "id": id, "ok": a }),
-            Reply::Err(code) => serde_json::json!({ "id": id, "err": code }),
-            Reply::Refused(m) => serde_json::json!({ "id": id, "refused": m }),
-        };
+        let mut v = self.to_value();
+        if let serde_json::Value::Object(m) = &mut v {
+            m.insert("id".into(), id.clone());
+        }
         v.to_string()
+    }
+
+    /// The reply as the answer line carries it, without the id (how histories record it).
+    pub fn to_value(&self) -> serde_json::Value {
+        match self {
+            Reply::Ok(a) => serde_json::json!({ "ok": a }),
+            Reply::Err(code) => serde_json::json!({ "err": code }),
+            Reply::Refused(m) => serde_json::json!({ "refused": m }),
+        }
+    }
+
+    /// The reply to `request` that [`Reply::to_value`] wrote, or what is wrong with it.
+    pub fn from_value(request: &Request, mut v: serde_json::Value) -> Result<Reply, String> {
+        let Some(m) = v.as_object_mut() else {
+            return Err("a reply is not a JSON object".into());
+        };
+        if let Some(ok) = m.remove("ok") {
+            return Answer::decode(request, ok).map(Reply::Ok);
+        }
+        match (m.remove("err"), m.remove("refused")) {
+            (Some(serde_json::Value::String(e)), _) => Ok(Reply::Err(e)),
+            (_, Some(serde_json::Value::String(r))) => Ok(Reply::Refused(r)),
+            _ => Err("a reply has none of `ok`, `err` (a string), `refused` (a string)".into()),
+        }
     }
 
     /// The reply in a sentence, for messages: `Ok`, the error code, or `refused: why`.
