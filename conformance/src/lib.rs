@@ -20,6 +20,8 @@
 //! - [`failure`]: a failing trace re-run on fresh systems (flaky or reproducible), shrunk,
 //!   packaged and saved.
 //! - [`generate`]: random traces that know the model's state, and the random campaign.
+//! - [`concurrent`]: many sessions at once against one cluster, judged by linearizability
+//!   against the model.
 //! - [`exhaustive`]: every transition of a small configuration's reachable graph, replayed.
 //! - [`coverage`]: the (role, operation, outcome) triples the model can reach, and which a
 //!   campaign reached.
@@ -28,6 +30,7 @@
 
 pub mod abstraction;
 pub mod adapter;
+pub mod concurrent;
 pub mod coverage;
 pub mod error;
 pub mod exhaustive;
