@@ -47,6 +47,14 @@ pub struct ConformArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub sut: SutArgs,
+    /// Run this many client threads against one cluster at once instead of the random
+    /// campaign: a concurrent campaign, each history judged by linearizability against the
+    /// model (hsm-impl in process).
+    #[arg(long, value_name = "THREADS")]
+    pub concurrent: Option<usize>,
+    /// With --concurrent: histories to run.
+    #[arg(long, default_value_t = 200)]
+    pub histories: u64,
     /// Operation families to test (comma-separated: sessions, cluster, lifecycle, passwords,
     /// users, keys, crypto, masking; default all): the others are never generated, and the
     /// coverage report says what was left out.
@@ -90,6 +98,9 @@ fn campaign_seed(args: &ConformArgs) -> u64 {
 pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
     let seed = campaign_seed(args);
     println!("seed: {seed}");
+    if let Some(threads) = args.concurrent {
+        return crate::concurrent::conform_concurrent(args, threads, seed);
+    }
     let families = match &args.ops {
         Some(t) => match Families::parse(t) {
             Ok(f) if f != Families::none() => f,

@@ -7,6 +7,7 @@
 //! `hsm_conformance::verdict`. See the repository's `README.md` and `docs/index.md`.
 
 pub mod check;
+pub mod concurrent;
 pub mod conform;
 pub mod docs;
 pub mod explore;

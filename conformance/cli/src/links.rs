@@ -34,6 +34,8 @@ const NAMES: &str = "model/tests/names.rs";
 const FLAKY: &str = "conformance/tests/flaky.rs";
 const VERDICTS: &str = "conformance/cli/tests/verdicts.rs";
 const HOUSE: &str = "conformance/tests/house.rs";
+const CONCURRENT: &str = "conformance/tests/concurrent.rs";
+const CLI_CONCURRENT: &str = "conformance/cli/tests/concurrent.rs";
 
 /// The traceability table, by hand: every test checks that each name cited exists.
 pub const LINKS: &[Link] = &[
@@ -422,6 +424,17 @@ pub const LINKS: &[Link] = &[
         model: &[],
         properties: &[],
         tests: &[(HOUSE, "the_runner_library_has_no_command_line_dependency")],
+        faults: &[],
+    },
+    Link {
+        rule: "D70 concurrent histories are judged on their record by linearizability against the model, and shrunk soundly (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (CONCURRENT, "the_correct_implementation_is_linearizable"),
+            (CONCURRENT, "every_race_fault_is_caught"),
+            (CLI_CONCURRENT, "a_history_no_order_explains_fails_replay_and_says_why"),
+        ],
         faults: &[],
     },
 ];

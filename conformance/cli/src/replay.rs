@@ -21,6 +21,11 @@ pub struct ReplayArgs {
     /// Write a JSON report here: each file's verdict, the summary, the verdict.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// For a concurrent history (hsmspec-history JSON): also run its plans this many times on
+    /// fresh systems and say how often no order explains the new history. The verdict stays
+    /// the record's: a race need not come back.
+    #[arg(long, default_value_t = 0)]
+    pub rerun: usize,
     #[command(flatten)]
     pub sut: SutArgs,
 }
@@ -38,6 +43,8 @@ pub enum FileVerdict {
     DisagreesWithSpec,
     /// The file could not be read as a trace (or goes beyond the model's capacity).
     Unreadable,
+    /// A concurrent history the linearizability search could not decide.
+    Undecided,
 }
 
 /// One replayed file, for the report.
@@ -66,8 +73,14 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
     let factory = args.sut.factory()?;
     let factory = &*factory;
     let mut results = Vec::new();
+    if args.rerun > 0 && args.sut.sut_cmd.is_some() {
+        return Err(Error::Usage(
+            "--rerun runs a history's plans on hsm-impl in process; it does not take --sut-cmd"
+                .into(),
+        ));
+    }
     for file in &args.files {
-        let r = replay_file(file, factory, &args.sut);
+        let r = replay_file(file, factory, args);
         results.push(r);
     }
     let count = |v: FileVerdict| results.iter().filter(|r| r.verdict == v).count();
@@ -85,11 +98,10 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
     let mut verdict = Verdict::pass();
     for r in &results {
         match r.verdict {
-            FileVerdict::Diverges => verdict.fail(format!(
-                "{}: diverged at step {}",
-                r.file,
-                r.step.unwrap_or(0)
-            )),
+            FileVerdict::Diverges => verdict.fail(match r.step {
+                Some(step) => format!("{}: diverged at step {step}", r.file),
+                None => format!("{}: {}", r.file, r.message.as_deref().unwrap_or("diverged")),
+            }),
             FileVerdict::DisagreesWithSpec => verdict.fail(format!(
                 "{}: the trace disagrees with the spec at step {}",
                 r.file,
@@ -98,6 +110,10 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
             FileVerdict::Unreadable if diverge + disagree > 0 => {
                 verdict.incomplete(format!("{}: unreadable", r.file))
             }
+            FileVerdict::Undecided => verdict.incomplete(format!(
+                "{}: the linearizability search did not decide it",
+                r.file
+            )),
             _ => {}
         }
     }
@@ -128,7 +144,12 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
 }
 
 /// Replays one file; prints what it finds.
-fn replay_file(file: &std::path::Path, factory: &dyn SutFactory, sut: &SutArgs) -> ReplayedFile {
+fn replay_file(
+    file: &std::path::Path,
+    factory: &dyn SutFactory,
+    args: &ReplayArgs,
+) -> ReplayedFile {
+    let sut = &args.sut;
     let mut out = ReplayedFile {
         file: file.display().to_string(),
         verdict: FileVerdict::Unreadable,
@@ -146,6 +167,31 @@ fn replay_file(file: &std::path::Path, factory: &dyn SutFactory, sut: &SutArgs) 
             return out;
         }
     };
+    let is_history = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("format").and_then(|f| f.as_str()).map(str::to_owned))
+        .is_some_and(|f| f == hsm_conformance::concurrent::FORMAT);
+    if is_history {
+        use crate::concurrent::{replay_history, HistoryVerdict};
+        out.runs = 1;
+        match replay_history(&out.file, &text, args.rerun) {
+            Ok(HistoryVerdict::Linearizable) => out.verdict = FileVerdict::Conforms,
+            Ok(HistoryVerdict::NotLinearizable) => {
+                out.verdict = FileVerdict::Diverges;
+                out.diverged_runs = 1;
+                out.message = Some("no order of its operations explains it".into());
+            }
+            Ok(HistoryVerdict::Undecided(why)) => {
+                out.verdict = FileVerdict::Undecided;
+                out.message = Some(why);
+            }
+            Err(e) => {
+                println!("{}: not a history: {e}", out.file);
+                out.message = Some(e.to_string());
+            }
+        }
+        return out;
+    }
     let trace = match Trace::from_json(&text) {
         Ok(t) => t,
         Err(e) => {

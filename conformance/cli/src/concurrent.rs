@@ -1,0 +1,162 @@
+//! `hsmspec conform --concurrent N`: a concurrent campaign (N client threads against one
+//! cluster at once, judged by linearizability against the model), and `hsmspec replay` of a
+//! history file it saved (judged again on its record; `--rerun N` runs its plans again).
+
+use crate::conform::ConformArgs;
+use crate::options::{bar, shell_quote};
+use hsm_conformance::adapter::ImplFactory;
+use hsm_conformance::concurrent::{
+    concurrent_campaign, concurrent_config, describe, history_from_json, history_start,
+    judge_history, linearize::Judgement, rerun, ConcurrentOptions, Explanation, History,
+};
+use hsm_conformance::verdict::Verdict;
+use hsm_conformance::Error;
+use hsm_model::state::MAX_CLIENTS;
+
+/// Runs the concurrent campaign of `hsmspec conform --concurrent THREADS`.
+pub fn conform_concurrent(args: &ConformArgs, threads: usize, seed: u64) -> Result<Verdict, Error> {
+    if args.sut.sut_cmd.is_some() {
+        return Err(Error::Usage(
+            "--concurrent runs hsm-impl in process: a process under test needs the protocol's \
+             `concurrent` capability (protocol version 2), which this build does not speak yet"
+                .into(),
+        ));
+    }
+    if !(2..=MAX_CLIENTS).contains(&threads) {
+        return Err(Error::Usage(format!(
+            "--concurrent takes 2 to {MAX_CLIENTS} threads (one client each: the model holds {MAX_CLIENTS} clients)"
+        )));
+    }
+    std::fs::create_dir_all(&args.failures_dir).map_err(|e| {
+        Error::Usage(format!(
+            "cannot create the failures directory {}: {e}",
+            args.failures_dir.display()
+        ))
+    })?;
+    let cfg = concurrent_config(threads);
+    let opts = ConcurrentOptions {
+        histories: args.histories,
+        threads,
+        seed,
+        ..ConcurrentOptions::default()
+    };
+    let factory = ImplFactory::correct();
+    println!(
+        "concurrent: {} histories of {threads} threads against {}: a sequential prefix of {} steps, then {} planned operations per thread at once",
+        opts.histories,
+        hsm_conformance::sut::SutFactory::describe(&factory),
+        opts.prefix,
+        opts.ops_per_thread
+    );
+    let pb = bar(opts.histories, args.quiet, "histories");
+    let r = concurrent_campaign(&cfg, &opts, &factory, &|n| pb.set_position(n));
+    pb.finish_and_clear();
+    let r = r?;
+    println!(
+        "concurrent: {} of {} histories ran, {} operations ({:.1} per history), {:.1} s ({:.0} histories/s; judging {:.2} s)",
+        r.histories,
+        r.asked,
+        r.ops,
+        r.ops as f64 / r.histories.max(1) as f64,
+        r.seconds,
+        r.histories as f64 / r.seconds.max(1e-9),
+        r.judge_seconds
+    );
+    let mut v = Verdict::pass();
+    if let Some((case, m)) = &r.prefix_failure {
+        v.fail(format!(
+            "history {case}: the sequential prefix diverged: {m}"
+        ));
+        println!(
+            "history {case}: the sequential prefix diverged: {m}\nreproduce: hsmspec conform --concurrent {threads} --seed {seed} --histories {}",
+            case + 1
+        );
+    }
+    for f in &r.failures {
+        let path = args
+            .failures_dir
+            .join(format!("hsmspec-history-{seed}-{}.json", f.case));
+        let text = serde_json::to_string_pretty(&f.history)
+            .map_err(|e| Error::Usage(format!("cannot write the history: {e}")))?;
+        std::fs::write(&path, text)
+            .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
+        println!(
+            "history {}: not linearizable ({} operations, shrunk from {}):\n{}saved: {}\nreproduce: hsmspec replay {}   (judges the record again; add --rerun 20 to run its plans again)",
+            f.case,
+            f.history.ops.len(),
+            f.original_ops,
+            describe(&f.history, &f.why),
+            path.display(),
+            shell_quote(&path.display().to_string())
+        );
+        v.fail(format!("history {} is not linearizable", f.case));
+    }
+    if r.histories < r.asked && r.failures.is_empty() && r.prefix_failure.is_none() {
+        v.incomplete(format!("{} of {} histories ran", r.histories, r.asked));
+    }
+    if !r.undecided.is_empty() {
+        v.incomplete(format!(
+            "{} histories undecided (first: history {}: {})",
+            r.undecided.len(),
+            r.undecided[0].0,
+            r.undecided[0].1
+        ));
+    }
+    println!("{}", v.line());
+    Ok(v)
+}
+
+/// What `hsmspec replay` found in a history file.
+pub enum HistoryVerdict {
+    /// An order explains it.
+    Linearizable,
+    /// No order explains it.
+    NotLinearizable,
+    /// The search did not decide it.
+    Undecided(String),
+}
+
+/// Judges a history file on its record (and with `rerun`, runs its plans that many times on
+/// fresh in-process systems); prints what it finds.
+pub fn replay_history(file: &str, text: &str, reruns: usize) -> Result<HistoryVerdict, Error> {
+    let h: History = history_from_json(text)?;
+    println!(
+        "{file} ({}, a concurrent history of {} threads, {} operations):",
+        h.name,
+        h.plans.len(),
+        h.ops.len()
+    );
+    let start = history_start(&h);
+    let verdict = match judge_history(&h, &start) {
+        Judgement::Linearizable(order) => {
+            println!(
+                "linearizable: in the order {}",
+                order
+                    .iter()
+                    .map(|i| format!("#{i}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            HistoryVerdict::Linearizable
+        }
+        Judgement::NotLinearizable { placed, blocked } => {
+            let why = Explanation {
+                placed,
+                blocked: blocked.into_iter().map(|b| (b.op, b.reason)).collect(),
+            };
+            print!("{}", describe(&h, &why));
+            HistoryVerdict::NotLinearizable
+        }
+        Judgement::Undecided(why) => {
+            println!("undecided: {why}");
+            HistoryVerdict::Undecided(why)
+        }
+    };
+    if reruns > 0 {
+        let failed = rerun(&h, &ImplFactory::correct(), reruns)?;
+        println!(
+            "re-run: {failed} of {reruns} new runs of its plans on hsm-impl were not linearizable (a race need not come back: the verdict is the record's)"
+        );
+    }
+    Ok(verdict)
+}
