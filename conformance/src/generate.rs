@@ -74,6 +74,17 @@ pub fn runner_config() -> Config {
     c
 }
 
+/// The runner's configuration at SPEC's default policy (lockout after 5 failures, 7 shares
+/// per key, 1,024 users, 16,666 keys): the same tables, so that the limits the runner's small
+/// policy reaches at once give way to objects with several shares and counters past 2 (the
+/// model's capacity still bounds the users and keys).
+pub fn spec_policy_config() -> Config {
+    let mut c = runner_config();
+    c.name = "runner at the spec's default policy".into();
+    c.policy = hsm_model::Policy::spec_default();
+    c
+}
+
 /// A valid name of 31 characters, SPEC §4's longest.
 pub const NAME_31: &str = "dave_has_a_31_character_name_xx";
 /// [`NAME_31`] spelled in mixed case, as a configuration's table may spell a name (D27).

@@ -24,7 +24,7 @@ fn the_correct_implementation_is_linearizable() {
     let cfg = concurrent_config(3);
     let r = concurrent_campaign(&cfg, &opts(60, 3), &ImplFactory::correct(), &|_| {})
         .expect("the campaign runs");
-    assert_eq!(r.prefix_failure, None);
+    assert_eq!(r.run_failure, None);
     if let Some(f) = r.failures.first() {
         panic!(
             "history {} is not linearizable:\n{}",
@@ -80,7 +80,7 @@ fn every_race_fault_is_caught() {
                     describe(&fail.history, &fail.why)
                 );
             }
-            None => missed.push((fault, r.histories, r.prefix_failure.clone())),
+            None => missed.push((fault, r.histories, r.run_failure.clone())),
         }
     }
     assert!(missed.is_empty(), "missed: {missed:?}");

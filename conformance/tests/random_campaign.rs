@@ -1,7 +1,7 @@
 //! The default random campaign against the correct implementation: no divergence.
 
 use hsm_conformance::adapter::ImplFactory;
-use hsm_conformance::generate::{campaign, runner_config, CampaignOptions};
+use hsm_conformance::generate::{campaign, runner_config, spec_policy_config, CampaignOptions};
 
 /// Cases and steps of the default campaign (`cargo test`); the seed is printed.
 pub const CASES: u64 = 3000;
@@ -32,6 +32,23 @@ fn default_campaign_passes_on_the_correct_implementation() {
     );
     if let Some(f) = r.failures.first() {
         panic!("divergence (seed {seed}, case {}):\n{}", f.case, f.replay);
+    }
+    // And a run at SPEC's default policy: objects with several shares, counters past 2.
+    let spec = spec_policy_config();
+    let opts = CampaignOptions {
+        cases: CASES / 6,
+        ..opts
+    };
+    let r = campaign(&spec, &opts, &ImplFactory::correct(), &|_| {}).expect("campaign runs");
+    println!(
+        "at the default policy: {} traces, {} steps, {:.2} s",
+        r.traces, r.steps, r.seconds
+    );
+    if let Some(f) = r.failures.first() {
+        panic!(
+            "divergence at the default policy (seed {seed}, case {}):\n{}",
+            f.case, f.replay
+        );
     }
 }
 

@@ -63,12 +63,10 @@ pub fn conform_concurrent(args: &ConformArgs, threads: usize, seed: u64) -> Resu
         r.judge_seconds
     );
     let mut v = Verdict::pass();
-    if let Some((case, m)) = &r.prefix_failure {
-        v.fail(format!(
-            "history {case}: the sequential prefix diverged: {m}"
-        ));
+    if let Some((case, m)) = &r.run_failure {
+        v.fail(format!("history {case}: {m}"));
         println!(
-            "history {case}: the sequential prefix diverged: {m}\nreproduce: hsmspec conform --concurrent {threads} --seed {seed} --histories {}",
+            "history {case}: {m}\nreproduce: hsmspec conform --concurrent {threads} --seed {seed} --histories {}",
             case + 1
         );
     }
@@ -91,7 +89,7 @@ pub fn conform_concurrent(args: &ConformArgs, threads: usize, seed: u64) -> Resu
         );
         v.fail(format!("history {} is not linearizable", f.case));
     }
-    if r.histories < r.asked && r.failures.is_empty() && r.prefix_failure.is_none() {
+    if r.histories < r.asked && r.failures.is_empty() && r.run_failure.is_none() {
         v.incomplete(format!("{} of {} histories ran", r.histories, r.asked));
     }
     if !r.undecided.is_empty() {

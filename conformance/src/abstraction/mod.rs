@@ -576,7 +576,14 @@ impl Abstraction {
 /// implementation: activate, create a CU named like the configuration's first name, log it in,
 /// generate an AES key, extract it. Every one of these steps must succeed by the spec, so an
 /// answer other than `ok` is a divergence (of the trace step that needed the object).
-pub fn foreign_object(t: &mut dyn Transport, cfg: &Config) -> Result<Vec<u8>, Error> {
+///
+/// SPEC §2: a cluster has an identity. When cluster 0's id is known (`cluster_id`), cluster
+/// 1's GetClusterInfo must name another one (if it names one at all).
+pub fn foreign_object(
+    t: &mut dyn Transport,
+    cfg: &Config,
+    cluster_id: Option<&str>,
+) -> Result<Vec<u8>, Error> {
     let pw = cfg.au_password.clone();
     let owner = cfg
         .names
@@ -644,6 +651,17 @@ pub fn foreign_object(t: &mut dyn Transport, cfg: &Config) -> Result<Vec<u8>, Er
     ] {
         must(step(c, call))?;
     }
+    if let Answer::ClusterInfo {
+        cluster_id: Some(other),
+        ..
+    } = must(step(1, Call::GetClusterInfo {}))?
+    {
+        if cluster_id == Some(other.as_str()) {
+            return diverged(format!(
+                "{context}: GetClusterInfo answered cluster 0's id: two clusters have the same identity"
+            ));
+        }
+    }
     let Answer::Key { key } = must(step(
         1,
         Call::GenerateKey {
@@ -663,7 +681,7 @@ pub fn foreign_object(t: &mut dyn Transport, cfg: &Config) -> Result<Vec<u8>, Er
 /// Makes another cluster's masked object for `abs` through `t` if `a` needs it.
 pub fn prepare(abs: &mut Abstraction, t: &mut dyn Transport, a: &Action) -> Result<(), Error> {
     if abs.needs_foreign(a) {
-        let bytes = foreign_object(t, &abs.cfg)?;
+        let bytes = foreign_object(t, &abs.cfg, abs.cluster_id.as_deref())?;
         abs.foreign = Some(bytes);
     }
     Ok(())

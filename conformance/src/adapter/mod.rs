@@ -33,7 +33,8 @@ pub fn impl_policy(p: &hsm_model::Policy) -> imp::Policy {
         max_shares: p.max_shares as usize,
         max_users: p.max_users as usize,
         max_keys: p.max_keys as usize,
-        password_cost: imp::PasswordCost::Test,
+        // The cheap cost of hsm-impl's own test policy.
+        password_cost: imp::Policy::for_tests().password_cost,
     }
 }
 
@@ -178,6 +179,81 @@ pub fn creation_probe(cfg: &Config, make: &Constructor) -> Result<(), String> {
                     if valid { "Ok" } else { "InvalidPassword" }
                 ))
             }
+        }
+    }
+    construction_contract(cfg, make)
+}
+
+/// `Cluster::new`'s own contract (hsm-impl's, beyond the spec: the model has no password
+/// cost): its errors come in the documented order, `InvalidPolicy` (no HSM, or cost
+/// parameters the hash refuses) before `InvalidPassword`; and the costs it accepts really
+/// hash (a cluster made with each logs its PRECO in).
+fn construction_contract(cfg: &Config, make: &Constructor) -> Result<(), String> {
+    use imp::PasswordCost as C;
+    let p = impl_policy(&cfg.policy);
+    let bad_pw = au_password_of(cfg.policy.password_min_chars.saturating_sub(1) as usize);
+    let code = |r: Result<Cluster, HsmError>| match r {
+        Ok(_) => "Ok".to_string(),
+        Err(e) => e.code().to_string(),
+    };
+    let refused = [
+        ("no HSM", 0, C::Test),
+        (
+            "PBKDF2 with 0 iterations",
+            1,
+            C::Pbkdf2Sha256 { iterations: 0 },
+        ),
+        (
+            "argon2id with no memory",
+            1,
+            C::Argon2id {
+                memory_kib: 0,
+                iterations: 1,
+                parallelism: 1,
+            },
+        ),
+    ];
+    for (what, hsms, cost) in refused {
+        let policy = imp::Policy {
+            password_cost: cost,
+            ..p.clone()
+        };
+        let got = code(make(hsms, &bad_pw, policy));
+        if got != "InvalidPolicy" {
+            return Err(format!(
+                "cluster creation with {what} and an invalid AU password answered {got}, not InvalidPolicy (hsm-impl checks its policy first)"
+            ));
+        }
+    }
+    let accepted = [
+        ("PBKDF2 with 1 iteration", C::Pbkdf2Sha256 { iterations: 1 }),
+        (
+            "argon2id at its minimum",
+            C::Argon2id {
+                memory_kib: 8,
+                iterations: 1,
+                parallelism: 1,
+            },
+        ),
+    ];
+    for (what, cost) in accepted {
+        let policy = imp::Policy {
+            password_cost: cost,
+            ..p.clone()
+        };
+        let made = make(1, &cfg.au_password, policy)
+            .map_err(|e| format!("cluster creation with {what} answered {}, not Ok", e.code()))?;
+        let s = made.open_session(0).map_err(|e| {
+            format!(
+                "a cluster made with {what}: open_session answered {}",
+                e.code()
+            )
+        })?;
+        if let Err(e) = s.login(imp::PRECO_NAME, imp::PRECO_PASSWORD) {
+            return Err(format!(
+                "a cluster made with {what}: the PRECO's Login answered {}, not Ok",
+                e.code()
+            ));
         }
     }
     Ok(())

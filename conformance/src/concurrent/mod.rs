@@ -24,14 +24,14 @@ use crate::abstraction::{Abstraction, Bindings};
 use crate::adapter::ImplFactory;
 use crate::error::Error;
 use crate::generate::{case_seed, Generator, Rng};
-use crate::protocol::serve::{call, observe, Served};
+use crate::protocol::serve::{call, observe};
 use crate::protocol::{Observation, Reply, Request, Step};
 use crate::sut::{ProtocolSut, SystemUnderTest};
 use hsm_model::trace::TraceStep;
 use hsm_model::{Action, Config, Op as ModelOp, Operation, State};
 use linearize::{judge, Blocked, Judgement, Op};
 use serde::{Deserialize, Serialize};
-use std::sync::Barrier;
+use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
 /// The history file's format name.
@@ -153,8 +153,9 @@ pub struct ConcurrentResult {
     pub undecided: Vec<(u64, String)>,
     /// Histories no order explains (the campaign stops at the first).
     pub failures: Vec<HistoryFailure>,
-    /// A failure of the sequential prefix (lockstep), as a one-line message with its history.
-    pub prefix_failure: Option<(u64, String)>,
+    /// A failure that is no question of order, with its history number: the sequential prefix
+    /// diverged (lockstep), or the concurrent run hung.
+    pub run_failure: Option<(u64, String)>,
 }
 
 /// The configuration of concurrent campaigns: the runner's, with `threads` clients.
@@ -220,16 +221,20 @@ fn run_prefix(
             Ok(got) if got == expected => {}
             Ok(got) => {
                 return Ok(Err(format!(
-                    "prefix step {step}: model {}, implementation {}",
+                    "the sequential prefix diverged at step {step}: model {}, implementation {}",
                     crate::runner::show(&expected),
                     crate::runner::show(&got)
                 )))
             }
-            Err(e) => return Ok(Err(format!("prefix step {step}: {e}"))),
+            Err(e) => {
+                return Ok(Err(format!(
+                    "the sequential prefix diverged at step {step}: {e}"
+                )))
+            }
         }
         if let Err(e) = sut.check_state(&next) {
             return Ok(Err(format!(
-                "prefix step {step}: state after the step: {e}"
+                "the sequential prefix diverged at step {step}: state after the step: {e}"
             )));
         }
         state = next;
@@ -237,61 +242,82 @@ fn run_prefix(
     Ok(Ok((sut.transport, state, sut.abstraction)))
 }
 
-/// Runs every thread's plan at once on `served`; the operations in invocation order.
+/// How long a concurrent run may take before the system counts as hung (a deadlock): a run
+/// takes ~20 ms here.
+pub const RUN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Runs every thread's plan at once on cluster 0 of `server`; the operations in invocation
+/// order, or, when the threads have not all finished within [`RUN_DEADLINE`], what hung. (A
+/// thread blocked inside the system cannot be stopped: it is left behind, and the process
+/// ends it.)
 fn run_concurrently(
-    served: &Served,
+    server: Arc<crate::protocol::Server>,
     abs: &Abstraction,
     plans: &[Vec<TraceStep>],
-) -> Vec<RecordedOp> {
-    let barrier = Barrier::new(plans.len());
+) -> Result<Vec<RecordedOp>, String> {
+    let barrier = Arc::new(Barrier::new(plans.len()));
     let start = Instant::now();
-    let mut all: Vec<RecordedOp> = std::thread::scope(|scope| {
-        let handles: Vec<_> = plans
-            .iter()
-            .enumerate()
-            .map(|(t, plan)| {
-                let barrier = &barrier;
-                let mut local = abs.clone();
-                scope.spawn(move || {
-                    let mut out = Vec::new();
-                    barrier.wait();
-                    for step in plan {
-                        let a = &step.action;
-                        if !local.can_send(a) {
-                            continue;
-                        }
-                        let Request::Step(request) = local.request_of(a) else {
-                            continue;
-                        };
-                        let session = &served.sessions[a.client.index()][a.hsm.index()];
-                        let invoked = start.elapsed().as_micros() as u64;
-                        let reply = call(session, &request.call, &mut None);
-                        let answered = start.elapsed().as_micros() as u64;
-                        // The thread's own bindings, for its later requests: the handle or bytes
-                        // it was answered stand for what its plan expected. (Only for sending:
-                        // the judge binds anew in each order it tries.)
-                        if let Some(planned) = &step.outcome {
-                            let _ = local.outcome_of(a, reply.clone(), planned);
-                        }
-                        out.push(RecordedOp {
-                            thread: t,
-                            request,
-                            reply: reply.to_value(),
-                            invoked_us: invoked,
-                            answered_us: answered,
-                        });
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    all.sort_by_key(|o| (o.invoked_us, o.thread));
-    all
+    let (tx, rx) = std::sync::mpsc::channel();
+    for (t, plan) in plans.iter().enumerate() {
+        let barrier = barrier.clone();
+        let server = server.clone();
+        let mut local = abs.clone();
+        let plan = plan.clone();
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let Some(served) = server.cluster(0) else {
+                return;
+            };
+            let mut out = Vec::new();
+            barrier.wait();
+            for step in &plan {
+                let a = &step.action;
+                if !local.can_send(a) {
+                    continue;
+                }
+                let Request::Step(request) = local.request_of(a) else {
+                    continue;
+                };
+                let session = &served.sessions[a.client.index()][a.hsm.index()];
+                let invoked = start.elapsed().as_micros() as u64;
+                let reply = call(session, &request.call, &mut None);
+                let answered = start.elapsed().as_micros() as u64;
+                // The thread's own bindings, for its later requests: the handle or bytes it was
+                // answered stand for what its plan expected. (Only for sending: the judge binds
+                // anew in each order it tries.)
+                if let Some(planned) = &step.outcome {
+                    let _ = local.outcome_of(a, reply.clone(), planned);
+                }
+                out.push(RecordedOp {
+                    thread: t,
+                    request,
+                    reply: reply.to_value(),
+                    invoked_us: invoked,
+                    answered_us: answered,
+                });
+            }
+            let _ = tx.send(out);
+        });
+    }
+    drop(tx);
+    let deadline = Instant::now() + RUN_DEADLINE;
+    let mut all = Vec::new();
+    for done in 0..plans.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(ops) => all.extend(ops),
+            Err(_) => {
+                return Err(format!(
+                    "the concurrent run did not finish within {} s: {} of {} threads still inside the system (a deadlock?)",
+                    RUN_DEADLINE.as_secs(),
+                    plans.len() - done,
+                    plans.len()
+                ))
+            }
+        }
+    }
+    all.sort_by_key(|o: &RecordedOp| (o.invoked_us, o.thread));
+    Ok(all)
 }
 
 /// Judges a history against the model from the state after its prefix.
@@ -397,7 +423,7 @@ fn explanation(j: &Judgement) -> Explanation {
 }
 
 /// Runs one history of the campaign: its prefix in lockstep, its plans at once, its record.
-/// `Ok(Err(message))` is a divergence of the prefix.
+/// `Ok(Err(message))` is a divergence of the prefix, or a run that hung.
 pub fn run_history(
     cfg: &Config,
     gen: &Generator,
@@ -436,10 +462,14 @@ fn run_planned(
         Some(p) => p.to_vec(),
         None => plans(gen, &state, opts.threads, opts.ops_per_thread, rng),
     };
+    let server = Arc::new(server);
+    let ops = match run_concurrently(server.clone(), &abstraction, &plans) {
+        Ok(ops) => ops,
+        Err(hung) => return Ok(Err(hung)),
+    };
     let served = server
         .cluster(0)
         .ok_or_else(|| Error::Broken("no cluster after reset".into()))?;
-    let ops = run_concurrently(served, &abstraction, &plans);
     let mut observations = Vec::new();
     for h in 0..cfg.hsms as usize {
         observations.push(observe(served, h).map_err(Error::Divergence)?);
@@ -478,7 +508,7 @@ pub fn concurrent_campaign(
         let (history, hs) = match run_history(cfg, &gen, factory, opts, seed, &name)? {
             Ok(x) => x,
             Err(m) => {
-                res.prefix_failure = Some((i, m));
+                res.run_failure = Some((i, m));
                 break;
             }
         };
