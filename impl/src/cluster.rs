@@ -762,19 +762,29 @@ impl Session {
         result
     }
 
-    /// GetClusterInfo (everyone). Never fails for an open session. Each HSM's blank flag is
-    /// read under that HSM's lock, one HSM at a time.
+    /// GetClusterInfo (everyone). Never fails for an open session. The answer is one moment's
+    /// picture: every HSM's lock is held, taken in index order like [`Session::clone_from`]'s
+    /// two, while the blank flags and the activation are read. (Read one HSM at a time, a
+    /// clone onto HSM 0 and a zeroize of HSM 1 during the call could be answered as both
+    /// blank, a cluster no moment had: `conformance/histories/cluster-info-reads-every-hsm-at-once.json`.)
     pub fn cluster_info(&self) -> Result<ClusterInfo, HsmError> {
         let inner = &*self.inner;
-        let mut hsms = Vec::with_capacity(inner.hsms.len());
-        for index in 0..inner.hsms.len() {
-            let blank = inner.lock(index)?.blank();
-            hsms.push(HsmInfo { index, blank });
-        }
-        let info = ClusterInfo {
-            cluster_id: inner.id,
-            activated: inner.activated.load(Ordering::SeqCst),
-            hsms,
+        let info = {
+            let guards = (0..inner.hsms.len())
+                .map(|index| inner.lock(index))
+                .collect::<Result<Vec<_>, _>>()?;
+            ClusterInfo {
+                cluster_id: inner.id,
+                activated: inner.activated.load(Ordering::SeqCst),
+                hsms: guards
+                    .iter()
+                    .enumerate()
+                    .map(|(index, g)| HsmInfo {
+                        index,
+                        blank: g.blank(),
+                    })
+                    .collect(),
+            }
         };
         self.run(Operation::GetClusterInfo, |_, _, _| Ok(info))
     }

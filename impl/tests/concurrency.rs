@@ -254,3 +254,39 @@ fn opposite_clones_and_cross_hsm_traffic_do_not_deadlock() {
     }
     check_invariants(&c, c.policy());
 }
+
+#[test]
+fn cluster_info_is_a_picture_of_one_moment() {
+    // HSMs 1 and 2 take turns being blank: one is zeroized only after the other was cloned
+    // back, so at every moment at least one of them holds users. A GetClusterInfo that read
+    // the HSMs one at a time could see HSM 1 blank, then (after a clone onto 1 and a zeroize
+    // of 2) HSM 2 blank: a cluster no moment had. The concurrent campaign found that
+    // (conformance/histories/cluster-info-reads-every-hsm-at-once.json).
+    let c = Arc::new(setup());
+    let writer = {
+        let c = Arc::clone(&c);
+        thread::spawn(move || {
+            let one = c.open_session(1).unwrap();
+            let two = c.open_session(2).unwrap();
+            for _ in 0..20_000 {
+                for (target, source) in [(&two, 1), (&one, 2)] {
+                    target.zeroize().unwrap();
+                    target.login("app_user", AU_PW).unwrap();
+                    target.clone_from(source).unwrap();
+                }
+            }
+        })
+    };
+    let reader = c.open_session(0).unwrap();
+    let mut pictures = 0;
+    while !writer.is_finished() {
+        let info = reader.cluster_info().unwrap();
+        assert!(
+            !(info.hsms[1].blank && info.hsms[2].blank),
+            "GetClusterInfo answered HSMs 1 and 2 both blank after {pictures} answers"
+        );
+        pictures += 1;
+    }
+    writer.join().unwrap();
+    assert!(pictures > 0);
+}

@@ -18,6 +18,7 @@ pub mod junk;
 pub mod laws;
 pub mod ledger;
 pub mod reverse;
+pub mod tokens;
 pub mod view;
 
 use crate::error::{diverged, Error};
@@ -30,6 +31,7 @@ use ledger::{MacLedger, SyncLedger};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeSet, HashMap};
+use tokens::Tokens;
 
 /// The text sent for a name: the spelling the trace records (the table's text, as it is; the
 /// generators choose upper- and mixed-case spellings, see `Config::spellings`).
@@ -67,10 +69,10 @@ pub struct Abstraction {
     cfg: Config,
     key_handle: HashMap<KeyId, Handle>,
     handle_key: HashMap<Handle, KeyId>,
-    masked: HashMap<MaskedObject, Vec<u8>>,
-    wrapped: HashMap<WrappedKey, Vec<u8>>,
-    ciphertexts: HashMap<Ciphertext, Vec<u8>>,
-    signatures: HashMap<Signature, Vec<u8>>,
+    masked: Tokens<MaskedObject>,
+    wrapped: Tokens<WrappedKey>,
+    ciphertexts: Tokens<Ciphertext>,
+    signatures: Tokens<Signature>,
     macs: MacLedger,
     /// Every sync status seen (SPEC §6 equality).
     sync: SyncLedger,
@@ -87,10 +89,10 @@ impl Abstraction {
             cfg: cfg.clone(),
             key_handle: HashMap::new(),
             handle_key: HashMap::new(),
-            masked: HashMap::new(),
-            wrapped: HashMap::new(),
-            ciphertexts: HashMap::new(),
-            signatures: HashMap::new(),
+            masked: Tokens::default(),
+            wrapped: Tokens::default(),
+            ciphertexts: Tokens::default(),
+            signatures: Tokens::default(),
             macs: MacLedger::default(),
             sync: SyncLedger::default(),
             foreign: None,
@@ -137,10 +139,10 @@ impl Abstraction {
         let sum = |it: &mut dyn Iterator<Item = u64>| it.fold(0u64, u64::wrapping_add);
         let mut all = vec![
             sum(&mut self.handle_key.iter().map(one)),
-            sum(&mut self.masked.iter().map(one)),
-            sum(&mut self.wrapped.iter().map(one)),
-            sum(&mut self.ciphertexts.iter().map(one)),
-            sum(&mut self.signatures.iter().map(one)),
+            self.masked.digest(),
+            self.wrapped.digest(),
+            self.ciphertexts.digest(),
+            self.signatures.digest(),
         ];
         all.push(self.cluster_id.as_ref().map_or(0, one));
         all.push(self.sync.digest());
@@ -165,36 +167,36 @@ impl Abstraction {
 
     /// The bytes a ciphertext token stands for (those the system answered for it).
     pub fn ciphertext(&self, t: &Ciphertext) -> Option<&[u8]> {
-        self.ciphertexts.get(t).map(Vec::as_slice)
+        self.ciphertexts.bytes(t)
     }
 
     /// The bytes a signature token stands for.
     pub fn signature(&self, t: &Signature) -> Option<&[u8]> {
-        self.signatures.get(t).map(Vec::as_slice)
+        self.signatures.bytes(t)
     }
 
     /// The bytes a wrapped-key token stands for.
     pub fn wrapped(&self, t: &WrappedKey) -> Option<&[u8]> {
-        self.wrapped.get(t).map(Vec::as_slice)
+        self.wrapped.bytes(t)
     }
 
     /// The bytes a masked-object token stands for.
     pub fn masked(&self, t: &MaskedObject) -> Option<&[u8]> {
-        self.masked.get(t).map(Vec::as_slice)
+        self.masked.bytes(t)
     }
 
     /// Every masked object the implementation answered so far.
     pub fn masked_objects(&self) -> impl Iterator<Item = &[u8]> {
-        self.masked.values().map(Vec::as_slice)
+        self.masked.all()
     }
 
     /// Every opaque byte string the implementation answered so far: masked objects, wrapped
     /// keys, ciphertexts, signatures, tags.
     pub fn answered_bytes(&self) -> Vec<&[u8]> {
-        let mut out: Vec<&[u8]> = self.masked.values().map(Vec::as_slice).collect();
-        out.extend(self.wrapped.values().map(Vec::as_slice));
-        out.extend(self.ciphertexts.values().map(Vec::as_slice));
-        out.extend(self.signatures.values().map(Vec::as_slice));
+        let mut out: Vec<&[u8]> = self.masked.all().collect();
+        out.extend(self.wrapped.all());
+        out.extend(self.ciphertexts.all());
+        out.extend(self.signatures.all());
         out.extend(self.macs.tags());
         out
     }
@@ -207,8 +209,8 @@ impl Abstraction {
         let pw = |p| Password::new(cfg.password_text(p));
         let data = |d: DataId| Bytes(self.data(d));
         let key = |k: KeyId| self.handle(k);
-        let or_junk = |b: Option<&Vec<u8>>, kind: JunkKind| {
-            Bytes(b.cloned().unwrap_or_else(|| junk(kind, a)))
+        let or_junk = |b: Option<&[u8]>, kind: JunkKind| {
+            Bytes(b.map_or_else(|| junk(kind, a), <[u8]>::to_vec))
         };
         let call = match a.op {
             Op::Login { name: n, password } => Call::Login {
@@ -242,7 +244,9 @@ impl Abstraction {
                 object: match object {
                     MaskedObject::Foreign => Bytes(self.foreign.clone().unwrap_or_default()),
                     MaskedObject::Garbage => Bytes(junk(JunkKind::Masked, a)),
-                    MaskedObject::Sealed(_) => or_junk(self.masked.get(&object), JunkKind::Masked),
+                    MaskedObject::Sealed(_) => {
+                        or_junk(self.masked.bytes(&object), JunkKind::Masked)
+                    }
                 },
             },
             Op::Clone { from } => Call::Clone {
@@ -267,7 +271,7 @@ impl Abstraction {
                 wrapping: key(wrapping),
             },
             Op::UnwrapKey { wrapped, wrapping } => Call::UnwrapKey {
-                wrapped: or_junk(self.wrapped.get(&wrapped), JunkKind::Wrapped),
+                wrapped: or_junk(self.wrapped.bytes(&wrapped), JunkKind::Wrapped),
                 wrapping: key(wrapping),
             },
             Op::Encrypt { key: k, data: d } => Call::Encrypt {
@@ -276,7 +280,7 @@ impl Abstraction {
             },
             Op::Decrypt { key: k, ciphertext } => Call::Decrypt {
                 key: key(k),
-                ciphertext: or_junk(self.ciphertexts.get(&ciphertext), JunkKind::Ciphertext),
+                ciphertext: or_junk(self.ciphertexts.bytes(&ciphertext), JunkKind::Ciphertext),
             },
             Op::Sign { key: k, data: d } => Call::Sign {
                 key: key(k),
@@ -291,9 +295,8 @@ impl Abstraction {
                 data: data(d),
                 signature: Bytes(
                     self.signatures
-                        .get(&signature)
-                        .cloned()
-                        .unwrap_or_else(|| GARBAGE.to_vec()),
+                        .bytes(&signature)
+                        .map_or_else(|| GARBAGE.to_vec(), <[u8]>::to_vec),
                 ),
             },
             Op::Hmac { key: k, data: d } => Call::Hmac {
@@ -361,15 +364,15 @@ impl Abstraction {
         let exp_ok = expected.as_ref().ok();
         // Bytes the implementation made stand for the token the model answers (or for no
         // token at all where the model answers an error: the outcome differs anyway).
-        fn token<T: Copy + Eq + std::hash::Hash>(
-            table: &mut HashMap<T, Vec<u8>>,
+        fn token<T: Copy + Eq + std::hash::Hash + Ord>(
+            table: &mut Tokens<T>,
             bytes: Bytes,
             expected: Option<T>,
             garbage: T,
         ) -> T {
             match expected {
                 Some(tok) => {
-                    table.entry(tok).or_insert(bytes.0);
+                    table.learn(tok, bytes.0);
                     tok
                 }
                 None => garbage,
@@ -507,7 +510,8 @@ impl Abstraction {
 pub struct Bindings {
     /// Each key's handle.
     pub keys: Vec<(KeyId, Handle)>,
-    /// The bytes each masked-object token stands for.
+    /// The bytes each masked-object token stands for (a token may have several; its
+    /// first are what the runner sends, and so for the three below).
     pub masked: Vec<(MaskedObject, Bytes)>,
     /// The bytes each wrapped-key token stands for.
     pub wrapped: Vec<(WrappedKey, Bytes)>,
@@ -528,11 +532,6 @@ pub struct Bindings {
 impl Abstraction {
     /// What this abstraction has learnt.
     pub fn bindings(&self) -> Bindings {
-        fn pairs<T: Copy + Ord>(m: &HashMap<T, Vec<u8>>) -> Vec<(T, Bytes)> {
-            let mut v: Vec<_> = m.iter().map(|(t, b)| (*t, Bytes(b.clone()))).collect();
-            v.sort();
-            v
-        }
         let mut keys: Vec<_> = self
             .key_handle
             .iter()
@@ -541,10 +540,10 @@ impl Abstraction {
         keys.sort();
         Bindings {
             keys,
-            masked: pairs(&self.masked),
-            wrapped: pairs(&self.wrapped),
-            ciphertexts: pairs(&self.ciphertexts),
-            signatures: pairs(&self.signatures),
+            masked: self.masked.entries(),
+            wrapped: self.wrapped.entries(),
+            ciphertexts: self.ciphertexts.entries(),
+            signatures: self.signatures.entries(),
             tags: self.macs.entries(),
             sync: self.sync.entries(),
             foreign: self.foreign.clone().map(Bytes),
@@ -559,10 +558,10 @@ impl Abstraction {
             a.handle_key.insert(h.clone(), k);
             a.key_handle.insert(k, h);
         }
-        a.masked = b.masked.into_iter().map(|(t, x)| (t, x.0)).collect();
-        a.wrapped = b.wrapped.into_iter().map(|(t, x)| (t, x.0)).collect();
-        a.ciphertexts = b.ciphertexts.into_iter().map(|(t, x)| (t, x.0)).collect();
-        a.signatures = b.signatures.into_iter().map(|(t, x)| (t, x.0)).collect();
+        a.masked = Tokens::from_entries(b.masked);
+        a.wrapped = Tokens::from_entries(b.wrapped);
+        a.ciphertexts = Tokens::from_entries(b.ciphertexts);
+        a.signatures = Tokens::from_entries(b.signatures);
         a.macs = MacLedger::from_entries(b.tags);
         a.sync = SyncLedger::from_entries(b.sync);
         a.foreign = b.foreign.map(|x| x.0);

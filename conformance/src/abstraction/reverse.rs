@@ -6,6 +6,7 @@
 //! the key its first answer bound it to, bytes stand for the token they were answered for.
 
 use super::junk::GARBAGE;
+use super::tokens::Tokens;
 use super::Abstraction;
 use crate::protocol::{Bytes, Call};
 use hsm_model::state::{
@@ -13,7 +14,6 @@ use hsm_model::state::{
     WrappedKey,
 };
 use hsm_model::{Action, Op};
-use std::collections::HashMap;
 
 /// The handle the runner sends for a key that has none yet (see [`Abstraction::handle`]).
 const NO_SUCH_KEY: &str = "hsmspec-no-such-key-";
@@ -44,12 +44,12 @@ impl Abstraction {
             Some(k) => Some(k),
             None => h.strip_prefix(NO_SUCH_KEY)?.parse().ok().map(KeyId),
         };
-        fn token<T: Copy>(table: &HashMap<T, Vec<u8>>, b: &Bytes, garbage: T) -> T {
-            table
-                .iter()
-                .find(|(_, v)| **v == b.0)
-                .map(|(t, _)| *t)
-                .unwrap_or(garbage)
+        fn token<T: Copy + Eq + std::hash::Hash + Ord>(
+            table: &Tokens<T>,
+            b: &Bytes,
+            garbage: T,
+        ) -> T {
+            table.token_of(&b.0).unwrap_or(garbage)
         }
         let op = match call {
             Call::Login {
@@ -171,23 +171,22 @@ impl Abstraction {
             Op::WrapKey { key, wrapping } => known(key) && known(wrapping),
             Op::UnwrapKey { wrapped, wrapping } => {
                 known(wrapping)
-                    && (matches!(wrapped, WrappedKey::Garbage)
-                        || self.wrapped.contains_key(&wrapped))
+                    && (matches!(wrapped, WrappedKey::Garbage) || self.wrapped.contains(&wrapped))
             }
             Op::Decrypt { key, ciphertext } => {
                 known(key)
                     && (matches!(ciphertext, Ciphertext::Garbage)
-                        || self.ciphertexts.contains_key(&ciphertext))
+                        || self.ciphertexts.contains(&ciphertext))
             }
             Op::Verify { key, signature, .. } => {
                 known(key)
                     && (matches!(signature, Signature::Garbage)
-                        || self.signatures.contains_key(&signature))
+                        || self.signatures.contains(&signature))
             }
             Op::InsertMasked { object } => match object {
                 MaskedObject::Foreign => self.foreign.is_some(),
                 MaskedObject::Garbage => true,
-                MaskedObject::Sealed(_) => self.masked.contains_key(&object),
+                MaskedObject::Sealed(_) => self.masked.contains(&object),
             },
             _ => true,
         }
