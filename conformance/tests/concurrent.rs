@@ -132,3 +132,18 @@ fn the_recorded_cluster_info_race_stays_caught() {
         other => panic!("the recorded race is no longer caught: {other:?}"),
     }
 }
+
+/// Clones in opposite directions at once must not deadlock: hsm-impl takes the two HSM locks
+/// in index order. Only cluster, lifecycle and session operations, so that clones are
+/// frequent; the mutation run's lock-order mutant deadlocked within 99 histories on each of
+/// five seeds measured, and the run's watchdog turns that into a failure.
+#[test]
+fn clones_in_both_directions_at_once_do_not_deadlock() {
+    let mut cfg = concurrent_config(2);
+    cfg.families = hsm_model::Families::parse("cluster,lifecycle,sessions").expect("families");
+    let r = concurrent_campaign(&cfg, &opts(1000, 2), &ImplFactory::correct(), &|_| {})
+        .expect("the campaign runs");
+    assert_eq!(r.run_failure, None, "a concurrent run did not finish");
+    assert!(r.failures.is_empty(), "a history is not linearizable");
+    assert_eq!(r.histories, 1000);
+}

@@ -12,9 +12,27 @@ use hsm_conformance::concurrent::{
 use hsm_conformance::verdict::Verdict;
 use hsm_conformance::Error;
 use hsm_model::state::MAX_CLIENTS;
+use hsm_model::Families;
 
 /// Runs the concurrent campaign of `hsmspec conform --concurrent THREADS`.
-pub fn conform_concurrent(args: &ConformArgs, threads: usize, seed: u64) -> Result<Verdict, Error> {
+pub fn conform_concurrent(
+    args: &ConformArgs,
+    threads: usize,
+    seed: u64,
+    families: Families,
+) -> Result<Verdict, Error> {
+    // Options of the sequential campaign that mean nothing here are refused, not ignored.
+    for (given, flag) in [
+        (args.exhaustive, "--exhaustive"),
+        (args.report.is_some(), "--report"),
+        (args.junit.is_some(), "--junit"),
+    ] {
+        if given {
+            return Err(Error::Usage(format!(
+                "{flag} is an option of the sequential campaign; --concurrent does not take it"
+            )));
+        }
+    }
     if args.sut.sut_cmd.is_some() {
         return Err(Error::Usage(
             "--concurrent runs hsm-impl in process: a process under test needs the protocol's \
@@ -33,7 +51,15 @@ pub fn conform_concurrent(args: &ConformArgs, threads: usize, seed: u64) -> Resu
             args.failures_dir.display()
         ))
     })?;
-    let cfg = concurrent_config(threads);
+    let mut cfg = concurrent_config(threads);
+    if families != Families::all() {
+        cfg = crate::conform::restrict(&cfg, families).ok_or_else(|| {
+            Error::Usage(format!(
+                "--ops {families} leaves the concurrent configuration nothing to run"
+            ))
+        })?;
+        println!("operation families tested: {families}");
+    }
     let opts = ConcurrentOptions {
         histories: args.histories,
         threads,
@@ -65,8 +91,12 @@ pub fn conform_concurrent(args: &ConformArgs, threads: usize, seed: u64) -> Resu
     let mut v = Verdict::pass();
     if let Some((case, m)) = &r.run_failure {
         v.fail(format!("history {case}: {m}"));
+        let ops = args
+            .ops
+            .as_deref()
+            .map_or(String::new(), |o| format!(" --ops {}", shell_quote(o)));
         println!(
-            "history {case}: {m}\nreproduce: hsmspec conform --concurrent {threads} --seed {seed} --histories {}",
+            "history {case}: {m}\nreproduce: hsmspec conform --concurrent {threads} --seed {seed} --histories {}{ops}   (a hang or deadlock is timing: it need not come back every run)",
             case + 1
         );
     }

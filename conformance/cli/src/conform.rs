@@ -94,21 +94,26 @@ fn campaign_seed(args: &ConformArgs) -> u64 {
     })
 }
 
+/// The operation families `--ops` names (all when it is not given).
+fn families_of(args: &ConformArgs) -> Result<Families, Error> {
+    match &args.ops {
+        Some(t) => match Families::parse(t) {
+            Ok(f) if f != Families::none() => Ok(f),
+            Ok(_) => Err("--ops names no family".into()),
+            Err(e) => Err(format!("--ops: {e}").into()),
+        },
+        None => Ok(Families::all()),
+    }
+}
+
 /// Runs `hsmspec conform`.
 pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
     let seed = campaign_seed(args);
     println!("seed: {seed}");
+    let families = families_of(args)?;
     if let Some(threads) = args.concurrent {
-        return crate::concurrent::conform_concurrent(args, threads, seed);
+        return crate::concurrent::conform_concurrent(args, threads, seed, families);
     }
-    let families = match &args.ops {
-        Some(t) => match Families::parse(t) {
-            Ok(f) if f != Families::none() => f,
-            Ok(_) => return Err("--ops names no family".into()),
-            Err(e) => return Err(format!("--ops: {e}").into()),
-        },
-        None => Families::all(),
-    };
     writable(&args.report, "cannot write the report")?;
     writable(&args.junit, "cannot write the JUnit report")?;
     std::fs::create_dir_all(&args.failures_dir).map_err(|e| {
