@@ -158,30 +158,15 @@ impl Abstraction {
     /// handles for (a thread of the concurrent campaign skips an action of its plan that
     /// needs another thread's key or object, since it cannot know the handle yet).
     pub fn can_send(&self, a: &Action) -> bool {
-        let known = |k: KeyId| self.key_handle.contains_key(&k);
-        match a.op {
-            Op::ExtractMasked { key }
-            | Op::DeleteKey { key }
-            | Op::ShareKey { key, .. }
-            | Op::UnshareKey { key, .. }
-            | Op::SetAttribute { key, .. }
-            | Op::Encrypt { key, .. }
-            | Op::Sign { key, .. }
-            | Op::Hmac { key, .. } => known(key),
-            Op::WrapKey { key, wrapping } => known(key) && known(wrapping),
-            Op::UnwrapKey { wrapped, wrapping } => {
-                known(wrapping)
-                    && (matches!(wrapped, WrappedKey::Garbage) || self.wrapped.contains(&wrapped))
+        let objects_known = match a.op {
+            Op::UnwrapKey { wrapped, .. } => {
+                matches!(wrapped, WrappedKey::Garbage) || self.wrapped.contains(&wrapped)
             }
-            Op::Decrypt { key, ciphertext } => {
-                known(key)
-                    && (matches!(ciphertext, Ciphertext::Garbage)
-                        || self.ciphertexts.contains(&ciphertext))
+            Op::Decrypt { ciphertext, .. } => {
+                matches!(ciphertext, Ciphertext::Garbage) || self.ciphertexts.contains(&ciphertext)
             }
-            Op::Verify { key, signature, .. } => {
-                known(key)
-                    && (matches!(signature, Signature::Garbage)
-                        || self.signatures.contains(&signature))
+            Op::Verify { signature, .. } => {
+                matches!(signature, Signature::Garbage) || self.signatures.contains(&signature)
             }
             Op::InsertMasked { object } => match object {
                 MaskedObject::Foreign => self.foreign.is_some(),
@@ -189,6 +174,7 @@ impl Abstraction {
                 MaskedObject::Sealed(_) => self.masked.contains(&object),
             },
             _ => true,
-        }
+        };
+        objects_known && a.op.named_keys().all(|k| self.key_handle.contains_key(&k))
     }
 }
