@@ -168,3 +168,44 @@ fn a_wrong_expectation_fails_with_the_file_line_and_both_outcomes() {
         other => panic!("{}: {other:?}", path.display()),
     }
 }
+
+fn faulty(fault: hsm_impl::Fault) -> ImplFactory {
+    ImplFactory::with_constructor(
+        &format!("hsm-impl with {fault:?}"),
+        std::sync::Arc::new(move |n, pw, p| {
+            hsm_impl::Cluster::new_with_fault(n, pw, p, Some(fault))
+        }),
+    )
+}
+
+/// The scenarios are a test suite of their own: every fault of the zoo makes at least one of
+/// them diverge, and the divergence is placed on the line of the scenario that shows it.
+#[test]
+fn the_scenarios_catch_every_fault_of_the_zoo() {
+    let compiled: Vec<_> = scenario_files()
+        .into_iter()
+        .map(|(p, t)| (p, Scenario::compile(&t).expect("agrees with the model")))
+        .collect();
+    let mut missed = Vec::new();
+    for &fault in hsm_impl::Fault::ALL {
+        let factory = faulty(fault);
+        let caught = compiled.iter().find_map(|(path, c)| {
+            let run = run_trace(&c.trace, &factory);
+            run.divergence.map(|d| (path, c.pos_of(d.step), d))
+        });
+        match caught {
+            Some((path, pos, d)) => {
+                let pos = pos.expect("a divergent step is a line of the scenario");
+                println!(
+                    "{fault:?}: {}:{} (step {}): {}",
+                    path.file_name().unwrap().to_string_lossy(),
+                    pos.line,
+                    d.step,
+                    d.message
+                );
+            }
+            None => missed.push(fault),
+        }
+    }
+    assert!(missed.is_empty(), "no scenario catches {missed:?}");
+}
