@@ -102,7 +102,11 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
     for r in &results {
         match r.verdict {
             FileVerdict::Diverges => verdict.fail(match r.step {
-                Some(step) => format!("{}: diverged at step {step}", r.file),
+                Some(step) => format!(
+                    "{}: diverged at step {step}{}",
+                    r.file,
+                    r.line.map_or(String::new(), |l| format!(" (line {l})"))
+                ),
                 None => format!("{}: {}", r.file, r.message.as_deref().unwrap_or("diverged")),
             }),
             FileVerdict::DisagreesWithSpec if r.line.is_some() => verdict.fail(format!(

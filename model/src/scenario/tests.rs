@@ -168,3 +168,38 @@ fn print_a_converted_trace() {
     let trace = Trace::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
     println!("{}", to_scenario(&trace).unwrap());
 }
+
+mod no_panic {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Any text is a scenario, a mistake or a disagreement: never a panic.
+        #[test]
+        fn any_text_is_read_without_panicking(text in "\\PC{0,200}") {
+            let _ = Scenario::compile(&text);
+        }
+
+        /// A valid scenario with a stretch cut out or a character put in reads without
+        /// panicking, and a mistake names a line of the text.
+        #[test]
+        fn a_damaged_scenario_is_read_without_panicking(
+            cut in 0usize..SHARE.len(),
+            len in 0usize..12,
+            insert in proptest::sample::select(vec!["", "#", "\"", "[", "]", "->", "=", "@9", ":", ",", "#99", "k1", "ok"]),
+        ) {
+            let mut text: String = SHARE.chars().take(cut).collect();
+            text.push_str(insert);
+            text.extend(SHARE.chars().skip(cut + len));
+            match Scenario::compile(&text) {
+                Err(Error::Scenario { line, column, .. }) | Err(Error::ScenarioDisagrees { line, column, .. }) => {
+                    prop_assert!(line >= 1 && line <= text.lines().count().max(1));
+                    prop_assert!(column >= 1);
+                }
+                _ => {}
+            }
+        }
+    }
+}
