@@ -209,3 +209,21 @@ fn the_scenarios_catch_every_fault_of_the_zoo() {
     }
     assert!(missed.is_empty(), "no scenario catches {missed:?}");
 }
+
+/// Every scenario is linked from a page of `docs/` that states its rules.
+#[test]
+fn every_scenario_is_linked_from_the_docs() {
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    let pages: String = std::fs::read_dir(&docs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    let unlinked: Vec<String> = scenario_files()
+        .iter()
+        .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+        .filter(|name| !pages.contains(&format!("../conformance/scenarios/{name})")))
+        .collect();
+    assert!(unlinked.is_empty(), "no page of docs/ links {unlinked:?}");
+}
