@@ -53,6 +53,28 @@ pub enum Error {
         /// What the model answers.
         model: Outcome,
     },
+    /// A mistake in a scenario file (a line that reads as nothing, an unknown operation or
+    /// binding, a value beyond the model's capacity): where it is and what is wrong.
+    Scenario {
+        /// The line, from 1.
+        line: usize,
+        /// The column, from 1, in characters.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A scenario's expected outcome that the model contradicts: the scenario disagrees with
+    /// the spec.
+    ScenarioDisagrees {
+        /// The line of the expectation, from 1.
+        line: usize,
+        /// Its column, from 1.
+        column: usize,
+        /// The expectation as written.
+        expected: String,
+        /// What the model answers, in the scenario's words.
+        model: String,
+    },
 }
 
 impl std::fmt::Display for Error {
@@ -78,6 +100,20 @@ impl std::fmt::Display for Error {
             } => write!(
                 f,
                 "step {step}: recorded outcome {recorded:?}, the model answers {model:?}"
+            ),
+            Error::Scenario {
+                line,
+                column,
+                message,
+            } => write!(f, "line {line}, column {column}: {message}"),
+            Error::ScenarioDisagrees {
+                line,
+                column,
+                expected,
+                model,
+            } => write!(
+                f,
+                "line {line}, column {column}: the scenario expects `{expected}`, the model answers `{model}`"
             ),
         }
     }

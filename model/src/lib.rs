@@ -25,6 +25,8 @@
 //! - [`checker`]: the stateright model, its properties and coverage.
 //! - [`symmetry`]: canonical representatives under renaming of clients, names and HSMs.
 //! - [`trace`]: the JSON trace format shared by the checker and the runner.
+//! - [`scenario`]: scenarios written by hand (text, bindings, expected outcomes), run on the
+//!   model into traces.
 //! - [`error`]: the crate's one error type, [`Error`].
 
 pub mod action;
@@ -36,6 +38,7 @@ pub mod packed;
 pub mod planted;
 pub mod policy;
 pub mod run;
+pub mod scenario;
 pub mod state;
 pub mod step;
 pub mod symmetry;

@@ -77,11 +77,28 @@ pub fn restrict(cfg: &Config, ops: Families) -> Option<Config> {
     Some(c)
 }
 
-fn write_failure(dir: &std::path::Path, name: &str, f: &Failure) -> std::io::Result<PathBuf> {
+/// Saves a failure: the failure file (the trace with the runner's record) and, beside it, the
+/// same trace as a scenario for people to read and edit (when the trace can be written so).
+fn write_failure(
+    dir: &std::path::Path,
+    name: &str,
+    f: &Failure,
+) -> std::io::Result<(PathBuf, Option<PathBuf>)> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join(format!("hsmspec-failure-{name}.json"));
     std::fs::write(&path, f.file_json())?;
-    Ok(path)
+    let scenario = match hsm_model::scenario::to_scenario(&f.trace) {
+        Ok(text) => {
+            let p = dir.join(format!(
+                "hsmspec-failure-{name}.{}",
+                hsm_model::scenario::EXTENSION
+            ));
+            std::fs::write(&p, text)?;
+            Some(p)
+        }
+        Err(_) => None,
+    };
+    Ok((path, scenario))
 }
 
 /// The random campaign's seed: `--seed`, or from the clock.
@@ -371,12 +388,17 @@ impl ConformRun<'_> {
                 }
             }
             match write_failure(&args.failures_dir, name, f) {
-                Ok(p) => println!(
-                    "saved: {}\nreproduce: hsmspec replay {}{}",
-                    p.display(),
-                    shell_quote(&p.display().to_string()),
-                    args.sut.replay_options()
-                ),
+                Ok((p, scenario)) => {
+                    println!(
+                        "saved: {}\nreproduce: hsmspec replay {}{}",
+                        p.display(),
+                        shell_quote(&p.display().to_string()),
+                        args.sut.replay_options()
+                    );
+                    if let Some(s) = scenario {
+                        println!("as a scenario: {}", s.display());
+                    }
+                }
                 Err(e) => println!(
                     "could not save the trace in {}: {e}",
                     args.failures_dir.display()

@@ -15,5 +15,6 @@ pub mod links;
 pub mod options;
 pub mod replay;
 pub mod scale;
+pub mod scenario;
 pub mod serve;
 pub mod table;

@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use hsm_conformance::verdict::exit;
-use hsmspec::{check, conform, docs, explore, replay, scale, serve, table};
+use hsmspec::{check, conform, docs, explore, replay, scale, scenario, serve, table};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -32,6 +32,8 @@ enum Command {
     /// Replay trace files against the model and hsm-impl, each to its first divergence (exit 0
     /// all conform, 1 a divergence or a trace that disagrees with the spec, 2 unreadable input).
     Replay(replay::ReplayArgs),
+    /// Write v1 trace files as scenarios (the format people write by hand; docs/formats.md).
+    Convert(scenario::ConvertArgs),
     /// Derive the permission table by exploring the model (not from the table data).
     Table(table::TableArgs),
     /// Regenerate the generated pages of docs/ (--check: exit 1 when one is stale).
@@ -57,6 +59,13 @@ fn main() -> ExitCode {
         Command::Explore(args) => explore::explore(&args.config, args.port),
         Command::Conform(args) => exit("conform", conform::conform(&args)),
         Command::Replay(args) => exit("replay", replay::replay(&args)),
+        Command::Convert(args) => match scenario::convert(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("hsmspec convert: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Table(args) => table::table(&args),
         Command::Docs(args) => docs::docs(&args),
         Command::ServeImpl => serve::serve_impl(),

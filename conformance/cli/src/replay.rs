@@ -9,13 +9,13 @@ use hsm_conformance::runner::{format_run, run_trace, TraceRun};
 use hsm_conformance::sut::SutFactory;
 use hsm_conformance::verdict::Verdict;
 use hsm_conformance::Error;
-use hsm_model::trace::Trace;
 use std::path::PathBuf;
 
 /// `hsmspec replay`.
 #[derive(Args, Clone, Debug)]
 pub struct ReplayArgs {
-    /// Trace files (hsmspec-trace JSON), each replayed.
+    /// Trace files (hsmspec-trace JSON), scenarios (`.scenario`) or directories of them, each
+    /// replayed.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Write a JSON report here: each file's verdict, the summary, the verdict.
@@ -62,6 +62,9 @@ pub struct ReplayedFile {
     pub diverged_runs: usize,
     /// The divergent step of the first divergent run, from 1.
     pub step: Option<usize>,
+    /// For a scenario: the line of that step, or of the expectation the model contradicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
     /// What went wrong, in one line.
     pub message: Option<String>,
 }
@@ -79,7 +82,7 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
                 .into(),
         ));
     }
-    for file in &args.files {
+    for file in &crate::scenario::expand(&args.files) {
         let r = replay_file(file, factory, args);
         results.push(r);
     }
@@ -99,9 +102,18 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
     for r in &results {
         match r.verdict {
             FileVerdict::Diverges => verdict.fail(match r.step {
-                Some(step) => format!("{}: diverged at step {step}", r.file),
+                Some(step) => format!(
+                    "{}: diverged at step {step}{}",
+                    r.file,
+                    r.line.map_or(String::new(), |l| format!(" (line {l})"))
+                ),
                 None => format!("{}: {}", r.file, r.message.as_deref().unwrap_or("diverged")),
             }),
+            FileVerdict::DisagreesWithSpec if r.line.is_some() => verdict.fail(format!(
+                "{}: {}",
+                r.file,
+                r.message.as_deref().unwrap_or("disagrees with the spec")
+            )),
             FileVerdict::DisagreesWithSpec => verdict.fail(format!(
                 "{}: the trace disagrees with the spec at step {}",
                 r.file,
@@ -157,6 +169,7 @@ fn replay_file(
         runs: 0,
         diverged_runs: 0,
         step: None,
+        line: None,
         message: None,
     };
     let text = match std::fs::read_to_string(file) {
@@ -192,11 +205,15 @@ fn replay_file(
         }
         return out;
     }
-    let trace = match Trace::from_json(&text) {
+    let (trace, lines) = match crate::scenario::read_trace(file, &text) {
         Ok(t) => t,
         Err(e) => {
-            println!("{}: not a trace: {e}", out.file);
-            out.message = Some(e.to_string());
+            println!("{}: {}", out.file, e.message);
+            if e.disagrees_at.is_some() {
+                out.verdict = FileVerdict::DisagreesWithSpec;
+                out.line = e.disagrees_at;
+            }
+            out.message = Some(e.message);
             return out;
         }
     };
@@ -245,6 +262,12 @@ fn replay_file(
                     out.verdict = FileVerdict::Diverges;
                     out.step = Some(d.step);
                     out.message = Some(d.message.clone());
+                    out.line = lines
+                        .as_ref()
+                        .and_then(|l| l.get(d.step.wrapping_sub(1)).copied());
+                    if let Some(line) = out.line {
+                        println!("step {} is line {line} of {}", d.step, out.file);
+                    }
                     println!(
                         "reproduce: hsmspec replay {}{}",
                         shell_quote(&out.file),
