@@ -1,5 +1,6 @@
 //! The subcommands of `hsmspec`, as functions the binary calls.
 
+use crate::output;
 use clap::Args;
 use hsm_conformance::verdict::Verdict;
 use hsm_conformance::Error;
@@ -135,7 +136,9 @@ pub struct CheckArgs {
     /// Write every counterexample and example path as a trace file into this directory.
     #[arg(long)]
     pub save_paths: Option<PathBuf>,
-    /// Print the report as JSON on stdout instead of text.
+    /// Print one JSON document on stdout instead of text (schema `hsmspec-check/1`,
+    /// docs/schema/hsmspec-output.schema.json): the verdict, every configuration, every
+    /// property by its stable id.
     #[arg(long)]
     pub json: bool,
     /// How progress is shown on stderr: `text` (a counter), `json` (one line per update,
@@ -206,7 +209,8 @@ pub fn check(args: &CheckArgs) -> Result<Verdict, Error> {
     check_configs(args.config.configs()?, args)
 }
 
-/// [`check`] of `configs` (the tests plant faults in them), with the rest of `args`.
+/// [`check`] of `configs` (the tests plant faults in them), with the rest of `args`. With
+/// `--json`, stdout holds one document ([`check_document`]) and nothing else.
 pub fn check_configs(configs: Vec<Config>, args: &CheckArgs) -> Result<Verdict, Error> {
     let mut reports = Vec::new();
     let mut verdict = Verdict::pass();
@@ -215,17 +219,108 @@ pub fn check_configs(configs: Vec<Config>, args: &CheckArgs) -> Result<Verdict, 
         verdict.absorb(report_verdict(&report));
         reports.push(report);
     }
-    if reports.len() > 1 {
-        let suite = SuiteFindings::of(&reports);
+    let suite = (reports.len() > 1).then(|| SuiteFindings::of(&reports));
+    if let Some(suite) = &suite {
         if !args.json {
             suite.print();
         }
         verdict.absorb(suite.verdict());
     }
-    if !args.json {
+    if args.json {
+        output::print_document(&check_document(&reports, suite.as_ref(), &verdict));
+    } else {
         println!("{}", verdict.line());
     }
     Ok(verdict)
+}
+
+/// The one JSON document of `hsmspec check --json` (schema [`output::CHECK_SCHEMA`]): the
+/// verdict, every configuration with every property by its stable id, and for the suite what
+/// its configurations show together.
+pub fn check_document(
+    reports: &[run::CheckReport],
+    suite: Option<&SuiteFindings>,
+    verdict: &Verdict,
+) -> serde_json::Value {
+    let mut doc = output::header(output::CHECK_SCHEMA, "hsmspec check");
+    doc.insert("verdict".into(), serde_json::json!(verdict));
+    doc.insert(
+        "configurations".into(),
+        reports.iter().map(report_json).collect(),
+    );
+    doc.insert(
+        "suite".into(),
+        suite.map_or(serde_json::Value::Null, SuiteFindings::json),
+    );
+    serde_json::Value::Object(doc)
+}
+
+/// One configuration's check for machines.
+pub fn report_json(r: &run::CheckReport) -> serde_json::Value {
+    use serde_json::json;
+    let properties: Vec<_> = r
+        .properties
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.id,
+                "kind": match p.kind { Kind::Invariant => "invariant", Kind::Example => "example" },
+                "statement": p.name,
+                "verdict": match p.verdict {
+                    RunVerdict::Holds => "holds",
+                    RunVerdict::Violated => "violated",
+                    RunVerdict::Found => "found",
+                    RunVerdict::Missing => "missing",
+                    RunVerdict::NotApplicable => "not_applicable",
+                },
+                "path": p.path.as_ref().map(|path| output::path_json(&r.config, path)),
+            })
+        })
+        .collect();
+    let cells: Vec<_> = r
+        .cells
+        .iter()
+        .map(|c| {
+            json!({
+                "row": c.row.id(),
+                "column": c.column.id(),
+                "expected": match c.expected {
+                    hsm_model::Cell::Yes => "allowed",
+                    hsm_model::Cell::No => "refused",
+                    hsm_model::Cell::NotApplicable => "not_applicable",
+                },
+                "succeeded": c.succeeded,
+                "denied": c.denied,
+                "shown": c.example_found(),
+            })
+        })
+        .collect();
+    let mut codes: Vec<&str> = r
+        .coverage
+        .iter()
+        .filter_map(|t| t.2.map(|c| c.name()))
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    json!({
+        "config": output::config_json(&r.config),
+        "verdict": report_verdict(r),
+        "engine": match r.engine { run::Engine::Compact => "compact", run::Engine::Stateright => "stateright" },
+        "threads": r.threads,
+        "symmetry_renamings": r.symmetry_group,
+        "complete": r.complete,
+        "unique_states": r.unique_states,
+        "total_states": r.total_states,
+        "max_depth": r.max_depth,
+        "seconds": r.seconds,
+        "peak_memory_bytes": r.peak_memory_bytes,
+        "store_bytes": r.store_bytes,
+        "properties": properties,
+        "cells_required": r.cells_required,
+        "cells": cells,
+        "coverage_triples": r.coverage.len(),
+        "error_codes_reached": codes,
+    })
 }
 
 /// The verdict of one configuration's check.
@@ -331,6 +426,23 @@ impl SuiteFindings {
         println!("  {} unique states in {:.1} s", self.states, self.seconds);
     }
 
+    /// The findings for machines.
+    pub fn json(&self) -> serde_json::Value {
+        use hsm_model::checker::properties;
+        serde_json::json!({
+            "examples": self.examples.iter().map(|(name, found)| serde_json::json!({
+                "id": properties::id(name),
+                "statement": name,
+                "found": found,
+            })).collect::<Vec<_>>(),
+            "error_codes_missing": self.missing_codes.iter().map(|c| c.name()).collect::<Vec<_>>(),
+            "cells": self.cells,
+            "cells_unshown": self.unshown_cells,
+            "unique_states": self.states,
+            "seconds": self.seconds,
+        })
+    }
+
     /// FAIL when an example, an error code or a cell is missing from the suite.
     pub fn verdict(&self) -> Verdict {
         let mut v = Verdict::pass();
@@ -380,12 +492,7 @@ fn check_one(args: &CheckArgs, cfg: Config) -> Result<run::CheckReport, Error> {
         eprintln!();
     }
     let peak = run::peak_memory_bytes();
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
-    } else {
+    if !args.json {
         print_report(&report, peak);
     }
     if let Some(dir) = &args.save_paths {

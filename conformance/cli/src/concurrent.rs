@@ -4,6 +4,7 @@
 
 use crate::conform::ConformArgs;
 use crate::options::{bar, shell_quote};
+use crate::say;
 use hsm_conformance::adapter::ImplFactory;
 use hsm_conformance::concurrent::{
     concurrent_campaign, concurrent_config, describe, history_from_json, history_start,
@@ -41,7 +42,7 @@ pub fn conform_concurrent(args: &ConformArgs, threads: usize, seed: u64) -> Resu
         ..ConcurrentOptions::default()
     };
     let factory = ImplFactory::correct();
-    println!(
+    say!(
         "concurrent: {} histories of {threads} threads against {}: a sequential prefix of {} steps, then {} planned operations per thread at once",
         opts.histories,
         hsm_conformance::sut::SutFactory::describe(&factory),
@@ -52,7 +53,7 @@ pub fn conform_concurrent(args: &ConformArgs, threads: usize, seed: u64) -> Resu
     let r = concurrent_campaign(&cfg, &opts, &factory, &|n| pb.set_position(n));
     pb.finish_and_clear();
     let r = r?;
-    println!(
+    say!(
         "concurrent: {} of {} histories ran, {} operations ({:.1} per history), {:.1} s ({:.0} histories/s; judging {:.2} s)",
         r.histories,
         r.asked,
@@ -65,7 +66,7 @@ pub fn conform_concurrent(args: &ConformArgs, threads: usize, seed: u64) -> Resu
     let mut v = Verdict::pass();
     if let Some((case, m)) = &r.run_failure {
         v.fail(format!("history {case}: {m}"));
-        println!(
+        say!(
             "history {case}: {m}\nreproduce: hsmspec conform --concurrent {threads} --seed {seed} --histories {}",
             case + 1
         );
@@ -78,7 +79,7 @@ pub fn conform_concurrent(args: &ConformArgs, threads: usize, seed: u64) -> Resu
             .map_err(|e| Error::Usage(format!("cannot write the history: {e}")))?;
         std::fs::write(&path, text)
             .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
-        println!(
+        say!(
             "history {}: not linearizable ({} operations, shrunk from {}):\n{}saved: {}\nreproduce: hsmspec replay {}   (judges the record again; add --rerun 20 to run its plans again)",
             f.case,
             f.history.ops.len(),
@@ -100,7 +101,7 @@ pub fn conform_concurrent(args: &ConformArgs, threads: usize, seed: u64) -> Resu
             r.undecided[0].1
         ));
     }
-    println!("{}", v.line());
+    say!("{}", v.line());
     Ok(v)
 }
 
@@ -118,7 +119,7 @@ pub enum HistoryVerdict {
 /// fresh in-process systems); prints what it finds.
 pub fn replay_history(file: &str, text: &str, reruns: usize) -> Result<HistoryVerdict, Error> {
     let h: History = history_from_json(text)?;
-    println!(
+    say!(
         "{file} ({}, a concurrent history of {} threads, {} operations):",
         h.name,
         h.plans.len(),
@@ -127,7 +128,7 @@ pub fn replay_history(file: &str, text: &str, reruns: usize) -> Result<HistoryVe
     let start = history_start(&h);
     let verdict = match judge_history(&h, &start) {
         Judgement::Linearizable(order) => {
-            println!(
+            say!(
                 "linearizable: in the order {}",
                 order
                     .iter()
@@ -142,17 +143,17 @@ pub fn replay_history(file: &str, text: &str, reruns: usize) -> Result<HistoryVe
                 placed,
                 blocked: blocked.into_iter().map(|b| (b.op, b.reason)).collect(),
             };
-            print!("{}", describe(&h, &why));
+            say!("{}", describe(&h, &why).trim_end());
             HistoryVerdict::NotLinearizable
         }
         Judgement::Undecided(why) => {
-            println!("undecided: {why}");
+            say!("undecided: {why}");
             HistoryVerdict::Undecided(why)
         }
     };
     if reruns > 0 {
         let failed = rerun(&h, &ImplFactory::correct(), reruns)?;
-        println!(
+        say!(
             "re-run: {failed} of {reruns} new runs of its plans on hsm-impl were not linearizable (a race need not come back: the verdict is the record's)"
         );
     }
