@@ -69,6 +69,47 @@ pub fn outcome_text(cfg: &Config, outcome: &Outcome) -> String {
     }
 }
 
+/// An outcome in words where no configuration is at hand to name users and data:
+/// `Ok, logged in as CU`, `Ok, 3 users listed`, `Forbidden`.
+pub fn outcome_summary(outcome: &Outcome) -> String {
+    match outcome {
+        Err(code) => code.name().to_string(),
+        Ok(Observation::Users(users)) => format!("Ok, {} users listed", users.len()),
+        Ok(Observation::Plaintext(_)) => "Ok, a plaintext".into(),
+        Ok(Observation::Mac { material, .. }) => {
+            format!("Ok, a tag by the material of key {}", material.0)
+        }
+        Ok(Observation::Digest(_)) => "Ok, a digest".into(),
+        Ok(Observation::Masked(MaskedObject::Sealed(r))) => {
+            format!("Ok, the masked object of key {}", r.id.0)
+        }
+        Ok(Observation::Ciphertext(Ciphertext::Made { material, .. })) => {
+            format!("Ok, a ciphertext under the material of key {}", material.0)
+        }
+        Ok(Observation::Signature(Signature::Made { material, .. })) => {
+            format!("Ok, a signature by the material of key {}", material.0)
+        }
+        // The rest name no user and no data.
+        Ok(_) => outcome_text(&Config::default_config(), outcome),
+    }
+}
+
+/// A policy in words: `names of 1 to 31 characters, passwords of 8 to 32; locked after 5
+/// failed logins; at most 1024 users and 16666 keys per HSM, 7 share(s) per key`.
+pub fn policy_text(p: &crate::Policy) -> String {
+    format!(
+        "names of 1 to {} characters, passwords of {} to {}; locked after {} failed logins; at \
+         most {} users and {} keys per HSM, {} share(s) per key",
+        p.name_max_chars,
+        p.password_min_chars,
+        p.password_max_chars,
+        p.lockout_threshold,
+        p.max_users,
+        p.max_keys,
+        p.max_shares
+    )
+}
+
 /// `s` in double quotes, escaped as JSON would (a name or a password is printed as it is sent).
 pub fn quoted(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
@@ -237,6 +278,11 @@ pub fn cluster_lines(cfg: &Config, s: &State) -> Vec<Line> {
             }
         }
     }
+    let logged_in =
+        (0..cfg.clients).any(|c| (0..cfg.hsms).any(|h| s.session(ClientId(c), HsmId(h)).is_some()));
+    if !logged_in {
+        push("sessions", "none logged in".into());
+    }
     for o in s.masked.iter() {
         push("objects out", masked_text(cfg, &o));
     }
@@ -278,9 +324,6 @@ pub fn cluster_view(cfg: &Config, s: &State, indent: &str) -> String {
         }
         out.push_str(&format!("{indent}  {}\n", l.text));
     }
-    if !lines.iter().any(|l| l.section == "sessions") {
-        out.push_str(&format!("{indent}sessions: none logged in\n"));
-    }
     out
 }
 
@@ -303,18 +346,21 @@ pub fn changes(cfg: &Config, before: &State, after: &State) -> Vec<String> {
     out
 }
 
-/// How [`story`] shows the cluster.
+/// How much of the cluster [`story`] shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Detail {
-    /// The cluster after the last step only (the violating step, or where the example shows).
+    /// The steps and their outcomes only.
+    Steps,
+    /// What each step changed, and the cluster after the last step (the violating step, or
+    /// where the example shows).
     Last,
-    /// The cluster after every step.
+    /// What each step changed, and the cluster after every step.
     Every,
 }
 
 /// A path told step by step from a new cluster of `cfg` (its setup steps first, marked
-/// `(setup)`): each step with the model's outcome and what it changed, and the cluster after
-/// the last step (or after each, with [`Detail::Every`]). Every line starts with `indent`.
+/// `(setup)`): each step with the model's outcome, then as `detail` says what it changed and
+/// the cluster. Every line starts with `indent`.
 pub fn story(cfg: &Config, actions: &[Action], detail: Detail, indent: &str) -> String {
     let mut out = String::new();
     let mut s = State::new_cluster();
@@ -335,18 +381,23 @@ pub fn story(cfg: &Config, actions: &[Action], detail: Detail, indent: &str) -> 
             outcome_text(cfg, &outcome)
         ));
         let last = i + 1 == all.len();
-        if !*setup || detail == Detail::Every {
+        let show_changes = match detail {
+            Detail::Steps => false,
+            Detail::Last => !*setup,
+            Detail::Every => true,
+        };
+        if show_changes {
             for c in changes(cfg, &s, &next) {
                 out.push_str(&format!("{deeper}{c}\n"));
             }
         }
-        if detail == Detail::Every || last {
+        if detail == Detail::Every || (detail == Detail::Last && last) {
             out.push_str(&format!("{deeper}the cluster after step {}:\n", i + 1));
             out.push_str(&cluster_view(cfg, &next, &format!("{deeper}  ")));
         }
         s = next;
     }
-    if all.is_empty() {
+    if all.is_empty() && detail != Detail::Steps {
         out.push_str(&format!("{indent}(no step: the new cluster itself)\n"));
         out.push_str(&cluster_view(cfg, &s, &format!("{indent}  ")));
     }

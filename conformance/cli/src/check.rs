@@ -5,7 +5,8 @@ use clap::Args;
 use hsm_conformance::verdict::Verdict;
 use hsm_conformance::Error;
 use hsm_model::run::{self, CheckOptions, Kind, Verdict as RunVerdict};
-use hsm_model::trace::{describe, Trace};
+use hsm_model::story::{story, Detail};
+use hsm_model::trace::Trace;
 use hsm_model::{Config, Families};
 use std::path::PathBuf;
 
@@ -136,6 +137,10 @@ pub struct CheckArgs {
     /// Write every counterexample and example path as a trace file into this directory.
     #[arg(long)]
     pub save_paths: Option<PathBuf>,
+    /// Show the cluster after every step of every path (by default: what each step of a
+    /// counterexample changed and the cluster at its violating step; examples step by step).
+    #[arg(long)]
+    pub verbose: bool,
     /// Print one JSON document on stdout instead of text (schema `hsmspec-check/1`,
     /// docs/schema/hsmspec-output.schema.json): the verdict, every configuration, every
     /// property by its stable id.
@@ -493,7 +498,7 @@ fn check_one(args: &CheckArgs, cfg: Config) -> Result<run::CheckReport, Error> {
     }
     let peak = run::peak_memory_bytes();
     if !args.json {
-        print_report(&report, peak);
+        print_report(&report, peak, args.verbose);
     }
     if let Some(dir) = &args.save_paths {
         save_paths(&report, dir)
@@ -502,31 +507,42 @@ fn check_one(args: &CheckArgs, cfg: Config) -> Result<run::CheckReport, Error> {
     Ok(report)
 }
 
-fn print_report(r: &run::CheckReport, peak: Option<u64>) {
+fn print_report(r: &run::CheckReport, peak: Option<u64>, verbose: bool) {
     let c = &r.config;
     println!("configuration: {}", c.name);
+    for line in output::config_text(c) {
+        println!("  {line}");
+    }
     println!(
-        "  {} HSMs, {} clients, names {:?}, {} key ids, kinds {:?}, pools {:?}",
-        c.hsms, c.clients, c.names, c.key_ids, c.kinds, c.pools
-    );
-    println!("  policy {:?}", c.policy);
-    println!(
-        "  families {}, symmetry {} ({} renamings per state), {} setup steps",
+        "  families {}; symmetry {}; {}",
         c.families,
-        if c.symmetry { "on" } else { "off" },
-        r.symmetry_group,
-        c.setup.len()
+        if c.symmetry {
+            format!("on ({} renamings per state)", r.symmetry_group)
+        } else {
+            "off".to_string()
+        },
+        match c.setup.len() {
+            0 => "from a new cluster".to_string(),
+            n => format!("after {n} setup steps"),
+        }
     );
     println!(
-        "states: {} unique, {} total, depth {}, {:.2} s, {:.0} unique states/s, {} thread(s), {:?} engine{}",
+        "states: {} unique, {} total, depth {}, {:.2} s, {:.0} unique states/s, {} thread(s), {} engine{}",
         r.unique_states,
         r.total_states,
         r.max_depth,
         r.seconds,
         r.unique_states as f64 / r.seconds.max(1e-9),
         r.threads,
-        r.engine,
-        if r.complete { "" } else { " (INCOMPLETE)" }
+        match r.engine {
+            run::Engine::Compact => "compact",
+            run::Engine::Stateright => "stateright",
+        },
+        if r.complete {
+            ""
+        } else {
+            " (INCOMPLETE: cut by --timeout)"
+        }
     );
     if let Some(p) = peak {
         println!(
@@ -542,31 +558,7 @@ fn print_report(r: &run::CheckReport, peak: Option<u64>) {
             b as f64 / r.unique_states.max(1) as f64
         );
     }
-    println!("properties:");
-    for p in &r.properties {
-        let verdict = match p.verdict {
-            RunVerdict::Holds => "holds",
-            RunVerdict::Violated => "VIOLATED",
-            RunVerdict::Found => "found",
-            RunVerdict::Missing => "MISSING",
-            RunVerdict::NotApplicable => "n/a",
-        };
-        let kind = match p.kind {
-            Kind::Invariant => "always   ",
-            Kind::Example => "sometimes",
-        };
-        println!("  {kind} {verdict:>9}  {}", p.name);
-        if let Some(path) = &p.path {
-            if p.verdict == RunVerdict::Violated || p.kind == Kind::Example {
-                for a in &r.config.setup {
-                    println!("        (setup) {}", describe(&r.config, a));
-                }
-                for a in path {
-                    println!("        {}", describe(&r.config, a));
-                }
-            }
-        }
-    }
+    print!("{}", properties_text(r, verbose));
     let missing: Vec<_> = r.cells.iter().filter(|c| !c.example_found()).collect();
     println!(
         "permission table: {} of {} cells shown by an example{}",
@@ -590,6 +582,56 @@ fn print_report(r: &run::CheckReport, peak: Option<u64>) {
         "coverage: {} (role, operation, outcome) triples",
         r.coverage.len()
     );
+}
+
+/// The properties of a check, each with its verdict and stable id, and its path told step by
+/// step (a counterexample with what each step changed and the cluster at its violating step;
+/// with `verbose`, the cluster after every step of every path).
+pub fn properties_text(r: &run::CheckReport, verbose: bool) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "properties{}:",
+        if r.complete {
+            ""
+        } else {
+            " (the check did not finish: an invariant not violated so far is unchecked, an example not found so far is not missing)"
+        }
+    );
+    for p in &r.properties {
+        let verdict = match (p.verdict, r.complete) {
+            (RunVerdict::Holds, true) => "holds",
+            (RunVerdict::Holds, false) => "unchecked",
+            (RunVerdict::Violated, _) => "VIOLATED",
+            (RunVerdict::Found, _) => "found",
+            (RunVerdict::Missing, true) => "MISSING",
+            (RunVerdict::Missing, false) => "not found",
+            (RunVerdict::NotApplicable, _) => "off",
+        };
+        let kind = match p.kind {
+            Kind::Invariant => "always   ",
+            Kind::Example => "sometimes",
+        };
+        let _ = writeln!(out, "  {kind} {verdict:>9}  {} [{}]", p.name, p.id);
+        if p.verdict == RunVerdict::NotApplicable {
+            let _ = writeln!(out, "                       (its operation families or bounds are off in this configuration)");
+        }
+        if let Some(path) = &p.path {
+            let detail = if verbose {
+                Detail::Every
+            } else if p.verdict == RunVerdict::Violated {
+                Detail::Last
+            } else {
+                Detail::Steps
+            };
+            if p.verdict == RunVerdict::Violated {
+                let _ = writeln!(out, "        counterexample: the last step breaks it");
+            }
+            out.push_str(&story(&r.config, path, detail, "      "));
+        }
+    }
+    out
 }
 
 fn save_paths(r: &run::CheckReport, dir: &PathBuf) -> std::io::Result<()> {

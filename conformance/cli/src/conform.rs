@@ -145,8 +145,8 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
             say!("implementation: {} (process `{cmd}`)", hello.implementation);
             if hello.policy != cfg.policy {
                 say!(
-                    "the implementation runs its own limits {:?}: the model takes them",
-                    hello.policy
+                    "the implementation runs its own limits ({}): the model takes them",
+                    hsm_model::story::policy_text(&hello.policy)
                 );
                 cfg.policy = hello.policy;
                 cfg.validate()

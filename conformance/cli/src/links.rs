@@ -29,6 +29,7 @@ const ZOO: &str = "conformance/cli/tests/zoo.rs";
 const CEXH: &str = "conformance/tests/exhaustive.rs";
 const CDOCS: &str = "conformance/cli/tests/docs.rs";
 const SCHEMA: &str = "conformance/cli/tests/schema.rs";
+const STORIES: &str = "conformance/cli/tests/stories.rs";
 const TRACES: &str = "conformance/tests/traces.rs";
 const CZOO: &str = "conformance/tests/fault_zoo.rs";
 const NAMES: &str = "model/tests/names.rs";
@@ -443,6 +444,17 @@ pub const LINKS: &[Link] = &[
         model: &[],
         properties: &[],
         tests: &[(SCHEMA, "conform_and_replay_documents_validate_on_pass_and_on_failure")],
+        faults: &[],
+    },
+    Link {
+        rule: "D42 paths are told step by step with outcomes and the cluster as a person pictures it; no Rust Debug text in any output (not in the model)",
+        model: &[("story.rs", "story"), ("story.rs", "cluster_view")],
+        properties: &[],
+        tests: &[
+            (STORIES, "a_counterexample_of_check_is_a_story_with_the_cluster_at_the_violating_step"),
+            (STORIES, "conform_and_replay_tell_a_failure_step_by_step"),
+            (STORIES, "no_command_prints_rust_debug_text"),
+        ],
         faults: &[],
     },
     Link {

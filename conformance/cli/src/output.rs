@@ -114,7 +114,6 @@ pub fn config_text(cfg: &Config) -> Vec<String> {
     let n = |count: usize, one: &str, many: &str| {
         format!("{count} {}", if count == 1 { one } else { many })
     };
-    let p = cfg.policy;
     let kinds: Vec<&str> = cfg.kinds.iter().map(|k| k.name()).collect();
     vec![
         format!(
@@ -137,17 +136,7 @@ pub fn config_text(cfg: &Config) -> Vec<String> {
             n(cfg.pools.ciphertexts as usize, "ciphertext", "ciphertexts"),
             n(cfg.pools.signatures as usize, "signature", "signatures"),
         ),
-        format!(
-            "policy: names of 1 to {} characters, passwords of {} to {}; locked after {} failed \
-             logins; at most {} users and {} keys per HSM, {} shares per key",
-            p.name_max_chars,
-            p.password_min_chars,
-            p.password_max_chars,
-            p.lockout_threshold,
-            p.max_users,
-            p.max_keys,
-            p.max_shares
-        ),
+        format!("policy: {}", hsm_model::story::policy_text(&cfg.policy)),
     ]
 }
 

@@ -244,18 +244,24 @@ pub fn config_line(cfg: &Config) -> String {
         .chain(cfg.names.iter().map(String::as_str))
         .collect();
     let names = names.join(", ");
+    let n = |count: u64, one: &str, many: &str| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    };
+    let p = cfg.policy;
     format!(
-        "`{}`: {} HSM(s), {} client(s), names {names}; {} key id(s); \
-         policy: lockout after {}, {} user(s), {} key(s) per HSM, {} share(s) per key; \
+        "`{}`: {}, {}, names {names}; {}; policy: lockout after {}, {} per HSM, {} per key; \
          families {}; {}",
         cfg.name,
-        cfg.hsms,
-        cfg.clients,
-        cfg.key_ids,
-        cfg.policy.lockout_threshold,
-        cfg.policy.max_users,
-        cfg.policy.max_keys,
-        cfg.policy.max_shares,
+        n(cfg.hsms.into(), "HSM", "HSMs"),
+        n(cfg.clients.into(), "client", "clients"),
+        n(cfg.key_ids.into(), "key id", "key ids"),
+        p.lockout_threshold,
+        [
+            n(p.max_users.into(), "user", "users"),
+            n(p.max_keys.into(), "key", "keys")
+        ]
+        .join(", "),
+        n(p.max_shares.into(), "share", "shares"),
         cfg.families,
         if cfg.setup.is_empty() {
             "from a new cluster".to_string()
