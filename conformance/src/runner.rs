@@ -2,6 +2,7 @@
 //! to a 1-minimal one, and printing it.
 
 use crate::sut::SutFactory;
+use hsm_model::story::{changes, cluster_view, outcome_text};
 use hsm_model::trace::{describe, Trace, TraceStep};
 use hsm_model::{Action, Column, Config, ErrorCode, Op, Operation, Outcome, State};
 use serde::Serialize;
@@ -133,8 +134,8 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
                 run.input_error = Some(format!(
                     "the trace disagrees with the spec at step {}: it records {}, the model answers {}",
                     i + 1,
-                    show(recorded),
-                    show(&expected)
+                    outcome_text(cfg, recorded),
+                    outcome_text(cfg, &expected)
                 ));
                 run.contradicts_spec = true;
                 return run;
@@ -199,8 +200,8 @@ fn check_step(
         Err(m) => Some(m.clone()),
         Ok(o) if o != expected => Some(format!(
             "outcome: model {}, implementation {}",
-            show(expected),
-            show(o)
+            outcome_text(cfg, expected),
+            outcome_text(cfg, o)
         )),
         Ok(_) => {
             let unchanged = match before {
@@ -260,12 +261,10 @@ pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
-/// An outcome in one short line.
+/// An outcome in one short line, in words, where no configuration is at hand to name users and
+/// data ([`hsm_model::story::outcome_text`] names them).
 pub fn show(o: &Outcome) -> String {
-    match o {
-        Ok(obs) => format!("Ok({obs:?})"),
-        Err(e) => format!("Err({e})"),
-    }
+    hsm_model::story::outcome_summary(o)
 }
 
 /// Whether the trace, replayed, diverges (a trace with an input error does not count).
@@ -408,19 +407,38 @@ pub fn is_one_minimal(trace: &Trace, factory: &dyn SutFactory) -> bool {
 /// divergence last.
 pub fn format_run(cfg: &Config, run: &TraceRun) -> String {
     let mut out = String::new();
+    // The run's steps start from a new cluster, the configuration's setup steps included.
+    let mut state = State::new_cluster();
+    let divergent = run.divergence.as_ref().map(|d| d.step);
     for (i, s) in run.steps.iter().enumerate() {
         let sut = match &s.sut {
-            Ok(o) if *o == s.model => "same".to_string(),
-            Ok(o) => show(o),
+            Ok(o) if *o == s.model => "the same".to_string(),
+            Ok(o) => outcome_text(cfg, o),
             Err(m) => format!("broken: {m}"),
         };
         out.push_str(&format!(
             "{:>4}. {}\n        model: {}   implementation: {}\n",
             i + 1,
             describe(cfg, &s.action),
-            show(&s.model),
+            outcome_text(cfg, &s.model),
             sut
         ));
+        let next = cfg.step(&state, &s.action).1;
+        if divergent == Some(i + 1) {
+            let changed = changes(cfg, &state, &next);
+            if !changed.is_empty() {
+                out.push_str("        what the model says this step changes:\n");
+                for c in changed {
+                    out.push_str(&format!("          {c}\n"));
+                }
+            }
+            out.push_str(&format!(
+                "        the cluster after step {} as the model has it:\n",
+                i + 1
+            ));
+            out.push_str(&cluster_view(cfg, &next, "          "));
+        }
+        state = next;
     }
     if let Some(d) = &run.divergence {
         out.push_str(&format!("DIVERGENCE at step {}: {}\n", d.step, d.message));

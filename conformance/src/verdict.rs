@@ -33,7 +33,9 @@ impl Status {
 }
 
 /// A verdict and its reasons. Starts as PASS; a failure or a gap can only make it worse.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// In JSON: `{"status": "FAIL", "reasons": ["…"], "failures": ["…"], "not_checked": ["…"]}`
+/// (`reasons` is both lists, failures first, as the verdict line gives them).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verdict {
     /// The worst status seen.
     pub status: Status,
@@ -120,6 +122,26 @@ impl Verdict {
             Status::Pass => 0,
             Status::Fail | Status::Incomplete => 1,
         }
+    }
+}
+
+impl Serialize for Verdict {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let (gaps, failures): (Vec<&String>, Vec<&String>) = self
+            .reasons
+            .iter()
+            .partition(|r| r.starts_with(INCOMPLETE_MARK));
+        let strip = |r: &&String| r.strip_prefix(INCOMPLETE_MARK).unwrap_or(r).to_string();
+        let mut st = s.serialize_struct("Verdict", 4)?;
+        st.serialize_field("status", &self.status)?;
+        st.serialize_field(
+            "reasons",
+            &self.reasons.iter().map(|r| strip(&r)).collect::<Vec<_>>(),
+        )?;
+        st.serialize_field("failures", &failures.iter().map(strip).collect::<Vec<_>>())?;
+        st.serialize_field("not_checked", &gaps.iter().map(strip).collect::<Vec<_>>())?;
+        st.end()
     }
 }
 

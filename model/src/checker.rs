@@ -563,6 +563,37 @@ pub mod properties {
     pub const KEY_PASSES_TO_NEW_NAMESAKE: &str =
         "a key can pass to a new user who got a deleted owner's name, by replaying its masked object (D12)";
 
+    /// Every property's stable id (kebab-case, never renamed when a sentence is reworded): what
+    /// the JSON documents of `hsmspec check` and the Explorer's configuration key properties by.
+    pub const IDS: [(&str, &str); 15] = [
+        (OK_ALLOWED_BY_TABLE, "ok-allowed-by-table"),
+        (
+            PRECO_ONLY_ON_HSM0_UNACTIVATED,
+            "preco-only-on-hsm0-unactivated",
+        ),
+        (OWNERS_AND_SHARES_ARE_CUS, "owners-and-shares-are-cus"),
+        (KEY_USE_NEEDS_ACCESS, "key-use-needs-access"),
+        (OWNER_NEVER_CHANGES, "owner-never-changes"),
+        (BLANK_HSM_HOLDS_ONLY_AU, "blank-hsm-holds-only-au"),
+        (NO_SESSION_OF_GONE_USER, "no-session-of-gone-user"),
+        (ACTIVE_HSM_HAS_CO, "active-hsm-has-co"),
+        (ACTIVATION, "activation"),
+        (SHARED_KEY_USED_ON_CLONE, "shared-key-used-on-clone"),
+        (DELETED_KEY_REVIVED, "deleted-key-revived"),
+        (ALL_COS_LOCKED, "all-cos-locked"),
+        (ALL_ZEROIZED, "all-zeroized"),
+        (MATERIAL_COPIED_BY_UNWRAP, "material-copied-by-unwrap"),
+        (KEY_PASSES_TO_NEW_NAMESAKE, "key-passes-to-new-namesake"),
+    ];
+
+    /// The stable id of the property stated as `name` (`unknown` for a sentence that is no
+    /// property: never the case for the names of [`INVARIANTS`] and [`EXAMPLES`]).
+    pub fn id(name: &str) -> &'static str {
+        IDS.iter()
+            .find(|(n, _)| *n == name)
+            .map_or("unknown", |(_, id)| id)
+    }
+
     /// The examples (sometimes) and the families each needs to be reachable.
     pub const EXAMPLES: [(&str, &[Family]); 7] = [
         (ACTIVATION, &[Family::Sessions, Family::Passwords]),

@@ -24,6 +24,7 @@
 //! - [`table`]: the permission table as data, held against `step` by the checker.
 //! - [`checker`]: the stateright model, its properties and coverage.
 //! - [`symmetry`]: canonical representatives under renaming of clients, names and HSMs.
+//! - [`story`]: paths and states told as a person reads them (no Rust `Debug` text).
 //! - [`trace`]: the JSON trace format shared by the checker and the runner.
 //! - [`scenario`]: scenarios written by hand (text, bindings, expected outcomes), run on the
 //!   model into traces.
@@ -41,6 +42,7 @@ pub mod run;
 pub mod scenario;
 pub mod state;
 pub mod step;
+pub mod story;
 pub mod symmetry;
 pub mod table;
 pub mod trace;

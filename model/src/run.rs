@@ -45,6 +45,8 @@ impl Verdict {
 /// One property's result.
 #[derive(Clone, Debug, Serialize)]
 pub struct PropertyResult {
+    /// The property's stable id ([`properties::id`]).
+    pub id: &'static str,
     /// The property, as a sentence.
     pub name: &'static str,
     /// Invariant or example.
@@ -206,6 +208,7 @@ pub fn check(cfg: &Config, options: &CheckOptions) -> Result<CheckReport, crate:
     for name in properties::INVARIANTS {
         let path = discoveries.get(name);
         results.push(PropertyResult {
+            id: properties::id(name),
             name,
             kind: Kind::Invariant,
             verdict: if path.is_some() {
@@ -221,6 +224,7 @@ pub fn check(cfg: &Config, options: &CheckOptions) -> Result<CheckReport, crate:
         let enabled =
             families.iter().all(|f| cfg.has(*f)) && properties::example_within_bounds(name, cfg);
         results.push(PropertyResult {
+            id: properties::id(name),
             name,
             kind: Kind::Example,
             verdict: match (path.is_some(), enabled) {

@@ -57,6 +57,23 @@ impl Row {
         }
     }
 
+    /// The row's stable id, for JSON: `get_basic_cluster_info`, `zeroize_an_hsm`, ….
+    pub fn id(self) -> &'static str {
+        match self {
+            Row::GetBasicClusterInfo => "get_basic_cluster_info",
+            Row::ZeroizeAnHsm => "zeroize_an_hsm",
+            Row::ChangeOwnPassword => "change_own_password",
+            Row::ChangeAnyUsersPassword => "change_any_users_password",
+            Row::AddRemoveUsers => "add_remove_users",
+            Row::GetSyncStatus => "get_sync_status",
+            Row::ExtractInsertMaskedObjects => "extract_insert_masked_objects",
+            Row::KeyManagementFunctions => "key_management_functions",
+            Row::EncryptDecrypt => "encrypt_decrypt",
+            Row::SignVerify => "sign_verify",
+            Row::GenerateDigestsAndHmacs => "generate_digests_and_hmacs",
+        }
+    }
+
     /// The row an operation falls in; `None` for Login and Logout (sessions have no row).
     pub fn of(op: Operation) -> Option<Row> {
         use Operation::*;
@@ -114,6 +131,14 @@ impl Column {
     pub fn label(self) -> &'static str {
         match self {
             Column::Role(r) => r.short(),
+            Column::Unauthenticated => "unauthenticated",
+        }
+    }
+
+    /// The column's stable id, for JSON: the role's id, or `unauthenticated`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Column::Role(r) => r.id(),
             Column::Unauthenticated => "unauthenticated",
         }
     }

@@ -233,91 +233,91 @@ impl Trace {
     }
 }
 
-/// One readable line for an action: `client 0 @ HSM 1: ShareKey(key 1, "bob")`.
+/// One readable line for an action, names and data as text:
+/// `client 0 @ HSM 1: ShareKey key 1 with "bob"`.
 pub fn describe(cfg: &Config, a: &Action) -> String {
-    let n = |x: NameId| format!("{:?}", cfg.name_text(x));
-    let p = |x: PasswordId| format!("{:?}", cfg.password_text(x));
-    let d = |x: DataId| format!("{:?}", cfg.data_text(x));
+    use crate::story::quoted;
+    let n = |x: NameId| quoted(&cfg.name_text(x));
+    let p = |x: PasswordId| quoted(&cfg.password_text(x));
+    let d = |x: DataId| quoted(&cfg.data_text(x));
     let op = match a.op {
-        Op::Login { name, password } => format!("Login({}, {})", n(name), p(password)),
+        Op::Login { name, password } => format!("Login as {}, password {}", n(name), p(password)),
         Op::Logout => "Logout".into(),
         Op::GetClusterInfo => "GetClusterInfo".into(),
         Op::ListUsers => "ListUsers".into(),
         Op::Zeroize => "Zeroize".into(),
-        Op::ChangeOwnPassword { password } => format!("ChangeOwnPassword({})", p(password)),
+        Op::ChangeOwnPassword { password } => format!("ChangeOwnPassword to {}", p(password)),
         Op::ChangePassword { name, password } => {
-            format!("ChangePassword({}, {})", n(name), p(password))
+            format!("ChangePassword of {} to {}", n(name), p(password))
         }
         Op::CreateUser {
             name,
             role,
             password,
-        } => format!("CreateUser({}, {role}, {})", n(name), p(password)),
-        Op::DeleteUser { name } => format!("DeleteUser({})", n(name)),
+        } => format!("CreateUser {} as {role}, password {}", n(name), p(password)),
+        Op::DeleteUser { name } => format!("DeleteUser {}", n(name)),
         Op::GetSyncStatus => "GetSyncStatus".into(),
-        Op::ExtractMasked { key } => format!("ExtractMasked(key {})", key.0),
-        Op::InsertMasked { object } => match object {
-            MaskedObject::Sealed(r) => format!(
-                "InsertMasked(masked key {} owned by {})",
-                r.id.0,
-                n(r.key.owner)
-            ),
-            MaskedObject::Foreign => "InsertMasked(another cluster's object)".into(),
-            MaskedObject::Garbage => "InsertMasked(garbage)".into(),
-        },
-        Op::Clone { from } => format!("Clone(from HSM {})", from.0),
+        Op::ExtractMasked { key } => format!("ExtractMasked key {}", key.0),
+        Op::InsertMasked { object } => {
+            format!("InsertMasked {}", crate::story::masked_text(cfg, &object))
+        }
+        Op::Clone { from } => format!("Clone from HSM {}", from.0),
         Op::GenerateKey { kind, extractable } => format!(
-            "GenerateKey({}{})",
+            "GenerateKey {}{}",
             kind.name(),
             if extractable { "" } else { ", not extractable" }
         ),
-        Op::DeleteKey { key } => format!("DeleteKey(key {})", key.0),
-        Op::ShareKey { key, name } => format!("ShareKey(key {}, {})", key.0, n(name)),
-        Op::UnshareKey { key, name } => format!("UnshareKey(key {}, {})", key.0, n(name)),
+        Op::DeleteKey { key } => format!("DeleteKey key {}", key.0),
+        Op::ShareKey { key, name } => format!("ShareKey key {} with {}", key.0, n(name)),
+        Op::UnshareKey { key, name } => format!("UnshareKey key {} from {}", key.0, n(name)),
         Op::SetAttribute { key, label } => {
-            format!("SetAttribute(key {}, {:?})", key.0, cfg.label_text(label))
+            format!(
+                "SetAttribute of key {}: label {}",
+                key.0,
+                quoted(&cfg.label_text(label))
+            )
         }
         Op::WrapKey { key, wrapping } => {
-            format!("WrapKey(key {}, under key {})", key.0, wrapping.0)
+            format!("WrapKey key {} under key {}", key.0, wrapping.0)
         }
         Op::UnwrapKey { wrapped, wrapping } => match wrapped {
             WrappedKey::Wrapped {
                 material, under, ..
             } => format!(
-                "UnwrapKey(material of key {} wrapped under material of key {}, with key {})",
+                "UnwrapKey the material of key {} wrapped under the material of key {}, with key {}",
                 material.0, under.0, wrapping.0
             ),
-            WrappedKey::Garbage => format!("UnwrapKey(garbage, with key {})", wrapping.0),
+            WrappedKey::Garbage => format!("UnwrapKey garbage, with key {}", wrapping.0),
         },
-        Op::Encrypt { key, data } => format!("Encrypt(key {}, {})", key.0, d(data)),
+        Op::Encrypt { key, data } => format!("Encrypt {} with key {}", d(data), key.0),
         Op::Decrypt { key, ciphertext } => match ciphertext {
             Ciphertext::Made { material, data } => format!(
-                "Decrypt(key {}, ciphertext of {} under material of key {})",
+                "Decrypt with key {} the ciphertext of {} under the material of key {}",
                 key.0,
                 d(data),
                 material.0
             ),
-            Ciphertext::Garbage => format!("Decrypt(key {}, garbage)", key.0),
+            Ciphertext::Garbage => format!("Decrypt garbage with key {}", key.0),
         },
-        Op::Sign { key, data } => format!("Sign(key {}, {})", key.0, d(data)),
+        Op::Sign { key, data } => format!("Sign {} with key {}", d(data), key.0),
         Op::Verify {
             key,
             data,
             signature,
         } => match signature {
             Signature::Made { material, data: sd } => format!(
-                "Verify(key {}, {}, signature of {} by material of key {})",
-                key.0,
+                "Verify {} with key {} against the signature of {} by the material of key {}",
                 d(data),
+                key.0,
                 d(sd),
                 material.0
             ),
             Signature::Garbage => {
-                format!("Verify(key {}, {}, malformed signature)", key.0, d(data))
+                format!("Verify {} with key {} against a malformed signature", d(data), key.0)
             }
         },
-        Op::Hmac { key, data } => format!("Hmac(key {}, {})", key.0, d(data)),
-        Op::Digest { data } => format!("Digest({})", d(data)),
+        Op::Hmac { key, data } => format!("Hmac of {} with key {}", d(data), key.0),
+        Op::Digest { data } => format!("Digest of {}", d(data)),
     };
     format!("client {} @ HSM {}: {op}", a.client.0, a.hsm.0)
 }

@@ -27,6 +27,16 @@ impl Role {
         Role::ApplianceUser,
     ];
 
+    /// The role's stable id, for JSON: `preco`, `co`, `cu`, `au`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Role::PreCryptoOfficer => "preco",
+            Role::CryptoOfficer => "co",
+            Role::CryptoUser => "cu",
+            Role::ApplianceUser => "au",
+        }
+    }
+
     /// The short name used in tables and traces (`PRECO`, `CO`, `CU`, `AU`).
     pub fn short(self) -> &'static str {
         match self {

@@ -1,10 +1,12 @@
 //! The subcommands of `hsmspec`, as functions the binary calls.
 
+use crate::output;
 use clap::Args;
 use hsm_conformance::verdict::Verdict;
 use hsm_conformance::Error;
 use hsm_model::run::{self, CheckOptions, Kind, Verdict as RunVerdict};
-use hsm_model::trace::{describe, Trace};
+use hsm_model::story::{story, Detail};
+use hsm_model::trace::Trace;
 use hsm_model::{Config, Families};
 use std::path::PathBuf;
 
@@ -135,7 +137,13 @@ pub struct CheckArgs {
     /// Write every counterexample and example path as a trace file into this directory.
     #[arg(long)]
     pub save_paths: Option<PathBuf>,
-    /// Print the report as JSON on stdout instead of text.
+    /// Show the cluster after every step of every path (by default: what each step of a
+    /// counterexample changed and the cluster at its violating step; examples step by step).
+    #[arg(long)]
+    pub verbose: bool,
+    /// Print one JSON document on stdout instead of text (schema `hsmspec-check/1`,
+    /// docs/schema/hsmspec-output.schema.json): the verdict, every configuration, every
+    /// property by its stable id.
     #[arg(long)]
     pub json: bool,
     /// How progress is shown on stderr: `text` (a counter), `json` (one line per update,
@@ -206,7 +214,8 @@ pub fn check(args: &CheckArgs) -> Result<Verdict, Error> {
     check_configs(args.config.configs()?, args)
 }
 
-/// [`check`] of `configs` (the tests plant faults in them), with the rest of `args`.
+/// [`check`] of `configs` (the tests plant faults in them), with the rest of `args`. With
+/// `--json`, stdout holds one document ([`check_document`]) and nothing else.
 pub fn check_configs(configs: Vec<Config>, args: &CheckArgs) -> Result<Verdict, Error> {
     let mut reports = Vec::new();
     let mut verdict = Verdict::pass();
@@ -215,17 +224,108 @@ pub fn check_configs(configs: Vec<Config>, args: &CheckArgs) -> Result<Verdict, 
         verdict.absorb(report_verdict(&report));
         reports.push(report);
     }
-    if reports.len() > 1 {
-        let suite = SuiteFindings::of(&reports);
+    let suite = (reports.len() > 1).then(|| SuiteFindings::of(&reports));
+    if let Some(suite) = &suite {
         if !args.json {
             suite.print();
         }
         verdict.absorb(suite.verdict());
     }
-    if !args.json {
+    if args.json {
+        output::print_document(&check_document(&reports, suite.as_ref(), &verdict));
+    } else {
         println!("{}", verdict.line());
     }
     Ok(verdict)
+}
+
+/// The one JSON document of `hsmspec check --json` (schema [`output::CHECK_SCHEMA`]): the
+/// verdict, every configuration with every property by its stable id, and for the suite what
+/// its configurations show together.
+pub fn check_document(
+    reports: &[run::CheckReport],
+    suite: Option<&SuiteFindings>,
+    verdict: &Verdict,
+) -> serde_json::Value {
+    let mut doc = output::header(output::CHECK_SCHEMA, "hsmspec check");
+    doc.insert("verdict".into(), serde_json::json!(verdict));
+    doc.insert(
+        "configurations".into(),
+        reports.iter().map(report_json).collect(),
+    );
+    doc.insert(
+        "suite".into(),
+        suite.map_or(serde_json::Value::Null, SuiteFindings::json),
+    );
+    serde_json::Value::Object(doc)
+}
+
+/// One configuration's check for machines.
+pub fn report_json(r: &run::CheckReport) -> serde_json::Value {
+    use serde_json::json;
+    let properties: Vec<_> = r
+        .properties
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.id,
+                "kind": match p.kind { Kind::Invariant => "invariant", Kind::Example => "example" },
+                "statement": p.name,
+                "verdict": match p.verdict {
+                    RunVerdict::Holds => "holds",
+                    RunVerdict::Violated => "violated",
+                    RunVerdict::Found => "found",
+                    RunVerdict::Missing => "missing",
+                    RunVerdict::NotApplicable => "not_applicable",
+                },
+                "path": p.path.as_ref().map(|path| output::path_json(&r.config, path)),
+            })
+        })
+        .collect();
+    let cells: Vec<_> = r
+        .cells
+        .iter()
+        .map(|c| {
+            json!({
+                "row": c.row.id(),
+                "column": c.column.id(),
+                "expected": match c.expected {
+                    hsm_model::Cell::Yes => "allowed",
+                    hsm_model::Cell::No => "refused",
+                    hsm_model::Cell::NotApplicable => "not_applicable",
+                },
+                "succeeded": c.succeeded,
+                "denied": c.denied,
+                "shown": c.example_found(),
+            })
+        })
+        .collect();
+    let mut codes: Vec<&str> = r
+        .coverage
+        .iter()
+        .filter_map(|t| t.2.map(|c| c.name()))
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    json!({
+        "config": output::config_json(&r.config),
+        "verdict": report_verdict(r),
+        "engine": match r.engine { run::Engine::Compact => "compact", run::Engine::Stateright => "stateright" },
+        "threads": r.threads,
+        "symmetry_renamings": r.symmetry_group,
+        "complete": r.complete,
+        "unique_states": r.unique_states,
+        "total_states": r.total_states,
+        "max_depth": r.max_depth,
+        "seconds": r.seconds,
+        "peak_memory_bytes": r.peak_memory_bytes,
+        "store_bytes": r.store_bytes,
+        "properties": properties,
+        "cells_required": r.cells_required,
+        "cells": cells,
+        "coverage_triples": r.coverage.len(),
+        "error_codes_reached": codes,
+    })
 }
 
 /// The verdict of one configuration's check.
@@ -331,6 +431,23 @@ impl SuiteFindings {
         println!("  {} unique states in {:.1} s", self.states, self.seconds);
     }
 
+    /// The findings for machines.
+    pub fn json(&self) -> serde_json::Value {
+        use hsm_model::checker::properties;
+        serde_json::json!({
+            "examples": self.examples.iter().map(|(name, found)| serde_json::json!({
+                "id": properties::id(name),
+                "statement": name,
+                "found": found,
+            })).collect::<Vec<_>>(),
+            "error_codes_missing": self.missing_codes.iter().map(|c| c.name()).collect::<Vec<_>>(),
+            "cells": self.cells,
+            "cells_unshown": self.unshown_cells,
+            "unique_states": self.states,
+            "seconds": self.seconds,
+        })
+    }
+
     /// FAIL when an example, an error code or a cell is missing from the suite.
     pub fn verdict(&self) -> Verdict {
         let mut v = Verdict::pass();
@@ -380,13 +497,8 @@ fn check_one(args: &CheckArgs, cfg: Config) -> Result<run::CheckReport, Error> {
         eprintln!();
     }
     let peak = run::peak_memory_bytes();
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
-    } else {
-        print_report(&report, peak);
+    if !args.json {
+        print_report(&report, peak, args.verbose);
     }
     if let Some(dir) = &args.save_paths {
         save_paths(&report, dir)
@@ -395,31 +507,42 @@ fn check_one(args: &CheckArgs, cfg: Config) -> Result<run::CheckReport, Error> {
     Ok(report)
 }
 
-fn print_report(r: &run::CheckReport, peak: Option<u64>) {
+fn print_report(r: &run::CheckReport, peak: Option<u64>, verbose: bool) {
     let c = &r.config;
     println!("configuration: {}", c.name);
+    for line in output::config_text(c) {
+        println!("  {line}");
+    }
     println!(
-        "  {} HSMs, {} clients, names {:?}, {} key ids, kinds {:?}, pools {:?}",
-        c.hsms, c.clients, c.names, c.key_ids, c.kinds, c.pools
-    );
-    println!("  policy {:?}", c.policy);
-    println!(
-        "  families {}, symmetry {} ({} renamings per state), {} setup steps",
+        "  families {}; symmetry {}; {}",
         c.families,
-        if c.symmetry { "on" } else { "off" },
-        r.symmetry_group,
-        c.setup.len()
+        if c.symmetry {
+            format!("on ({} renamings per state)", r.symmetry_group)
+        } else {
+            "off".to_string()
+        },
+        match c.setup.len() {
+            0 => "from a new cluster".to_string(),
+            n => format!("after {n} setup steps"),
+        }
     );
     println!(
-        "states: {} unique, {} total, depth {}, {:.2} s, {:.0} unique states/s, {} thread(s), {:?} engine{}",
+        "states: {} unique, {} total, depth {}, {:.2} s, {:.0} unique states/s, {} thread(s), {} engine{}",
         r.unique_states,
         r.total_states,
         r.max_depth,
         r.seconds,
         r.unique_states as f64 / r.seconds.max(1e-9),
         r.threads,
-        r.engine,
-        if r.complete { "" } else { " (INCOMPLETE)" }
+        match r.engine {
+            run::Engine::Compact => "compact",
+            run::Engine::Stateright => "stateright",
+        },
+        if r.complete {
+            ""
+        } else {
+            " (INCOMPLETE: cut by --timeout)"
+        }
     );
     if let Some(p) = peak {
         println!(
@@ -435,31 +558,7 @@ fn print_report(r: &run::CheckReport, peak: Option<u64>) {
             b as f64 / r.unique_states.max(1) as f64
         );
     }
-    println!("properties:");
-    for p in &r.properties {
-        let verdict = match p.verdict {
-            RunVerdict::Holds => "holds",
-            RunVerdict::Violated => "VIOLATED",
-            RunVerdict::Found => "found",
-            RunVerdict::Missing => "MISSING",
-            RunVerdict::NotApplicable => "n/a",
-        };
-        let kind = match p.kind {
-            Kind::Invariant => "always   ",
-            Kind::Example => "sometimes",
-        };
-        println!("  {kind} {verdict:>9}  {}", p.name);
-        if let Some(path) = &p.path {
-            if p.verdict == RunVerdict::Violated || p.kind == Kind::Example {
-                for a in &r.config.setup {
-                    println!("        (setup) {}", describe(&r.config, a));
-                }
-                for a in path {
-                    println!("        {}", describe(&r.config, a));
-                }
-            }
-        }
-    }
+    print!("{}", properties_text(r, verbose));
     let missing: Vec<_> = r.cells.iter().filter(|c| !c.example_found()).collect();
     println!(
         "permission table: {} of {} cells shown by an example{}",
@@ -483,6 +582,56 @@ fn print_report(r: &run::CheckReport, peak: Option<u64>) {
         "coverage: {} (role, operation, outcome) triples",
         r.coverage.len()
     );
+}
+
+/// The properties of a check, each with its verdict and stable id, and its path told step by
+/// step (a counterexample with what each step changed and the cluster at its violating step;
+/// with `verbose`, the cluster after every step of every path).
+pub fn properties_text(r: &run::CheckReport, verbose: bool) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "properties{}:",
+        if r.complete {
+            ""
+        } else {
+            " (the check did not finish: an invariant not violated so far is unchecked, an example not found so far is not missing)"
+        }
+    );
+    for p in &r.properties {
+        let verdict = match (p.verdict, r.complete) {
+            (RunVerdict::Holds, true) => "holds",
+            (RunVerdict::Holds, false) => "unchecked",
+            (RunVerdict::Violated, _) => "VIOLATED",
+            (RunVerdict::Found, _) => "found",
+            (RunVerdict::Missing, true) => "MISSING",
+            (RunVerdict::Missing, false) => "not found",
+            (RunVerdict::NotApplicable, _) => "off",
+        };
+        let kind = match p.kind {
+            Kind::Invariant => "always   ",
+            Kind::Example => "sometimes",
+        };
+        let _ = writeln!(out, "  {kind} {verdict:>9}  {} [{}]", p.name, p.id);
+        if p.verdict == RunVerdict::NotApplicable {
+            let _ = writeln!(out, "                       (its operation families or bounds are off in this configuration)");
+        }
+        if let Some(path) = &p.path {
+            let detail = if verbose {
+                Detail::Every
+            } else if p.verdict == RunVerdict::Violated {
+                Detail::Last
+            } else {
+                Detail::Steps
+            };
+            if p.verdict == RunVerdict::Violated {
+                let _ = writeln!(out, "        counterexample: the last step breaks it");
+            }
+            out.push_str(&story(&r.config, path, detail, "      "));
+        }
+    }
+    out
 }
 
 fn save_paths(r: &run::CheckReport, dir: &PathBuf) -> std::io::Result<()> {

@@ -4,6 +4,7 @@
 
 use crate::conform::ConformArgs;
 use crate::options::{bar, shell_quote};
+use crate::say;
 use hsm_conformance::adapter::ImplFactory;
 use hsm_conformance::concurrent::{
     concurrent_campaign, concurrent_config, describe, history_from_json, history_start,
@@ -26,6 +27,7 @@ pub fn conform_concurrent(
         (args.exhaustive, "--exhaustive"),
         (args.report.is_some(), "--report"),
         (args.junit.is_some(), "--junit"),
+        (args.json, "--json"),
     ] {
         if given {
             return Err(Error::Usage(format!(
@@ -58,7 +60,7 @@ pub fn conform_concurrent(
                 "--ops {families} leaves the concurrent configuration nothing to run"
             ))
         })?;
-        println!("operation families tested: {families}");
+        say!("operation families tested: {families}");
     }
     let opts = ConcurrentOptions {
         histories: args.histories,
@@ -67,7 +69,7 @@ pub fn conform_concurrent(
         ..ConcurrentOptions::default()
     };
     let factory = ImplFactory::correct();
-    println!(
+    say!(
         "concurrent: {} histories of {threads} threads against {}: a sequential prefix of {} steps, then {} planned operations per thread at once",
         opts.histories,
         hsm_conformance::sut::SutFactory::describe(&factory),
@@ -78,7 +80,7 @@ pub fn conform_concurrent(
     let r = concurrent_campaign(&cfg, &opts, &factory, &|n| pb.set_position(n));
     pb.finish_and_clear();
     let r = r?;
-    println!(
+    say!(
         "concurrent: {} of {} histories ran, {} operations ({:.1} per history), {:.1} s ({:.0} histories/s; judging {:.2} s)",
         r.histories,
         r.asked,
@@ -95,7 +97,7 @@ pub fn conform_concurrent(
             .ops
             .as_deref()
             .map_or(String::new(), |o| format!(" --ops {}", shell_quote(o)));
-        println!(
+        say!(
             "history {case}: {m}\nreproduce: hsmspec conform --concurrent {threads} --seed {seed} --histories {}{ops}   (a hang or deadlock is timing: it need not come back every run)",
             case + 1
         );
@@ -108,7 +110,7 @@ pub fn conform_concurrent(
             .map_err(|e| Error::Usage(format!("cannot write the history: {e}")))?;
         std::fs::write(&path, text)
             .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
-        println!(
+        say!(
             "history {}: not linearizable ({} operations, shrunk from {}):\n{}saved: {}\nreproduce: hsmspec replay {}   (judges the record again; add --rerun 20 to run its plans again)",
             f.case,
             f.history.ops.len(),
@@ -130,7 +132,7 @@ pub fn conform_concurrent(
             r.undecided[0].1
         ));
     }
-    println!("{}", v.line());
+    say!("{}", v.line());
     Ok(v)
 }
 
@@ -148,7 +150,7 @@ pub enum HistoryVerdict {
 /// fresh in-process systems); prints what it finds.
 pub fn replay_history(file: &str, text: &str, reruns: usize) -> Result<HistoryVerdict, Error> {
     let h: History = history_from_json(text)?;
-    println!(
+    say!(
         "{file} ({}, a concurrent history of {} threads, {} operations):",
         h.name,
         h.plans.len(),
@@ -157,7 +159,7 @@ pub fn replay_history(file: &str, text: &str, reruns: usize) -> Result<HistoryVe
     let start = history_start(&h);
     let verdict = match judge_history(&h, &start) {
         Judgement::Linearizable(order) => {
-            println!(
+            say!(
                 "linearizable: in the order {}",
                 order
                     .iter()
@@ -172,17 +174,17 @@ pub fn replay_history(file: &str, text: &str, reruns: usize) -> Result<HistoryVe
                 placed,
                 blocked: blocked.into_iter().map(|b| (b.op, b.reason)).collect(),
             };
-            print!("{}", describe(&h, &why));
+            say!("{}", describe(&h, &why).trim_end());
             HistoryVerdict::NotLinearizable
         }
         Judgement::Undecided(why) => {
-            println!("undecided: {why}");
+            say!("undecided: {why}");
             HistoryVerdict::Undecided(why)
         }
     };
     if reruns > 0 {
         let failed = rerun(&h, &ImplFactory::correct(), reruns)?;
-        println!(
+        say!(
             "re-run: {failed} of {reruns} new runs of its plans on hsm-impl were not linearizable (a race need not come back: the verdict is the record's)"
         );
     }

@@ -4,6 +4,8 @@
 //! another way.
 
 use crate::options::{bar, shell_quote, writable, SutArgs};
+use crate::output;
+use crate::say;
 use clap::Args;
 use hsm_conformance::adapter::ImplFactory;
 use hsm_conformance::coverage::{committed, missed, triple_text};
@@ -33,9 +35,13 @@ pub struct ConformArgs {
     /// Also replay every transition of the exhaustive configurations.
     #[arg(long)]
     pub exhaustive: bool,
-    /// Write a JSON report here.
+    /// Write a JSON report here (the document `--json` prints).
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Print one JSON document on stdout (schema `hsmspec-conform/1`,
+    /// docs/schema/hsmspec-output.schema.json); the text goes to stderr.
+    #[arg(long)]
+    pub json: bool,
     /// Write a JUnit XML report here.
     #[arg(long)]
     pub junit: Option<PathBuf>,
@@ -125,8 +131,9 @@ fn families_of(args: &ConformArgs) -> Result<Families, Error> {
 
 /// Runs `hsmspec conform`.
 pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
+    crate::output::text_to_stderr(args.json);
     let seed = campaign_seed(args);
-    println!("seed: {seed}");
+    say!("seed: {seed}");
     let families = families_of(args)?;
     if let Some(threads) = args.concurrent {
         return crate::concurrent::conform_concurrent(args, threads, seed, families);
@@ -150,11 +157,11 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
             let pf = ProcessFactory::command(cmd, Duration::from_millis(args.sut.timeout_ms))
                 .with_log(log.clone());
             let hello = pf.hello(&cfg).map_err(|e| format!("`{cmd}`: {e}"))?;
-            println!("implementation: {} (process `{cmd}`)", hello.implementation);
+            say!("implementation: {} (process `{cmd}`)", hello.implementation);
             if hello.policy != cfg.policy {
-                println!(
-                    "the implementation runs its own limits {:?}: the model takes them",
-                    hello.policy
+                say!(
+                    "the implementation runs its own limits ({}): the model takes them",
+                    hsm_model::story::policy_text(&hello.policy)
                 );
                 cfg.policy = hello.policy;
                 cfg.validate()
@@ -173,7 +180,7 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
     };
     let factory = &*factory;
     if families != Families::all() {
-        println!("operation families tested: {families}");
+        say!("operation families tested: {families}");
     }
     let opts = CampaignOptions {
         cases: args.cases,
@@ -307,16 +314,14 @@ impl ConformRun<'_> {
             reached.extend(e.triples.iter().copied());
         }
         let families = cfg.families;
-        let (missed, left_out): (Vec<_>, Vec<_>) = missed(self.reachable, &reached)
-            .into_iter()
-            .partition(|t| families.contains(t.1.family()));
+        let (missed, left_out) = self.missed();
         let off: Vec<&str> = hsm_model::Family::ALL
             .into_iter()
             .filter(|f| !families.contains(*f))
             .map(|f| f.name())
             .collect();
         let steps_per_s = random.steps as f64 / random.seconds.max(1e-9);
-        println!(
+        say!(
             "random: {} of {} traces ran, {} steps, {:.2} s, {:.0} steps/s, {} failure(s)",
             random.traces,
             random.asked,
@@ -326,7 +331,7 @@ impl ConformRun<'_> {
             random.failures.len()
         );
         for e in exh {
-            println!(
+            say!(
                 "exhaustive {}: {} states, {} of {} transitions replayed, {} steps, {:.2} s, {} failure(s)",
                 e.config,
                 e.states,
@@ -338,10 +343,10 @@ impl ConformRun<'_> {
             );
         }
         for name in self.skipped {
-            println!("exhaustive {name}: left out (needs a family that --ops switched off)");
+            say!("exhaustive {name}: left out (needs a family that --ops switched off)");
         }
         let reachable = self.reachable;
-        println!(
+        say!(
             "coverage: {} of the {} triples reachable in the model's `{}` check reached ({} triples reached in all)",
             reachable.triples.len() - missed.len() - left_out.len(),
             reachable.triples.len(),
@@ -349,7 +354,7 @@ impl ConformRun<'_> {
             reached.len()
         );
         if !off.is_empty() {
-            println!(
+            say!(
                 "left out: the operation families {} (switched off by --ops): {} reachable triples not tested",
                 off.join(", "),
                 left_out.len()
@@ -358,14 +363,14 @@ impl ConformRun<'_> {
         let failures = self.failures();
         if !failures.is_empty() {
             if !missed.is_empty() {
-                println!(
+                say!(
                     "  {} triples not reached (not listed: the campaign stopped at its first failure)",
                     missed.len()
                 );
             }
         } else {
             for t in &missed {
-                println!("  not reached: {}", triple_text(t));
+                say!("  not reached: {}", triple_text(t));
             }
         }
         let mut campaign_cmd = format!(
@@ -379,59 +384,42 @@ impl ConformRun<'_> {
             campaign_cmd.push_str(" --exhaustive");
         }
         campaign_cmd.push_str(&args.sut.replay_options());
+        let mut saved = Vec::new();
         for (name, f) in &failures {
-            println!("\nFAILURE {name}: {}\n{}", f.headline(), f.replay);
+            say!("\nFAILURE {name}: {}\n{}", f.headline(), f.replay);
             if f.flaky() {
-                println!("  first run: {}", f.record.first_run.text());
+                say!("  first run: {}", f.record.first_run.text());
                 for (i, r) in f.record.reruns.iter().enumerate() {
-                    println!("  re-run {}: {}", i + 1, r.text());
+                    say!("  re-run {}: {}", i + 1, r.text());
                 }
             }
             match write_failure(&args.failures_dir, name, f) {
                 Ok((p, scenario)) => {
-                    println!(
+                    say!(
                         "saved: {}\nreproduce: hsmspec replay {}{}",
                         p.display(),
                         shell_quote(&p.display().to_string()),
                         args.sut.replay_options()
                     );
                     if let Some(s) = scenario {
-                        println!("as a scenario: {}", s.display());
+                        say!("as a scenario: {}", s.display());
                     }
+                    saved.push(Some(p));
                 }
-                Err(e) => println!(
-                    "could not save the trace in {}: {e}",
-                    args.failures_dir.display()
-                ),
+                Err(e) => {
+                    say!(
+                        "could not save the trace in {}: {e}",
+                        args.failures_dir.display()
+                    );
+                    saved.push(None);
+                }
             }
-            println!("the campaign again: {campaign_cmd}");
+            say!("the campaign again: {campaign_cmd}");
         }
+        let doc = self.document(args, verdict, &saved, &campaign_cmd);
         if let Some(path) = &args.report {
-            let report = serde_json::json!({
-                "tool": "hsmspec conform",
-                "version": env!("CARGO_PKG_VERSION"),
-                "implementation": self.implementation,
-                "model": format!("hsm-model {}", env!("CARGO_PKG_VERSION")),
-                "seed": self.seed,
-                "config": cfg,
-                "options": { "cases": args.cases, "steps": args.steps, "exhaustive": args.exhaustive },
-                "random": random,
-                "exhaustive": exh,
-                "coverage": {
-                    "config": reachable.config,
-                    "reachable": reachable.triples.len(),
-                    "reached": reachable.triples.len() - missed.len() - left_out.len(),
-                    "missed": missed.iter().map(triple_text).collect::<Vec<_>>(),
-                    "families_off": off,
-                    "left_out": left_out.iter().map(triple_text).collect::<Vec<_>>(),
-                },
-                "verdict": verdict,
-            });
-            std::fs::write(
-                path,
-                serde_json::to_string_pretty(&report).unwrap_or_default(),
-            )
-            .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
+            std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap_or_default())
+                .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
         }
         if let Some(path) = &args.junit {
             let xml = junit(random, exh, &failures)
@@ -439,8 +427,123 @@ impl ConformRun<'_> {
             std::fs::write(path, xml)
                 .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
         }
-        println!("{}", verdict.line());
+        if args.json {
+            output::print_document(&doc);
+        }
+        say!("{}", verdict.line());
         Ok(())
+    }
+
+    /// The one JSON document of `--json` and `--report` (schema [`output::CONFORM_SCHEMA`]).
+    fn document(
+        &self,
+        args: &ConformArgs,
+        verdict: &Verdict,
+        saved: &[Option<PathBuf>],
+        campaign_cmd: &str,
+    ) -> serde_json::Value {
+        use serde_json::json;
+        let (random, exh, cfg, reachable) =
+            (self.random, self.exhaustive, self.cfg, self.reachable);
+        let (missed, left_out) = self.missed();
+        let failures: Vec<_> = self
+            .failures()
+            .iter()
+            .zip(saved)
+            .map(|((name, f), path)| {
+                let actions: Vec<_> = f.trace.steps.iter().map(|s| s.action).collect();
+                json!({
+                    "name": name,
+                    "flaky": f.flaky(),
+                    "step": f.divergence.step,
+                    "message": f.divergence.message,
+                    "headline": f.headline(),
+                    "original_steps": f.original_steps,
+                    "steps": output::path_json(&f.trace.config, &actions),
+                    "saved": path.as_ref().map(|p| p.display().to_string()),
+                    "reproduce": path.as_ref().map(|p| format!(
+                        "hsmspec replay {}{}",
+                        shell_quote(&p.display().to_string()),
+                        args.sut.replay_options()
+                    )),
+                    "campaign_again": campaign_cmd,
+                })
+            })
+            .collect();
+        let mut doc = output::header(output::CONFORM_SCHEMA, "hsmspec conform");
+        doc.insert("verdict".into(), json!(verdict));
+        for (k, v) in [
+            ("implementation", json!(self.implementation)),
+            (
+                "model",
+                json!(format!("hsm-model {}", env!("CARGO_PKG_VERSION"))),
+            ),
+            ("seed", json!(self.seed)),
+            ("config", output::config_json(cfg)),
+            (
+                "options",
+                json!({
+                    "cases": args.cases,
+                    "steps": args.steps,
+                    "exhaustive": args.exhaustive,
+                    "families": cfg.families.iter().map(|f| f.name()).collect::<Vec<_>>(),
+                }),
+            ),
+            (
+                "random",
+                json!({
+                    "asked": random.asked,
+                    "traces": random.traces,
+                    "steps": random.steps,
+                    "seconds": random.seconds,
+                    "failures": random.failures.len(),
+                }),
+            ),
+            (
+                "exhaustive",
+                exh.iter()
+                    .map(|e| {
+                        json!({
+                            "config": e.config,
+                            "states": e.states,
+                            "asked": e.asked,
+                            "transitions": e.transitions,
+                            "steps": e.steps,
+                            "seconds": e.seconds,
+                            "failures": e.failures.len(),
+                        })
+                    })
+                    .collect(),
+            ),
+            ("exhaustive_left_out", json!(self.skipped)),
+            (
+                "coverage",
+                json!({
+                    "config": reachable.config,
+                    "reachable": reachable.triples.len(),
+                    "reached": reachable.triples.len() - missed.len() - left_out.len(),
+                    "missed": missed.iter().map(triple_text).collect::<Vec<_>>(),
+                    "left_out": left_out.iter().map(triple_text).collect::<Vec<_>>(),
+                }),
+            ),
+            ("failures", json!(failures)),
+        ] {
+            doc.insert(k.into(), v);
+        }
+        serde_json::Value::Object(doc)
+    }
+
+    /// The reachable triples not reached: those of the families tested, and those left out
+    /// with the families `--ops` switched off.
+    fn missed(&self) -> (Vec<hsm_model::Triple>, Vec<hsm_model::Triple>) {
+        let mut reached = self.random.triples.clone();
+        for e in self.exhaustive {
+            reached.extend(e.triples.iter().copied());
+        }
+        let families = self.cfg.families;
+        missed(self.reachable, &reached)
+            .into_iter()
+            .partition(|t| families.contains(t.1.family()))
     }
 }
 

@@ -17,7 +17,7 @@ use hsm_model::checker::properties as p;
 use hsm_model::run::{self, Verdict};
 use hsm_model::table::{Column, Row};
 use hsm_model::trace::{describe, Trace};
-use hsm_model::{Config, ErrorCode, Observation, Operation, Outcome};
+use hsm_model::{ErrorCode, Operation};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 // ---- generated pages ----------------------------------------------------------------------
@@ -130,51 +130,8 @@ pub fn permissions_page(ex: &Exploration) -> String {
     out
 }
 
-/// A short text for an outcome, for the step-by-step paths.
-pub fn outcome_text(cfg: &Config, outcome: &Outcome) -> String {
-    let obs = match outcome {
-        Err(code) => return code.name().to_string(),
-        Ok(o) => o,
-    };
-    match obs {
-        Observation::Done => "Ok".into(),
-        Observation::LoggedIn(role) => format!("Ok, logged in as {role}"),
-        Observation::ClusterInfo { activated, blank } => format!(
-            "Ok, {}; blank HSMs: {:?}",
-            if *activated { "active" } else { "unactivated" },
-            blank
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b)
-                .map(|(i, _)| i)
-                .collect::<Vec<_>>()
-        ),
-        Observation::Users(users) => {
-            let list: Vec<String> = users
-                .iter()
-                .map(|u| {
-                    format!(
-                        "{} ({}{})",
-                        cfg.stored_name(u.name),
-                        u.role,
-                        if u.locked { ", locked" } else { "" }
-                    )
-                })
-                .collect();
-            format!("Ok: {}", list.join(", "))
-        }
-        Observation::SyncStatus(records) => format!("Ok, {} digest(s)", records.len()),
-        Observation::Masked(_) => "Ok, a masked object".into(),
-        Observation::Key(id) => format!("Ok, key {}", id.0),
-        Observation::Wrapped(_) => "Ok, wrapped bytes".into(),
-        Observation::Ciphertext(_) => "Ok, a ciphertext".into(),
-        Observation::Plaintext(d) => format!("Ok, plaintext {:?}", cfg.data_text(*d)),
-        Observation::Signature(_) => "Ok, a signature".into(),
-        Observation::Verified(v) => format!("Ok, {}", if *v { "valid" } else { "not valid" }),
-        Observation::Mac { .. } => "Ok, a tag".into(),
-        Observation::Digest(_) => "Ok, a digest".into(),
-    }
-}
+/// A short text for an outcome, for the step-by-step paths (the model's own words).
+pub use hsm_model::story::outcome_text;
 
 /// An example's name and, if reached, its shortest trace from a new cluster with the model's
 /// outcomes, and how many of its first steps are setup.

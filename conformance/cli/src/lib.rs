@@ -13,6 +13,7 @@ pub mod docs;
 pub mod explore;
 pub mod links;
 pub mod options;
+pub mod output;
 pub mod replay;
 pub mod scale;
 pub mod scenario;

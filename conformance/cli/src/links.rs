@@ -28,6 +28,8 @@ const SCALE: &str = "conformance/cli/tests/scale.rs";
 const ZOO: &str = "conformance/cli/tests/zoo.rs";
 const CEXH: &str = "conformance/tests/exhaustive.rs";
 const CDOCS: &str = "conformance/cli/tests/docs.rs";
+const SCHEMA: &str = "conformance/cli/tests/schema.rs";
+const STORIES: &str = "conformance/cli/tests/stories.rs";
 const TRACES: &str = "conformance/tests/traces.rs";
 const CZOO: &str = "conformance/tests/fault_zoo.rs";
 const NAMES: &str = "model/tests/names.rs";
@@ -424,6 +426,35 @@ pub const LINKS: &[Link] = &[
         model: &[],
         properties: &[],
         tests: &[(HOUSE, "the_runner_library_has_no_command_line_dependency")],
+        faults: &[],
+    },
+    Link {
+        rule: "D40 every machine-readable output is one versioned JSON document, validated against its committed schema (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (SCHEMA, "check_on_the_suite_is_one_document_with_the_suite_verdict"),
+            (SCHEMA, "conform_and_replay_documents_validate_on_pass_and_on_failure"),
+            (SCHEMA, "the_schema_rejects_a_document_without_its_verdict_or_with_unknown_fields"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D41 with --json, stdout holds only the document and the text goes to stderr (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[(SCHEMA, "conform_and_replay_documents_validate_on_pass_and_on_failure")],
+        faults: &[],
+    },
+    Link {
+        rule: "D42 paths are told step by step with outcomes and the cluster as a person pictures it; no Rust Debug text in any output (not in the model)",
+        model: &[("story.rs", "story"), ("story.rs", "cluster_view")],
+        properties: &[],
+        tests: &[
+            (STORIES, "a_counterexample_of_check_is_a_story_with_the_cluster_at_the_violating_step"),
+            (STORIES, "conform_and_replay_tell_a_failure_step_by_step"),
+            (STORIES, "no_command_prints_rust_debug_text"),
+        ],
         faults: &[],
     },
     Link {

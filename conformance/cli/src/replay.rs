@@ -3,6 +3,7 @@
 //! all conform; 1 a divergence or a trace that disagrees with the spec; 2 unreadable input).
 
 use crate::options::{shell_quote, writable, SutArgs};
+use crate::{output, say};
 use clap::Args;
 use hsm_conformance::failure::{FailureFile, RERUNS};
 use hsm_conformance::runner::{format_run, run_trace, TraceRun};
@@ -18,9 +19,14 @@ pub struct ReplayArgs {
     /// replayed.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Write a JSON report here: each file's verdict, the summary, the verdict.
+    /// Write a JSON report here: each file's verdict, the summary, the verdict (the document
+    /// `--json` prints).
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Print one JSON document on stdout (schema `hsmspec-replay/1`,
+    /// docs/schema/hsmspec-output.schema.json); the text goes to stderr.
+    #[arg(long)]
+    pub json: bool,
     /// For a concurrent history (hsmspec-history JSON): also run its plans this many times on
     /// fresh systems and say how often no order explains the new history. The verdict stays
     /// the record's: a race need not come back.
@@ -72,6 +78,7 @@ pub struct ReplayedFile {
 /// Runs `hsmspec replay`: every file against the model and the system under test; a summary
 /// counts conforming, diverging and unreadable files.
 pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
+    crate::output::text_to_stderr(args.json);
     writable(&args.report, "cannot write the report")?;
     let factory = args.sut.factory()?;
     let factory = &*factory;
@@ -93,7 +100,7 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
         count(FileVerdict::DisagreesWithSpec),
         count(FileVerdict::Unreadable),
     );
-    println!(
+    say!(
         "replay: {} file{}: {ok} conform, {diverge} diverge, {disagree} disagree with the spec, {unreadable} unreadable",
         results.len(),
         if results.len() == 1 { "" } else { "s" }
@@ -129,20 +136,24 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
             _ => {}
         }
     }
+    let mut doc = output::header(output::REPLAY_SCHEMA, "hsmspec replay");
+    doc.insert("verdict".into(), serde_json::json!(verdict));
+    doc.insert(
+        "implementation".into(),
+        serde_json::json!(factory.describe()),
+    );
+    doc.insert("files".into(), serde_json::json!(results));
+    doc.insert(
+        "summary".into(),
+        serde_json::json!({ "conform": ok, "diverge": diverge, "disagree_with_spec": disagree, "unreadable": unreadable }),
+    );
+    let doc = serde_json::Value::Object(doc);
     if let Some(path) = &args.report {
-        let report = serde_json::json!({
-            "tool": "hsmspec replay",
-            "version": env!("CARGO_PKG_VERSION"),
-            "implementation": factory.describe(),
-            "files": results,
-            "summary": { "conform": ok, "diverge": diverge, "disagree_with_spec": disagree, "unreadable": unreadable },
-            "verdict": verdict,
-        });
-        std::fs::write(
-            path,
-            serde_json::to_string_pretty(&report).unwrap_or_default(),
-        )
-        .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
+        std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap_or_default())
+            .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if args.json {
+        output::print_document(&doc);
     }
     if unreadable > 0 && diverge + disagree == 0 {
         return Err(Error::Usage(format!(
@@ -151,7 +162,7 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
             if results.len() == 1 { "" } else { "s" }
         )));
     }
-    println!("{}", verdict.line());
+    say!("{}", verdict.line());
     Ok(verdict)
 }
 
@@ -175,7 +186,7 @@ fn replay_file(
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
         Err(e) => {
-            println!("{}: cannot read: {e}", out.file);
+            say!("{}: cannot read: {e}", out.file);
             out.message = Some(e.to_string());
             return out;
         }
@@ -199,7 +210,7 @@ fn replay_file(
                 out.message = Some(why);
             }
             Err(e) => {
-                println!("{}: not a history: {e}", out.file);
+                say!("{}: not a history: {e}", out.file);
                 out.message = Some(e.to_string());
             }
         }
@@ -208,7 +219,7 @@ fn replay_file(
     let (trace, lines) = match crate::scenario::read_trace(file, &text) {
         Ok(t) => t,
         Err(e) => {
-            println!("{}: {}", out.file, e.message);
+            say!("{}: {}", out.file, e.message);
             if e.disagrees_at.is_some() {
                 out.verdict = FileVerdict::DisagreesWithSpec;
                 out.line = e.disagrees_at;
@@ -220,7 +231,7 @@ fn replay_file(
     out.steps = trace.steps.len();
     let record = FailureFile::record_of(&text);
     let flaky = record.as_ref().is_some_and(|r| r.flaky);
-    println!(
+    say!(
         "{} ({}, {} steps{}):",
         out.file,
         trace.name,
@@ -237,7 +248,7 @@ fn replay_file(
         let run = run_trace(&trace, factory);
         out.runs += 1;
         if let Some(e) = &run.input_error {
-            print!("{}", format_run(&trace.config, &run));
+            say!("{}", format_run(&trace.config, &run).trim_end());
             out.message = Some(e.clone());
             out.verdict = if run.contradicts_spec {
                 out.step = Some(run.steps.len() + 1);
@@ -256,7 +267,7 @@ fn replay_file(
     }
     match last {
         Some(run) => {
-            print!("{}", format_run(&trace.config, &run));
+            say!("{}", format_run(&trace.config, &run).trim_end());
             match &run.divergence {
                 Some(d) => {
                     out.verdict = FileVerdict::Diverges;
@@ -266,9 +277,9 @@ fn replay_file(
                         .as_ref()
                         .and_then(|l| l.get(d.step.wrapping_sub(1)).copied());
                     if let Some(line) = out.line {
-                        println!("step {} is line {line} of {}", d.step, out.file);
+                        say!("step {} is line {line} of {}", d.step, out.file);
                     }
-                    println!(
+                    say!(
                         "reproduce: hsmspec replay {}{}",
                         shell_quote(&out.file),
                         sut.replay_options()
@@ -276,7 +287,7 @@ fn replay_file(
                 }
                 None => {
                     out.verdict = FileVerdict::Conforms;
-                    println!(
+                    say!(
                         "conforms: no divergence{}",
                         if out.runs > 1 {
                             format!(" in {} runs", out.runs)

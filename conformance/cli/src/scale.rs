@@ -262,7 +262,8 @@ fn read_stderr(stream: impl Read) -> Stderr {
     seen
 }
 
-/// The figures `scale` reads from a report of `hsmspec check --json` (the report has more).
+/// The figures `scale` reads from the one configuration of a `hsmspec check --json` document
+/// (it has more).
 #[derive(Clone, Debug, serde::Deserialize)]
 struct ReportFigures {
     unique_states: usize,
@@ -382,7 +383,9 @@ pub fn run_point(
         }
     };
     match exit.code() {
+        // The document's one configuration (`hsmspec-check/1`).
         Some(code @ (0 | 1)) => match serde_json::from_str::<serde_json::Value>(&out)
+            .map(|v| v["configurations"][0].clone())
             .and_then(|v| Ok((serde_json::from_value::<ReportFigures>(v.clone())?, v)))
         {
             Ok((figures, report)) => {
@@ -448,7 +451,7 @@ fn wait_error(child: &mut Child, e: std::io::Error) -> String {
     format!("cannot wait for the check: {e}")
 }
 
-/// What failed in a report of exit status 1.
+/// What failed in a configuration of a document of exit status 1.
 fn failures(report: &serde_json::Value) -> String {
     let empty = Vec::new();
     let properties = report["properties"].as_array().unwrap_or(&empty);
@@ -459,7 +462,7 @@ fn failures(report: &serde_json::Value) -> String {
             .count()
     };
     let mut parts = Vec::new();
-    let violated = count("Violated");
+    let violated = count("violated");
     if violated > 0 {
         parts.push(plural(
             violated,
@@ -467,7 +470,7 @@ fn failures(report: &serde_json::Value) -> String {
             "invariants violated",
         ));
     }
-    let missing = count("Missing");
+    let missing = count("missing");
     if missing > 0 {
         parts.push(plural(missing, "example missing", "examples missing"));
     }
@@ -475,11 +478,7 @@ fn failures(report: &serde_json::Value) -> String {
         let cells = report["cells"].as_array().unwrap_or(&empty);
         let unshown = cells
             .iter()
-            .filter(|c| match c["expected"].as_str() {
-                Some("Yes") => c["succeeded"].as_bool() != Some(true),
-                Some("No") => c["denied"].as_bool() != Some(true),
-                _ => false,
-            })
+            .filter(|c| c["shown"].as_bool() == Some(false))
             .count();
         if unshown > 0 {
             parts.push(plural(

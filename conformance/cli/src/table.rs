@@ -149,24 +149,73 @@ pub fn derive_table(triples: &[Triple]) -> Vec<(Row, [Derived; 5])> {
         .collect()
 }
 
-fn json_string(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
-}
-
-/// The table as one JSON object: row label → (column → cell text), in SPEC order.
-pub fn table_json(table: &[(Row, [Derived; 5])]) -> String {
-    let rows: Vec<String> = table
-        .iter()
-        .map(|(row, cells)| {
-            let cols: Vec<String> = Column::ALL
-                .iter()
-                .zip(cells)
-                .map(|(c, d)| format!("{}: {}", json_string(c.label()), json_string(d.text())))
-                .collect();
-            format!("  {}: {{ {} }}", json_string(row.label()), cols.join(", "))
-        })
-        .collect();
-    format!("{{\n{}\n}}\n", rows.join(",\n"))
+/// The table as one JSON document (schema `hsmspec-table/1`): `table` keyed by row id, then
+/// column id (`preco`, `co`, `cu`, `au`, `unauthenticated`), each cell `true` (allowed), `false`
+/// (refused) or `null` (not applicable, or not reached within these bounds: listed in
+/// `not_applicable` and `not_reached`); the rows and columns with their labels and operations;
+/// the configurations it was derived from; and a verdict (FAIL when the exploration is
+/// untrustworthy: a violated invariant, a check cut short).
+pub fn table_document(table: &[(Row, [Derived; 5])], ex: &Exploration) -> serde_json::Value {
+    use serde_json::{json, Map, Value};
+    let mut cells = Map::new();
+    let mut not_applicable = Vec::new();
+    let mut not_reached = Vec::new();
+    for (row, derived) in table {
+        let mut cols = Map::new();
+        for (c, d) in Column::ALL.iter().zip(derived) {
+            let v = match d {
+                Derived::Yes => json!(true),
+                Derived::No => json!(false),
+                Derived::NotApplicable => {
+                    not_applicable.push(json!({ "row": row.id(), "column": c.id() }));
+                    Value::Null
+                }
+                Derived::NotReached => {
+                    not_reached.push(json!({ "row": row.id(), "column": c.id() }));
+                    Value::Null
+                }
+            };
+            cols.insert(c.id().into(), v);
+        }
+        cells.insert(row.id().into(), Value::Object(cols));
+    }
+    let mut verdict = hsm_conformance::verdict::Verdict::pass();
+    for p in ex.problems() {
+        verdict.fail(p);
+    }
+    let mut doc = crate::output::header(crate::output::TABLE_SCHEMA, "hsmspec table");
+    doc.insert("verdict".into(), json!(verdict));
+    doc.insert("table".into(), Value::Object(cells));
+    doc.insert("not_applicable".into(), json!(not_applicable));
+    doc.insert("not_reached".into(), json!(not_reached));
+    doc.insert(
+        "rows".into(),
+        Row::ALL
+            .iter()
+            .map(|r| {
+                json!({
+                    "id": r.id(),
+                    "label": r.label(),
+                    "operations": r.operations().map(|o| o.name()).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    );
+    doc.insert(
+        "columns".into(),
+        Column::ALL
+            .iter()
+            .map(|c| json!({ "id": c.id(), "label": c.label() }))
+            .collect(),
+    );
+    doc.insert(
+        "derived_from".into(),
+        ex.reports
+            .iter()
+            .map(|r| crate::output::config_json(&r.config))
+            .collect(),
+    );
+    Value::Object(doc)
 }
 
 /// The table in Markdown, SPEC §8's layout with the PRECO column first.
@@ -195,18 +244,24 @@ pub fn config_line(cfg: &Config) -> String {
         .chain(cfg.names.iter().map(String::as_str))
         .collect();
     let names = names.join(", ");
+    let n = |count: u64, one: &str, many: &str| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    };
+    let p = cfg.policy;
     format!(
-        "`{}`: {} HSM(s), {} client(s), names {names}; {} key id(s); \
-         policy: lockout after {}, {} user(s), {} key(s) per HSM, {} share(s) per key; \
+        "`{}`: {}, {}, names {names}; {}; policy: lockout after {}, {} per HSM, {} per key; \
          families {}; {}",
         cfg.name,
-        cfg.hsms,
-        cfg.clients,
-        cfg.key_ids,
-        cfg.policy.lockout_threshold,
-        cfg.policy.max_users,
-        cfg.policy.max_keys,
-        cfg.policy.max_shares,
+        n(cfg.hsms.into(), "HSM", "HSMs"),
+        n(cfg.clients.into(), "client", "clients"),
+        n(cfg.key_ids.into(), "key id", "key ids"),
+        p.lockout_threshold,
+        [
+            n(p.max_users.into(), "user", "users"),
+            n(p.max_keys.into(), "key", "keys")
+        ]
+        .join(", "),
+        n(p.max_shares.into(), "share", "shares"),
         cfg.families,
         if cfg.setup.is_empty() {
             "from a new cluster".to_string()
@@ -231,7 +286,8 @@ pub(crate) fn derived_from(ex: &Exploration) -> String {
 pub enum Format {
     /// A Markdown table, with the configurations it was derived from.
     Markdown,
-    /// One JSON object: row label → (column → cell text).
+    /// One JSON document (schema `hsmspec-table/1`): row id → column id → true, false or
+    /// null (not applicable).
     Json,
 }
 
@@ -273,10 +329,8 @@ pub fn table(args: &TableArgs) -> ExitCode {
     let derived = derive_table(&ex.triples());
     match args.format {
         Format::Json => {
-            // stdout is exactly the object; what it was derived from goes to stderr.
-            eprintln!("derived by exploring the model over (No means: not within these bounds):");
-            eprint!("{}", derived_from(&ex));
-            print!("{}", table_json(&derived));
+            // stdout is exactly the document, what it was derived from included.
+            crate::output::print_document(&table_document(&derived, &ex));
         }
         Format::Markdown => {
             println!("{}", table_markdown(&derived));

@@ -70,19 +70,28 @@ fn the_derived_table_is_spec_section_8() {
 }
 
 #[test]
-fn the_json_table_is_row_to_column_to_cell() {
-    let derived = derive_table(&exploration().triples());
-    let json: serde_json::Value =
-        serde_json::from_str(&hsmspec::table::table_json(&derived)).expect("valid JSON");
-    let rows = json.as_object().expect("one object");
+fn the_json_table_is_row_id_to_column_id_to_a_boolean() {
+    let ex = exploration();
+    let derived = derive_table(&ex.triples());
+    let json = hsmspec::table::table_document(&derived, ex);
+    assert_eq!(json["schema"], "hsmspec-table/1");
+    assert_eq!(json["verdict"]["status"], "PASS");
+    let rows = json["table"].as_object().expect("one object");
     assert_eq!(rows.len(), table::Row::ALL.len());
     for row in table::Row::ALL {
-        let cells = rows[row.label()].as_object().expect("row object");
+        let cells = rows[row.id()].as_object().expect("row object");
         assert_eq!(cells.len(), Column::ALL.len());
         for column in Column::ALL {
-            assert_eq!(cells[column.label()], table::cell(row, column).text());
+            let want = match table::cell(row, column) {
+                table::Cell::Yes => serde_json::json!(true),
+                table::Cell::No => serde_json::json!(false),
+                table::Cell::NotApplicable => serde_json::Value::Null,
+            };
+            assert_eq!(cells[column.id()], want, "{row} / {column}");
         }
     }
+    assert_eq!(json["not_applicable"].as_array().map(Vec::len), Some(1));
+    assert_eq!(json["not_reached"].as_array().map(Vec::len), Some(0));
 }
 
 #[test]

@@ -60,7 +60,9 @@ impl Abstraction {
         have.sort();
         if want != have {
             return diverged(format!(
-                "HSM {h}: users (name, role, failed logins, locked) are {have:?}, the model says {want:?}"
+                "HSM {h}: the users are {}; the model says {}",
+                users_text(&have),
+                users_text(&want)
             ));
         }
         let want: Vec<KeyRow> = m
@@ -101,7 +103,9 @@ impl Abstraction {
         have.sort();
         if want != have {
             return diverged(format!(
-                "HSM {h}: keys (id, kind, owner, shares, extractable, label) are {have:?}, the model says {want:?}"
+                "HSM {h}: the keys are {}; the model says {}",
+                keys_text(&have),
+                keys_text(&want)
             ));
         }
         for c in 0..cfg.clients as usize {
@@ -117,12 +121,72 @@ impl Abstraction {
                 .map(|n| cfg.stored_name(n));
             if s.user != want {
                 return diverged(format!(
-                    "HSM {h}: client {c}'s session is logged in as {:?}, the model says {want:?}",
-                    s.user
+                    "HSM {h}: client {c}'s session is {}, the model says {}",
+                    session_text(&s.user),
+                    session_text(&want)
                 ));
             }
         }
         Ok(())
+    }
+}
+
+/// Users compared, in words: `alice (CU, 2 failed logins, locked), bob (CO)`.
+fn users_text(rows: &[UserRow]) -> String {
+    if rows.is_empty() {
+        return "none".into();
+    }
+    rows.iter()
+        .map(|(name, role, failures, locked)| {
+            format!(
+                "{name} ({role}{}{})",
+                match failures {
+                    0 => String::new(),
+                    1 => ", 1 failed login".into(),
+                    n => format!(", {n} failed logins"),
+                },
+                if *locked { ", locked" } else { "" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Keys compared, in words: `key 1 (Aes256 owned by alice, shared with bob, label "x")`.
+fn keys_text(rows: &[KeyRow]) -> String {
+    if rows.is_empty() {
+        return "none".into();
+    }
+    rows.iter()
+        .map(|(id, kind, owner, shares, extractable, label)| {
+            format!(
+                "key {id} ({kind} owned by {owner}{}{}{})",
+                if shares.is_empty() {
+                    String::new()
+                } else {
+                    format!(", shared with {}", shares.join(" and "))
+                },
+                if *extractable {
+                    ""
+                } else {
+                    ", not extractable"
+                },
+                if label.is_empty() {
+                    String::new()
+                } else {
+                    format!(", label {}", hsm_model::story::quoted(label))
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A session compared, in words.
+fn session_text(user: &Option<String>) -> String {
+    match user {
+        Some(u) => format!("logged in as {u}"),
+        None => "not logged in".into(),
     }
 }
 

@@ -11,8 +11,9 @@
 
 use crate::abstraction::Abstraction;
 use crate::protocol::{Observation, Reply, Step};
-use crate::runner::{beyond_capacity, show};
+use crate::runner::beyond_capacity;
 use hsm_model::state::{ClientId, HsmId};
+use hsm_model::story::outcome_text;
 use hsm_model::{Config, State};
 use std::collections::HashSet;
 
@@ -152,13 +153,16 @@ impl Search<'_> {
                     op: i,
                     reason: format!(
                         "the model answers {} there, the system answered {}",
-                        show(&expected),
-                        show(&got)
+                        outcome_text(self.cfg, &expected),
+                        outcome_text(self.cfg, &got)
                     ),
                 }),
                 Err(e) => blocked.push(Blocked {
                     op: i,
-                    reason: format!("the model answers {} there, and {e}", show(&expected)),
+                    reason: format!(
+                        "the model answers {} there, and {e}",
+                        outcome_text(self.cfg, &expected)
+                    ),
                 }),
             }
         }

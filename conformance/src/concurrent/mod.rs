@@ -222,8 +222,8 @@ fn run_prefix(
             Ok(got) => {
                 return Ok(Err(format!(
                     "the sequential prefix diverged at step {step}: model {}, implementation {}",
-                    crate::runner::show(&expected),
-                    crate::runner::show(&got)
+                    hsm_model::story::outcome_text(cfg, &expected),
+                    hsm_model::story::outcome_text(cfg, &got)
                 )))
             }
             Err(e) => {

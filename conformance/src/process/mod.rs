@@ -142,9 +142,11 @@ impl ProcessFactory {
             Ok(Reply::Ok(Answer::Reset(r))) => match r.policy {
                 Some(p) if p != cfg.policy => {
                     return Err(Error::Refused(format!(
-                        "the implementation runs policy {p:?}, the configuration `{}` needs {:?}",
-                        cfg.name, cfg.policy
-                    )))
+                    "the implementation runs the policy ({}), the configuration `{}` needs ({})",
+                    hsm_model::story::policy_text(&p),
+                    cfg.name,
+                    hsm_model::story::policy_text(&cfg.policy)
+                )))
                 }
                 _ => {}
             },

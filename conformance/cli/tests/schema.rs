@@ -1,0 +1,215 @@
+//! The JSON documents of `check`, `conform`, `replay` and `table`, printed by the real binary,
+//! validate against `docs/schema/hsmspec-output.schema.json` (with the `jsonschema` crate), on
+//! success and on failure; each is one document with its schema version and its verdict; a
+//! document missing its verdict, or carrying a field the schema does not know, is rejected.
+//!
+//! python3 is required (a deterministically wrong implementation, `tests/misbehave.py`).
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const HSMSPEC: &str = env!("CARGO_BIN_EXE_hsmspec");
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn schema() -> Value {
+    let path = root().join("docs/schema/hsmspec-output.schema.json");
+    let text = std::fs::read_to_string(&path).expect("the committed schema");
+    serde_json::from_str(&text).expect("the schema is JSON")
+}
+
+/// The schema narrowed to one of its documents (`check`, `conform`, …).
+fn validator(document: &str) -> jsonschema::Validator {
+    let mut s = schema();
+    s.as_object_mut().expect("an object").remove("oneOf");
+    s["$ref"] = json!(format!("#/$defs/{document}"));
+    jsonschema::validator_for(&s).expect("a valid schema")
+}
+
+fn assert_valid(document: &str, doc: &Value) {
+    let v = validator(document);
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{document}: {}", errors.join("\n"));
+    // The whole schema (one of the four documents) takes it too.
+    let whole = jsonschema::validator_for(&schema()).expect("a valid schema");
+    assert!(whole.is_valid(doc), "{document}: not one of the documents");
+}
+
+/// Runs the binary; (exit code, the one JSON document on stdout, stderr).
+fn run(args: &[&str]) -> (i32, Value, String) {
+    let out = Command::new(HSMSPEC)
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("hsmspec runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let doc: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: stdout is not one JSON document ({e}):\n{stdout}"));
+    (out.status.code().unwrap_or(-1), doc, stderr)
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("hsmspec-schema-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+#[test]
+fn check_on_the_suite_is_one_document_with_the_suite_verdict() {
+    let (code, doc, _) = run(&["check", "--json", "--progress", "none"]);
+    assert_valid("check", &doc);
+    assert_eq!(code, 0);
+    assert_eq!(doc["schema"], "hsmspec-check/1");
+    assert_eq!(doc["verdict"]["status"], "PASS");
+    assert_eq!(doc["configurations"].as_array().map(Vec::len), Some(4));
+    assert_eq!(doc["suite"]["error_codes_missing"], json!([]));
+    let ids: Vec<&str> = doc["configurations"][0]["properties"]
+        .as_array()
+        .expect("properties")
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"ok-allowed-by-table"), "{ids:?}");
+    assert!(ids.contains(&"activation"), "{ids:?}");
+}
+
+#[test]
+fn check_cut_by_its_timeout_is_incomplete_in_json() {
+    let (code, doc, _) = run(&[
+        "check",
+        "--config",
+        "masking",
+        "--timeout",
+        "0",
+        "--json",
+        "--progress",
+        "none",
+    ]);
+    assert_valid("check", &doc);
+    assert_eq!(code, 1);
+    assert_eq!(doc["verdict"]["status"], "INCOMPLETE");
+    assert_eq!(doc["configurations"][0]["complete"], false);
+}
+
+#[test]
+fn a_planted_violation_validates_and_fails() {
+    use hsmspec::check::{check_document, report_verdict};
+    let mut cfg = hsm_model::Config::preset("accounts").expect("a preset");
+    cfg.planted = Some(hsm_model::planted::Planted::PrecoSurvivesActivation);
+    let report =
+        hsm_model::run::check(&cfg, &hsm_model::run::CheckOptions::default()).expect("runs");
+    let verdict = report_verdict(&report);
+    let doc = check_document(&[report], None, &verdict);
+    assert_valid("check", &doc);
+    assert_eq!(doc["verdict"]["status"], "FAIL");
+    let violated: Vec<&Value> = doc["configurations"][0]["properties"]
+        .as_array()
+        .expect("properties")
+        .iter()
+        .filter(|p| p["verdict"] == "violated")
+        .collect();
+    assert!(!violated.is_empty());
+    let path = violated[0]["path"].as_array().expect("a path");
+    assert!(path.iter().any(|s| s["operation"] == "Login"));
+}
+
+#[test]
+fn conform_and_replay_documents_validate_on_pass_and_on_failure() {
+    let dir = scratch("conform");
+    let dir_s = dir.display().to_string();
+    let common = [
+        "--cases",
+        "20",
+        "--steps",
+        "30",
+        "--seed",
+        "7",
+        "--quiet",
+        "--json",
+        "--failures-dir",
+    ];
+    let mut pass: Vec<&str> = vec!["conform"];
+    pass.extend(common);
+    pass.push(&dir_s);
+    let (code, doc, _) = run(&pass);
+    assert_valid("conform", &doc);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["verdict"]["status"], "PASS");
+
+    let sut = format!(
+        "python3 {} {HSMSPEC} deny-logout",
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/misbehave.py")
+            .display()
+    );
+    let mut fail = pass.clone();
+    fail.extend(["--sut-cmd", &sut]);
+    let (code, doc, stderr) = run(&fail);
+    assert_valid("conform", &doc);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(doc["verdict"]["status"], "FAIL");
+    let failure = &doc["failures"][0];
+    let saved = failure["saved"].as_str().expect("the trace was saved");
+    assert!(failure["steps"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|s| s["operation"] == "Logout")));
+
+    let good =
+        root().join("conformance/traces/exhaustive-fresh-the-PRECO-can-activate-the-cluster.json");
+    let good = good.display().to_string();
+    let (code, doc, _) = run(&["replay", "--json", &good]);
+    assert_valid("replay", &doc);
+    assert_eq!(code, 0);
+    assert_eq!(doc["summary"]["conform"], 1);
+    let (code, doc, _) = run(&["replay", "--json", saved, "--sut-cmd", &sut]);
+    assert_valid("replay", &doc);
+    assert_eq!(code, 1);
+    assert_eq!(doc["files"][0]["verdict"], "diverges");
+}
+
+#[test]
+fn table_json_validates() {
+    let (code, doc, _) = run(&["table", "--format", "json"]);
+    assert_valid("table", &doc);
+    assert_eq!(code, 0);
+    assert_eq!(doc["table"]["key_management_functions"]["cu"], true);
+    assert_eq!(doc["table"]["key_management_functions"]["co"], false);
+}
+
+/// The schema rejects what it should: no verdict, an unknown field, an unknown property id.
+#[test]
+fn the_schema_rejects_a_document_without_its_verdict_or_with_unknown_fields() {
+    let v = validator("replay");
+    let good = json!({
+        "schema": "hsmspec-replay/1",
+        "tool": "hsmspec replay",
+        "version": "0.1.0",
+        "verdict": { "status": "PASS", "reasons": [], "failures": [], "not_checked": [] },
+        "implementation": "hsm-impl",
+        "files": [],
+        "summary": { "conform": 0, "diverge": 0, "disagree_with_spec": 0, "unreadable": 0 },
+    });
+    assert!(v.is_valid(&good));
+    let mut no_verdict = good.clone();
+    no_verdict
+        .as_object_mut()
+        .expect("object")
+        .remove("verdict");
+    assert!(!v.is_valid(&no_verdict), "a document without its verdict");
+    let mut unknown = good.clone();
+    unknown["surprise"] = json!(1);
+    assert!(!v.is_valid(&unknown), "an unknown field");
+    let mut bad_status = good.clone();
+    bad_status["verdict"]["status"] = json!("holds");
+    assert!(!v.is_valid(&bad_status), "a status that is no verdict");
+    let whole = jsonschema::validator_for(&schema()).expect("a valid schema");
+    assert!(!whole.is_valid(&no_verdict));
+}
