@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 seconds="${FUZZ_SECONDS:-60}"
 failed=()
-for target in masked_object wrapped_key ciphertext_signature trace_file protocol_line cli_config; do
+for target in masked_object wrapped_key ciphertext_signature trace_file protocol_line cli_config scenario_file; do
     echo "== $target ($seconds s)"
     RUSTC_BOOTSTRAP=1 cargo fuzz run -O "$target" "corpus/$target" -- \
         -max_total_time="$seconds" -print_final_stats=1 2>&1 |

@@ -38,6 +38,9 @@ const VERDICTS: &str = "conformance/cli/tests/verdicts.rs";
 const HOUSE: &str = "conformance/tests/house.rs";
 const CONCURRENT: &str = "conformance/tests/concurrent.rs";
 const CLI_CONCURRENT: &str = "conformance/cli/tests/concurrent.rs";
+const SCENARIOS: &str = "conformance/tests/scenarios.rs";
+const CLI_SCENARIOS: &str = "conformance/cli/tests/scenarios.rs";
+const MODEL_SCENARIOS: &str = "model/src/scenario/tests.rs";
 
 /// The traceability table, by hand: every test checks that each name cited exists.
 pub const LINKS: &[Link] = &[
@@ -465,6 +468,48 @@ pub const LINKS: &[Link] = &[
             (CONCURRENT, "the_correct_implementation_is_linearizable"),
             (CONCURRENT, "every_race_fault_is_caught"),
             (CLI_CONCURRENT, "a_history_no_order_explains_fails_replay_and_says_why"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D60 scenarios are a line-oriented text format lexed with winnow; every mistake in a file has its line and column",
+        model: &[("scenario/syntax.rs", "parse_line"), ("scenario/mod.rs", "Scenario")],
+        properties: &[],
+        tests: &[
+            (MODEL_SCENARIOS, "mistakes_in_the_file_are_reported_with_line_and_column"),
+            (MODEL_SCENARIOS, "any_text_is_read_without_panicking"),
+            (CLI_SCENARIOS, "a_wrong_expectation_fails_with_its_line_and_a_mistake_is_unreadable"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D61 a scenario is checked on the model (bindings hold the model's answers) and replayed as a v1 trace with the model's outcomes",
+        model: &[("scenario/resolve.rs", "run")],
+        properties: &[],
+        tests: &[
+            (MODEL_SCENARIOS, "a_wrong_expectation_names_its_line_and_both_outcomes"),
+            (SCENARIOS, "every_scenario_agrees_with_the_model_and_replays_on_the_implementation"),
+            (SCENARIOS, "the_scenarios_catch_every_fault_of_the_zoo"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D62 what a scenario's header leaves out is inferred from use; the model's capacity is a mistake of the file, never an HSM error",
+        model: &[("scenario/resolve.rs", "run")],
+        properties: &[],
+        tests: &[
+            (MODEL_SCENARIOS, "a_scenario_runs_on_the_model_into_a_trace_with_its_outcomes"),
+            (MODEL_SCENARIOS, "the_model_capacity_is_a_mistake_of_the_file_not_an_error_of_the_hsm"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D63 v1 traces convert to scenarios with the same outcomes; failures are saved in both forms",
+        model: &[("scenario/write.rs", "to_scenario")],
+        properties: &[],
+        tests: &[
+            (MODEL_SCENARIOS, "a_v1_trace_converts_to_a_scenario_with_the_same_outcomes"),
+            (CLI_SCENARIOS, "converted_traces_replay_and_a_scenario_runs_through_sut_cmd"),
         ],
         faults: &[],
     },

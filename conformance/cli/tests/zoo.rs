@@ -113,9 +113,9 @@ impl Run {
                 d.flatten()
                     .map(|e| e.path())
                     .filter(|p| {
-                        p.file_name()
-                            .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.starts_with("hsmspec-failure-"))
+                        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                            n.starts_with("hsmspec-failure-") && n.ends_with(".json")
+                        })
                     })
                     .collect()
             })
@@ -505,6 +505,10 @@ fn the_default_campaign_calls_flaky_implementations_flaky_on_ten_seeds() {
             );
             let files = r.failure_files();
             assert_eq!(files.len(), 1, "{mode}, seed {seed}");
+            assert!(
+                files[0].with_extension("scenario").is_file(),
+                "{mode}, seed {seed}: the failure is saved as a scenario too"
+            );
             let saved: serde_json::Value =
                 serde_json::from_str(&std::fs::read_to_string(&files[0]).expect("saved"))
                     .expect("JSON");

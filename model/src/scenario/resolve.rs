@@ -860,7 +860,10 @@ fn slots(step: &StepLine, op: Operation) -> Result<Slotted<'_>, Error> {
 /// Runs `sc` on the model (see [`Scenario::run`]).
 pub(super) fn run(sc: &Scenario) -> Result<Compiled, Error> {
     let policy = sc.policy;
-    let (au, au_pos) = (&sc.au_password.0, sc.au_password.1.unwrap_or_default());
+    let (au, au_pos) = (
+        &sc.au_password.0,
+        sc.au_password.1.unwrap_or(Pos { line: 1, column: 1 }),
+    );
     if au == "password" {
         return Err(at(
             au_pos,
@@ -1053,13 +1056,10 @@ pub(super) fn run(sc: &Scenario) -> Result<Compiled, Error> {
             _ => false,
         };
         if !agrees {
-            let names = Names::of(
-                &r.cfg,
-                r.bindings.iter().filter_map(|(n, b)| match b.value {
-                    Observation::Key(k) => Some((k, n.clone())),
-                    _ => None,
-                }),
-            );
+            let names = Names::of(r.bindings.iter().filter_map(|(n, b)| match b.value {
+                Observation::Key(k) => Some((k, n.clone())),
+                _ => None,
+            }));
             return Err(Error::ScenarioDisagrees {
                 line: epos.line,
                 column: epos.column,

@@ -411,7 +411,7 @@ fn step(cur: &mut Cursor, start: Pos) -> Result<StepLine, Error> {
         }
         cur.at += 1;
     }
-    let arrow = cur.expect_punct('>', "`->` and the expected outcome")?;
+    cur.expect_punct('>', "`->` and the expected outcome")?;
     let (outcome, opos) = cur.word("an outcome after `->`: `ok` or an error code")?;
     let expect = if outcome == "ok" {
         let mut details = Vec::new();
@@ -432,7 +432,6 @@ fn step(cur: &mut Cursor, start: Pos) -> Result<StepLine, Error> {
         cur.done("an error code")?;
         Expect::Err(outcome)
     };
-    let _ = arrow;
     Ok(StepLine {
         pos: start,
         client,

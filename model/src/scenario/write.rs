@@ -18,7 +18,7 @@ pub(crate) struct Names {
 }
 
 impl Names {
-    pub(crate) fn of(_cfg: &Config, keys: impl Iterator<Item = (KeyId, String)>) -> Names {
+    pub(crate) fn of(keys: impl Iterator<Item = (KeyId, String)>) -> Names {
         let mut n = Names::default();
         for (k, name) in keys {
             n.keys.entry(k).or_insert(name);
