@@ -30,6 +30,7 @@ const CEXH: &str = "conformance/tests/exhaustive.rs";
 const CDOCS: &str = "conformance/cli/tests/docs.rs";
 const SCHEMA: &str = "conformance/cli/tests/schema.rs";
 const STORIES: &str = "conformance/cli/tests/stories.rs";
+const EXPLORER: &str = "conformance/cli/tests/explorer.rs";
 const TRACES: &str = "conformance/tests/traces.rs";
 const CZOO: &str = "conformance/tests/fault_zoo.rs";
 const NAMES: &str = "model/tests/names.rs";
@@ -454,6 +455,16 @@ pub const LINKS: &[Link] = &[
             (STORIES, "a_counterexample_of_check_is_a_story_with_the_cluster_at_the_violating_step"),
             (STORIES, "conform_and_replay_tell_a_failure_step_by_step"),
             (STORIES, "no_command_prints_rust_debug_text"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D43 the Explorer serves the model wrapped: the cluster view, sentences with outcomes, concrete paths, examples that are off named so (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (EXPLORER, "the_explorer_shows_names_roles_outcomes_and_the_configuration"),
+            (EXPLORER, "explore_takes_another_configuration_with_config"),
         ],
         faults: &[],
     },

@@ -140,12 +140,14 @@ impl ProcessFactory {
         let client = sut.transport.client();
         match client.call(&reset) {
             Ok(Reply::Ok(Answer::Reset(r))) => match r.policy {
-                Some(p) if p != cfg.policy => return Err(Error::Refused(format!(
+                Some(p) if p != cfg.policy => {
+                    return Err(Error::Refused(format!(
                     "the implementation runs the policy ({}), the configuration `{}` needs ({})",
                     hsm_model::story::policy_text(&p),
                     cfg.name,
                     hsm_model::story::policy_text(&cfg.policy)
-                ))),
+                )))
+                }
                 _ => {}
             },
             Ok(Reply::Refused(r)) => {
