@@ -469,6 +469,13 @@ pub const LINKS: &[Link] = &[
         faults: &[],
     },
     Link {
+        rule: "D44 progress is a live line on a terminal, a plain line every 10 s elsewhere, nothing with --quiet (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[(STORIES, "progress_off_a_terminal_is_a_plain_line_now_and_then")],
+        faults: &[],
+    },
+    Link {
         rule: "D70 concurrent histories are judged on their record by linearizability against the model, and shrunk soundly (not in the model)",
         model: &[],
         properties: &[],
