@@ -476,6 +476,16 @@ pub const LINKS: &[Link] = &[
         faults: &[],
     },
     Link {
+        rule: "D45 the docs stand alone: no SPEC section cited, every error code and a whole session in the protocol page (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (CDOCS, "the_protocol_page_lists_every_error_code_and_a_whole_session"),
+            (CDOCS, "no_docs_page_cites_spec_sections"),
+        ],
+        faults: &[],
+    },
+    Link {
         rule: "D70 concurrent histories are judged on their record by linearizability against the model, and shrunk soundly (not in the model)",
         model: &[],
         properties: &[],
