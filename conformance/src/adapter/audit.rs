@@ -68,8 +68,8 @@ impl ImplSut {
             let op = a.op.operation().name();
             if format!("{:?}", r.operation) != op {
                 return diverged(format!(
-                    "audit: the step's record names the operation {}, not {op}",
-                    format!("{:?}", r.operation)
+                    "audit: the step's record names the operation {:?}, not {op}",
+                    r.operation
                 ));
             }
             let user = match a.op {
