@@ -115,7 +115,7 @@ impl HsmModel {
             if let Err(e) = out {
                 return Err(crate::Error::SetupFailed {
                     step: i + 1,
-                    action: format!("{a:?}"),
+                    action: crate::trace::describe(&self.cfg, a),
                     code: e,
                 });
             }

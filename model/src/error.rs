@@ -99,7 +99,9 @@ impl std::fmt::Display for Error {
                 model,
             } => write!(
                 f,
-                "step {step}: recorded outcome {recorded:?}, the model answers {model:?}"
+                "step {step}: the trace records {}, the model answers {}",
+                crate::story::outcome_summary(recorded),
+                crate::story::outcome_summary(model)
             ),
             Error::Scenario {
                 line,

@@ -146,7 +146,11 @@ pub struct CheckArgs {
     /// property by its stable id.
     #[arg(long)]
     pub json: bool,
-    /// How progress is shown on stderr: `text` (a counter), `json` (one line per update,
+    /// No progress on stderr (as `--progress none`).
+    #[arg(long)]
+    pub quiet: bool,
+    /// How progress is shown on stderr: `text` (a live line on a terminal, elsewhere a plain
+    /// line every 10 s), `json` (one line per update,
     /// `{"progress":{"unique_states":…,"total_states":…,"depth":…}}`, for other programs:
     /// `hsmspec scale` reads it when it has to kill a run), or `none`.
     #[arg(long, value_enum, default_value_t = ProgressFormat::Text)]
@@ -156,7 +160,7 @@ pub struct CheckArgs {
 /// How `hsmspec check` shows its progress.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ProgressFormat {
-    /// A counter rewritten in place.
+    /// A live line on a terminal; elsewhere a plain line every 10 s.
     Text,
     /// One JSON line per update ([`ProgressLine`]).
     Json,
@@ -189,8 +193,26 @@ impl ProgressLine {
     }
 }
 
+/// The live progress of the configuration being checked, where stderr is a terminal.
+static LIVE: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+/// When the last plain progress line was written, where stderr is no terminal.
+static LAST_PLAIN: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+
+/// `--progress text`: a live line on a terminal; elsewhere a plain line at most every
+/// [`PLAIN_EVERY`](crate::options::PLAIN_EVERY).
 fn progress_text(unique: usize, total: usize, depth: usize) {
-    eprint!("\r  … {unique} unique states, {total} total, depth {depth}   ");
+    let text = format!("{unique} unique states, {total} total, depth {depth}");
+    if let Some(bar) = LIVE.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        bar.set_message(text);
+        return;
+    }
+    let mut last = LAST_PLAIN.lock().unwrap_or_else(|e| e.into_inner());
+    if last.is_none_or(|t| t.elapsed() >= crate::options::PLAIN_EVERY) {
+        if last.is_some() {
+            eprintln!("  … {text}");
+        }
+        *last = Some(std::time::Instant::now());
+    }
 }
 
 fn progress_json(unique_states: usize, total_states: usize, depth: usize) {
@@ -486,16 +508,30 @@ fn check_one(args: &CheckArgs, cfg: Config) -> Result<run::CheckReport, Error> {
             .filter(|t| t.is_finite() && *t >= 0.0)
             .map(std::time::Duration::from_secs_f64),
         progress: match args.progress {
+            _ if args.quiet => None,
             ProgressFormat::Text => Some(progress_text),
             ProgressFormat::Json => Some(progress_json),
             ProgressFormat::None => None,
         },
     };
     eprintln!("checking `{}` …", cfg.name);
-    let report = run::check(&cfg, &options)?;
-    if args.progress == ProgressFormat::Text {
-        eprintln!();
+    let live = args.progress == ProgressFormat::Text && crate::options::stderr_is_terminal();
+    if live {
+        let bar = indicatif::ProgressBar::new_spinner();
+        if let Ok(style) = indicatif::ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
+        {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        *LIVE.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar);
+    } else {
+        *LAST_PLAIN.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
+    let report = run::check(&cfg, &options);
+    if let Some(bar) = LIVE.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        bar.finish_and_clear();
+    }
+    let report = report?;
     let peak = run::peak_memory_bytes();
     if !args.json {
         print_report(&report, peak, args.verbose);

@@ -41,9 +41,9 @@ pub fn permissions_page(ex: &Exploration) -> String {
          - **No**: no attempt succeeded, and some attempt was refused for the role \
          (`NotLoggedIn` for an unauthenticated session, `Forbidden` for a role). \
          **No means: not within these bounds**;\n\
-         - **Not applicable**: SPEC §8 says so (an unauthenticated session has no own \
-         password); this is the only cell taken from SPEC's text.\n\n\
-         A test (`conformance/cli/tests/docs.rs`) holds every cell against SPEC §8 \
+         - **Not applicable**: the requirements say so (an unauthenticated session has no own \
+         password); this is the only cell taken from their text.\n\n\
+         A test (`conformance/cli/tests/docs.rs`) holds every cell against the table as the requirements write it \
          (`hsm_model::table::cell`); the checker separately holds every Ok outcome against \
          that table on every explored transition (see [properties.md](properties.md)).\n\n",
     );
@@ -95,8 +95,8 @@ pub fn permissions_page(ex: &Exploration) -> String {
 
     out.push_str("\n## Errors each operation answered\n\n");
     out.push_str(
-        "Every error code some session got from the operation in the exploration, in SPEC \
-         order (see [operations.md](operations.md) for the order in which they are checked).\n\n",
+        "Every error code some session got from the operation in the exploration, in the \
+         order of the error codes (see [operations.md](operations.md) for the order in which they are checked).\n\n",
     );
     out.push_str("| operation | errors reached |\n|---|---|\n");
     for op in Operation::ALL {
@@ -218,7 +218,7 @@ pub fn properties_page(ex: &Exploration) -> Result<String, Error> {
     let mut out = String::from(GENERATED);
     out.push_str("# Properties\n\n");
     out.push_str(&format!(
-        "SPEC §7 as the checker states it. `hsmspec check` explores every reachable state of \
+        "What must hold and what must be possible, as the checker states it. `hsmspec check` explores every reachable state of \
          each configuration of its suite ({}) and checks every property there. An \
          **invariant** must hold in every reachable state; an **example** must be reached in \
          some state, which also shows that the model is not vacuous. Each example below is \
@@ -381,7 +381,7 @@ pub fn traceability_page() -> String {
     let mut out = String::from(GENERATED);
     out.push_str("# Traceability\n\n");
     out.push_str(
-        "Every rule of SPEC and every decision (D1–D12 of SPEC, D13 on the project's, see \
+        "Every rule and every decision (D1–D12 from the requirements, D13 on the project's, see \
          [decisions.md](decisions.md)) → the model function that implements it, the property \
          of the checker that checks it ([properties.md](properties.md)), the tests that cover \
          it, and the faults of `hsm-impl`'s fault zoo (`impl/src/fault.rs`) whose detection \
@@ -416,7 +416,7 @@ pub fn traceability_page() -> String {
          HSMs 1..N-1 interchangeable, which is why small bounds catch a lot, not a proof that \
          they catch everything.\n\
          - **The policy's real values.** The model checks lockout after 1 or 2 failures, 1 \
-         share per key and a handful of users and keys; SPEC's 5, 7, 1024 and 16666 are the \
+         share per key and a handful of users and keys; the requirements' 5, 7, 1024 and 16666 are the \
          same code with other numbers, trusted, not checked.\n\
          - **A `No` cell** of [permissions.md](permissions.md) means no reachable state within \
          the bounds lets the role succeed; the invariant that every Ok is allowed by the table \

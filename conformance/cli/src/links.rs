@@ -30,6 +30,7 @@ const CEXH: &str = "conformance/tests/exhaustive.rs";
 const CDOCS: &str = "conformance/cli/tests/docs.rs";
 const SCHEMA: &str = "conformance/cli/tests/schema.rs";
 const STORIES: &str = "conformance/cli/tests/stories.rs";
+const EXPLORER: &str = "conformance/cli/tests/explorer.rs";
 const TRACES: &str = "conformance/tests/traces.rs";
 const CZOO: &str = "conformance/tests/fault_zoo.rs";
 const NAMES: &str = "model/tests/names.rs";
@@ -457,6 +458,33 @@ pub const LINKS: &[Link] = &[
             (STORIES, "a_counterexample_of_check_is_a_story_with_the_cluster_at_the_violating_step"),
             (STORIES, "conform_and_replay_tell_a_failure_step_by_step"),
             (STORIES, "no_command_prints_rust_debug_text"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D43 the Explorer serves the model wrapped: the cluster view, sentences with outcomes, concrete paths, examples that are off named so (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (EXPLORER, "the_explorer_shows_names_roles_outcomes_and_the_configuration"),
+            (EXPLORER, "explore_takes_another_configuration_with_config"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D44 progress is a live line on a terminal, a plain line every 10 s elsewhere, nothing with --quiet (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[(STORIES, "progress_off_a_terminal_is_a_plain_line_now_and_then")],
+        faults: &[],
+    },
+    Link {
+        rule: "D45 the docs stand alone: no SPEC section cited, every error code and a whole session in the protocol page (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (CDOCS, "the_protocol_page_lists_every_error_code_and_a_whole_session"),
+            (CDOCS, "no_docs_page_cites_spec_sections"),
         ],
         faults: &[],
     },

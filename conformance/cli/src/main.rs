@@ -24,7 +24,8 @@ enum Command {
     /// Measure how the exhaustive check grows as each bound grows on its own (each run in a
     /// child process); write scaling.md and scaling.svg.
     Scale(scale::ScaleArgs),
-    /// Serve stateright's Explorer for a configuration on 127.0.0.1.
+    /// Serve stateright's Explorer for a configuration on 127.0.0.1 (`accounts` unless --config
+    /// names another): states as the cluster, actions with their outcomes.
     Explore(ExploreArgs),
     /// Run the conformance campaign: hsm-impl against the model (exit 0 PASS, 1 FAIL or
     /// INCOMPLETE, 2 usage error or unreadable input).

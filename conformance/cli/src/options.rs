@@ -9,7 +9,9 @@ use hsm_conformance::sut::SutFactory;
 use hsm_conformance::Error;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Which system to test: `hsm-impl` linked in (default), or a process behind the protocol.
 #[derive(Args, Clone, Debug)]
@@ -51,18 +53,87 @@ impl SutArgs {
     }
 }
 
-pub fn bar(len: u64, quiet: bool, what: &str) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
+/// How often progress is written where stderr is no terminal (a CI log, `2>file`).
+pub const PLAIN_EVERY: Duration = Duration::from_secs(10);
+
+/// Whether stderr is a terminal a person watches.
+pub fn stderr_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}
+
+/// Progress that suits where it goes: a live bar (indicatif) on a terminal; elsewhere a plain
+/// line at most every [`PLAIN_EVERY`] (`random: 1200 of 3000`) and one when done; nothing
+/// when quiet.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    what: String,
+    len: AtomicU64,
+    last: Mutex<Option<Instant>>,
+    plain: bool,
+}
+
+impl Progress {
+    /// Sets how many there are to do.
+    pub fn set_length(&self, len: u64) {
+        self.len.store(len, Ordering::Relaxed);
+        if let Some(b) = &self.bar {
+            b.set_length(len);
+        }
     }
-    let pb = ProgressBar::new(len);
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg:12} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
-    {
-        pb.set_style(style.progress_chars("=> "));
+
+    /// Sets how many are done.
+    pub fn set_position(&self, n: u64) {
+        if let Some(b) = &self.bar {
+            b.set_position(n);
+        }
+        if self.plain {
+            let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+            let due = last.is_none_or(|t| t.elapsed() >= PLAIN_EVERY);
+            if due {
+                if last.is_some() {
+                    eprintln!("{}: {n} of {}", self.what, self.len.load(Ordering::Relaxed));
+                }
+                *last = Some(Instant::now());
+            }
+        }
     }
-    pb.set_message(what.to_string());
-    pb
+
+    /// Done: the bar stays on the terminal.
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish();
+        }
+    }
+
+    /// Done: the bar is cleared.
+    pub fn finish_and_clear(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// A [`Progress`] of `len` steps called `what`.
+pub fn bar(len: u64, quiet: bool, what: &str) -> Progress {
+    let terminal = !quiet && stderr_is_terminal();
+    let bar = terminal.then(|| {
+        let pb = ProgressBar::new(len);
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg:12} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+        {
+            pb.set_style(style.progress_chars("=> "));
+        }
+        pb.set_message(what.to_string());
+        pb
+    });
+    Progress {
+        bar,
+        what: what.to_string(),
+        len: AtomicU64::new(len),
+        last: Mutex::new(None),
+        plain: !quiet && !terminal,
+    }
 }
 
 impl SutArgs {

@@ -183,3 +183,55 @@ fn traceability_covers_every_decision_and_every_fault() {
         );
     }
 }
+
+/// The protocol page lists every error code with its meaning, and has a complete sample session.
+#[test]
+fn the_protocol_page_lists_every_error_code_and_a_whole_session() {
+    let page = read(&root().join("docs/protocol.md"));
+    let codes = page
+        .split("## Error codes")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("an Error codes section");
+    for code in hsm_model::ErrorCode::ALL {
+        assert!(
+            codes.contains(&format!("| `{}` | ", code.name())),
+            "{} has no row in docs/protocol.md's error codes",
+            code.name()
+        );
+    }
+    let session = page
+        .split("## A complete session")
+        .nth(1)
+        .expect("a sample session");
+    for part in [
+        "\"type\":\"hello\"",
+        "\"type\":\"reset\"",
+        "\"err\":",
+        "\"type\":\"observe\"",
+    ] {
+        assert!(session.contains(part), "the sample session lacks {part}");
+    }
+    assert!(session.matches("\"type\":\"step\"").count() >= 12);
+}
+
+/// The requirements text is not in the repository: no docs page cites its sections.
+#[test]
+fn no_docs_page_cites_spec_sections() {
+    let mut cited = Vec::new();
+    for entry in std::fs::read_dir(root().join("docs"))
+        .expect("docs/")
+        .flatten()
+    {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "md") {
+            let text = read(&path);
+            for (i, line) in text.lines().enumerate() {
+                if line.contains("SPEC §") {
+                    cited.push(format!("{}:{}: {line}", path.display(), i + 1));
+                }
+            }
+        }
+    }
+    assert!(cited.is_empty(), "{}", cited.join("\n"));
+}

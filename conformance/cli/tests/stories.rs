@@ -307,3 +307,21 @@ fn no_command_prints_rust_debug_text() {
         timeout.stdout
     );
 }
+
+/// Off a terminal (a CI log, `2>file`), `check`'s progress is a plain line now and then, never
+/// a counter rewritten with `\r`; `--quiet` writes none.
+#[test]
+fn progress_off_a_terminal_is_a_plain_line_now_and_then() {
+    let out = run(&["check", "--config", "default", "--timeout", "11"]);
+    assert_eq!(out.code, 1);
+    assert!(!out.stderr.contains('\r'), "{:?}", out.stderr);
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("  … "))
+        .collect();
+    assert_eq!(lines.len(), 1, "one line in 11 s: {}", out.stderr);
+    assert!(lines[0].contains("unique states"), "{}", lines[0]);
+    let quiet = run(&["check", "--config", "accounts", "--quiet"]);
+    assert_eq!(quiet.stderr.trim(), "checking `accounts` …");
+}

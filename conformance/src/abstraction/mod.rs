@@ -492,8 +492,8 @@ impl Abstraction {
                 let want = Sha256::digest(self.data(d));
                 if digest.0[..] != want[..] {
                     return diverged(format!(
-                        "Digest({:?}) is not its SHA-256",
-                        self.cfg.data_text(d)
+                        "the digest of {} is not its SHA-256",
+                        hsm_model::story::quoted(&self.cfg.data_text(d))
                     ));
                 }
                 Observation::Digest(d)

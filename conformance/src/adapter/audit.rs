@@ -68,7 +68,7 @@ impl ImplSut {
             let op = a.op.operation().name();
             if format!("{:?}", r.operation) != op {
                 return diverged(format!(
-                    "audit: the step's record names operation {:?}, not {op}",
+                    "audit: the step's record names the operation {:?}, not {op}",
                     r.operation
                 ));
             }
@@ -86,8 +86,12 @@ impl ImplSut {
             };
             if r.user != user {
                 return diverged(format!(
-                    "audit: the step's record names user {:?}, not {user:?}",
+                    "audit: the step's record names {}, not {}",
                     r.user
+                        .as_deref()
+                        .map_or("no user".to_string(), |u| format!("the user {u}")),
+                    user.as_deref()
+                        .map_or("no user".to_string(), |u| format!("the user {u}"))
                 ));
             }
             let got = match r.outcome {
@@ -146,7 +150,7 @@ impl ImplSut {
                 "law: AuditLog by a {} answered {}, not {}",
                 before
                     .session_role(a.client, a.hsm)
-                    .map_or("session not logged in".to_string(), |r| format!("{r:?}")),
+                    .map_or("session not logged in".to_string(), |r| r.to_string()),
                 match &got {
                     Ok(r) => format!("{} records", r.len()),
                     Err(e) => e.code().to_string(),
