@@ -198,7 +198,9 @@ impl Model for ExplorerModel {
         describe(self.cfg, &action.action)
     }
 
-    /// The outcome, then what the step changed.
+    /// The outcome, what the step changed, then the cluster after it: the Explorer's page shows
+    /// this as the current state (the whole state, configuration included, under "Complete
+    /// State?").
     fn format_step(&self, last: &ExplorerState, action: ExplorerAction) -> Option<String> {
         let (outcome, next) = self.inner.transition(&last.state, &action.action)?;
         let mut out = format!("→ {}", outcome_text(self.cfg, &outcome));
@@ -209,6 +211,11 @@ impl Model for ExplorerModel {
         for c in changed {
             out.push_str(&format!("\n{c}"));
         }
+        out.push_str(&format!(
+            "\n\nthe cluster after it (configuration `{}`):\n",
+            self.cfg.name
+        ));
+        out.push_str(&cluster_view(self.cfg, &next, ""));
         Some(out)
     }
 

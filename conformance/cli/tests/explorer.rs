@@ -108,6 +108,18 @@ fn the_explorer_shows_names_roles_outcomes_and_the_configuration() {
         Some("→ Ok, logged in as PRECO")
     );
     assert!(text(step, "state").contains("client 1 on HSM 0: logged in as admin (PRECO)"));
+    // The page shows the outcome field as the current state: it holds the cluster too.
+    let shown = text(step, "outcome");
+    assert!(
+        shown.contains("+ sessions: client 1 on HSM 0: logged in as admin (PRECO)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("the cluster after it (configuration `accounts`)"),
+        "{shown}"
+    );
+    assert!(shown.contains("user admin: PRECO"), "{shown}");
+    assert_no_debug(&shown);
     assert!(
         next.iter()
             .any(|v| text(v, "outcome").starts_with("→ BadCredentials")),
