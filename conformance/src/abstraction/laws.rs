@@ -1,6 +1,7 @@
 //! The crypto laws, on the implementation's real bytes, after a step the model and the
 //! implementation agreed on: decrypt of encrypt, encryption randomised, verify of sign, and
-//! tampered or truncated ciphertexts, signatures, wrapped keys and masked objects rejected.
+//! tampered or truncated ciphertexts, signatures, wrapped keys and masked objects rejected,
+//! and a wrapped key never read as a ciphertext.
 //! Each law is an extra request in the acting session, through whatever transport reaches the
 //! system (they change nothing but an audit log).
 
@@ -136,6 +137,27 @@ pub fn check(
                     return diverged(format!(
                         "law: wrapped bytes truncated to {len} of their {} bytes were not rejected with BadWrappedKey: answered {}",
                         w.len(),
+                        r.text()
+                    ));
+                }
+            }
+            // A wrapped key is no ciphertext, whole or without its first byte (where an
+            // implementation frames it with a version byte, as hsm-impl does): Decrypt under the
+            // wrapping key must refuse both (D15), or key material leaves the HSM as plaintext.
+            for (body, what) in [
+                (w, "wrapped bytes"),
+                (
+                    w.get(1..).unwrap_or_default(),
+                    "wrapped bytes without their first byte",
+                ),
+            ] {
+                let r = law(Call::Decrypt {
+                    key: abs.handle(wrapping),
+                    ciphertext: Bytes(body.to_vec()),
+                })?;
+                if !refused_with(&r, "BadCiphertext") {
+                    return diverged(format!(
+                        "law: {what} decrypted as a ciphertext under the wrapping key: answered {}",
                         r.text()
                     ));
                 }
