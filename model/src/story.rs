@@ -22,12 +22,7 @@ pub fn outcome_text(cfg: &Config, outcome: &Outcome) -> String {
         Observation::Done => "Ok".into(),
         Observation::LoggedIn(role) => format!("Ok, logged in as {role}"),
         Observation::ClusterInfo { activated, blank } => {
-            let blank: Vec<String> = blank
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b)
-                .map(|(i, _)| i.to_string())
-                .collect();
+            let blank = blank_hsms(blank);
             format!(
                 "Ok, {}; blank HSMs: {}",
                 if *activated { "active" } else { "unactivated" },
@@ -432,4 +427,14 @@ mod tests {
         assert!(text.contains("the cluster after step 2:"), "{text}");
         assert!(!text.contains("NameId"), "{text}");
     }
+}
+
+/// The indices of the HSMs a GetClusterInfo answer says are blank, as text.
+pub(crate) fn blank_hsms(blank: &[bool]) -> Vec<String> {
+    blank
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b)
+        .map(|(i, _)| i.to_string())
+        .collect()
 }

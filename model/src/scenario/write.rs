@@ -80,12 +80,7 @@ pub(crate) fn render_outcome(cfg: &Config, names: &Names, outcome: &Outcome) -> 
         Observation::Plaintext(d) => format!("ok {}", quoted(&cfg.data_text(*d))),
         Observation::Verified(v) => format!("ok {}", if *v { "valid" } else { "invalid" }),
         Observation::ClusterInfo { activated, blank } => {
-            let blanks: Vec<String> = blank
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b)
-                .map(|(i, _)| i.to_string())
-                .collect();
+            let blanks = crate::story::blank_hsms(blank);
             format!(
                 "ok {} blank [{}]",
                 if *activated {
