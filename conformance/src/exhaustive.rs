@@ -27,6 +27,9 @@ pub struct ExhaustiveResult {
     pub steps: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// Traces stopped by an operation the system answered `unsupported`, by the operation's
+    /// name, with how many: the run is INCOMPLETE.
+    pub unsupported: std::collections::BTreeMap<&'static str, u64>,
     /// Failing transitions, shrunk (at most one when stopping at the first).
     pub failures: Vec<Failure>,
     /// Triples reached.
@@ -321,6 +324,9 @@ pub fn exhaustive(
         res.triples.extend(run.triples.iter().copied());
         if let Some(e) = run.input_error {
             return Err(Error::Usage(e));
+        }
+        if let Some(op) = run.unsupported_op {
+            *res.unsupported.entry(op.name()).or_default() += 1;
         }
         if run.divergence.is_some() {
             res.failures

@@ -401,6 +401,9 @@ pub struct CampaignResult {
     pub steps: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// Traces stopped by an operation the system answered `unsupported`, by the operation's
+    /// name, with how many: the run is INCOMPLETE.
+    pub unsupported: std::collections::BTreeMap<&'static str, u64>,
     /// Failing traces, re-run and (when they reproduce) shrunk.
     pub failures: Vec<Failure>,
     /// Triples reached.
@@ -440,6 +443,9 @@ pub fn campaign(
         res.triples.extend(run.triples.iter().copied());
         if let Some(e) = run.input_error {
             return Err(Error::Usage(format!("case {i}: {e}")));
+        }
+        if let Some(op) = run.unsupported_op {
+            *res.unsupported.entry(op.name()).or_default() += 1;
         }
         if run.divergence.is_some() {
             res.failures.push(investigate(i, cs, &trace, &run, factory));

@@ -131,9 +131,13 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
         Some(cmd) => {
             let log = args.sut.protocol_log()?;
             let pf = ProcessFactory::command(cmd, Duration::from_millis(args.sut.timeout_ms))
+                .with_max_version(args.sut.protocol_version)?
                 .with_log(log.clone());
             let hello = pf.hello(&cfg).map_err(|e| format!("`{cmd}`: {e}"))?;
-            println!("implementation: {} (process `{cmd}`)", hello.implementation);
+            println!(
+                "implementation: {} (process `{cmd}`, protocol version {})",
+                hello.implementation, hello.version
+            );
             if hello.policy != cfg.policy {
                 println!(
                     "the implementation runs its own limits {:?}: the model takes them",
@@ -150,6 +154,7 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
                     hsm_conformance::process::command_connector(cmd),
                     Duration::from_millis(args.sut.timeout_ms),
                 )
+                .with_max_version(args.sut.protocol_version)?
                 .with_log(log),
             )
         }
@@ -258,6 +263,25 @@ impl ConformRun<'_> {
             }
         }
         let r = self.random;
+        let mut unsupported = std::collections::BTreeMap::new();
+        for (op, n) in r
+            .unsupported
+            .iter()
+            .chain(self.exhaustive.iter().flat_map(|e| &e.unsupported))
+        {
+            *unsupported.entry(*op).or_insert(0) += n;
+        }
+        if !unsupported.is_empty() {
+            let ops: Vec<String> = unsupported
+                .iter()
+                .map(|(op, n)| format!("{op} ×{n}"))
+                .collect();
+            v.incomplete(format!(
+                "{} trace(s) stopped untested where the implementation answered unsupported: {}",
+                unsupported.values().sum::<u64>(),
+                ops.join(", ")
+            ));
+        }
         if r.traces < r.asked {
             v.incomplete(format!("{} of {} random traces ran", r.traces, r.asked));
         }

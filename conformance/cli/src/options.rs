@@ -25,6 +25,10 @@ pub struct SutArgs {
     /// (docs/protocol.md).
     #[arg(long, value_name = "FILE", requires = "sut_cmd")]
     pub log_protocol: Option<PathBuf>,
+    /// With --sut-cmd: the newest protocol version to speak (1 or 2; the process may answer
+    /// an older one).
+    #[arg(long, default_value_t = hsm_conformance::protocol::VERSION, value_name = "N")]
+    pub protocol_version: u64,
 }
 
 impl SutArgs {
@@ -33,6 +37,7 @@ impl SutArgs {
         Ok(match &self.sut_cmd {
             Some(cmd) => Box::new(
                 ProcessFactory::command(cmd, Duration::from_millis(self.timeout_ms))
+                    .with_max_version(self.protocol_version)?
                     .with_log(self.protocol_log()?),
             ),
             None => Box::new(ImplFactory::correct()),
@@ -70,9 +75,14 @@ impl SutArgs {
     pub fn replay_options(&self) -> String {
         match &self.sut_cmd {
             Some(cmd) => format!(
-                " --sut-cmd {} --timeout-ms {}",
+                " --sut-cmd {} --timeout-ms {}{}",
                 shell_quote(cmd),
-                self.timeout_ms
+                self.timeout_ms,
+                if self.protocol_version == hsm_conformance::protocol::VERSION {
+                    String::new()
+                } else {
+                    format!(" --protocol-version {}", self.protocol_version)
+                }
             ),
             None => String::new(),
         }

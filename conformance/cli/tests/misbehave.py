@@ -36,10 +36,12 @@ FOREVER = 3600
 
 def corrupt(answer):
     a = json.loads(answer)
+    # Protocol version 2: the observation the step's answer carries stays true.
+    observed = {"observed": a["observed"]} if "observed" in a else {}
     if "ok" in a:
-        a = {"id": a["id"], "err": "Forbidden"}
+        a = dict({"id": a["id"], "err": "Forbidden"}, **observed)
     elif "err" in a:
-        a = {"id": a["id"], "ok": {}}
+        a = dict({"id": a["id"], "ok": {}}, **observed)
     return json.dumps(a, separators=(",", ":")) + "\n"
 
 
