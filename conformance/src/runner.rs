@@ -58,6 +58,9 @@ pub struct TraceRun {
     pub unsupported: Option<Divergence>,
     /// The operation of that step.
     pub unsupported_op: Option<Operation>,
+    /// The profile's deviations that steps of the trace needed, and the system agreed with
+    /// ([`crate::profile`]).
+    pub deviations_seen: BTreeSet<crate::profile::Deviation>,
 }
 
 /// Whether `a` in state `s` takes the model beyond its fixed capacity (a full pool, or a key id
@@ -109,6 +112,7 @@ fn view_difference(before: &[String], after: &[String]) -> String {
 pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
     let mut run = TraceRun::default();
     let cfg = &trace.config;
+    let profile = factory.profile();
     let made = guarded(|| factory.fresh(cfg)).and_then(|r| r.map_err(|e| e.to_string()));
     let mut sut = match made {
         Ok(s) => s,
@@ -133,14 +137,14 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
         .chain(trace.steps.iter().cloned());
     for (i, step) in steps.enumerate() {
         let a = step.action;
-        let (expected, next) = cfg.step(&state, &a);
+        let (spec, next) = cfg.step(&state, &a);
         if let Some(recorded) = &step.outcome {
-            if *recorded != expected {
+            if *recorded != spec {
                 run.input_error = Some(format!(
                     "the trace disagrees with the spec at step {}: it records {}, the model answers {}",
                     i + 1,
                     show(recorded),
-                    show(&expected)
+                    show(&spec)
                 ));
                 run.contradicts_spec = true;
                 return run;
@@ -158,11 +162,21 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
         let triple = (
             Column::of(role),
             a.op.operation(),
-            expected.as_ref().err().copied(),
+            spec.as_ref().err().copied(),
         );
         let new_triple = run.triples.insert(triple);
+        // The profile's layer over the spec: the outcome the system must answer, and the
+        // state it is compared with (the lockstep state stays the spec's).
+        let (expected, answered) = match profile {
+            Some(p) => p.expected(&a, &spec),
+            None => (spec.clone(), None),
+        };
+        let (compared, shown) = match profile {
+            Some(p) => p.compared(cfg, &next),
+            None => (next, None),
+        };
         let (got, diverged) =
-            match guarded(|| check_step(&mut *sut, cfg, &state, &a, &expected, &next)) {
+            match guarded(|| check_step(&mut *sut, cfg, &state, &a, &expected, &compared)) {
                 Ok(r) => r,
                 Err(panic) => (Err(Error::Broken(panic.clone())), Some(panic)),
             };
@@ -194,6 +208,8 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
             });
             return run;
         }
+        run.deviations_seen
+            .extend(answered.into_iter().chain(shown));
         state = next;
     }
     run

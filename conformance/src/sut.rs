@@ -59,6 +59,11 @@ pub trait SutFactory: Sync {
     fn fresh(&self, cfg: &Config) -> Result<Box<dyn SystemUnderTest>, Error>;
     /// A one-line description for reports (`hsm-impl 0.1.0`).
     fn describe(&self) -> String;
+    /// The profile the systems are held to (`--profile`): what campaigns generate, and the
+    /// deviations the runner accepts ([`crate::profile`]). `None`: the whole spec.
+    fn profile(&self) -> Option<&crate::profile::Profile> {
+        None
+    }
 }
 
 /// How requests of the protocol reach a system: one request, its reply. `Err` is a

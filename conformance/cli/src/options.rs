@@ -29,6 +29,10 @@ pub struct SutArgs {
     /// an older one).
     #[arg(long, default_value_t = hsm_conformance::protocol::VERSION, value_name = "N")]
     pub protocol_version: u64,
+    /// With --sut-cmd: hold the implementation to this profile (a JSON file,
+    /// docs/conformance.md "Profiles"): what it has of the spec and its declared deviations.
+    #[arg(long, value_name = "FILE", requires = "sut_cmd")]
+    pub profile: Option<PathBuf>,
 }
 
 impl SutArgs {
@@ -38,10 +42,19 @@ impl SutArgs {
             Some(cmd) => Box::new(
                 ProcessFactory::command(cmd, Duration::from_millis(self.timeout_ms))
                     .with_max_version(self.protocol_version)?
+                    .with_profile(self.read_profile()?)
                     .with_log(self.protocol_log()?),
             ),
             None => Box::new(ImplFactory::correct()),
         })
+    }
+
+    /// The --profile file, read.
+    pub fn read_profile(&self) -> Result<Option<hsm_conformance::profile::Profile>, Error> {
+        self.profile
+            .as_deref()
+            .map(hsm_conformance::profile::Profile::read)
+            .transpose()
     }
 
     /// The --log-protocol file, created.
@@ -74,16 +87,22 @@ impl SutArgs {
     /// The options that make `hsmspec replay` test the same system (empty for hsm-impl).
     pub fn replay_options(&self) -> String {
         match &self.sut_cmd {
-            Some(cmd) => format!(
-                " --sut-cmd {} --timeout-ms {}{}",
-                shell_quote(cmd),
-                self.timeout_ms,
-                if self.protocol_version == hsm_conformance::protocol::VERSION {
-                    String::new()
-                } else {
-                    format!(" --protocol-version {}", self.protocol_version)
-                }
-            ),
+            Some(cmd) => {
+                format!(
+                    " --sut-cmd {} --timeout-ms {}{}",
+                    shell_quote(cmd),
+                    self.timeout_ms,
+                    if self.protocol_version == hsm_conformance::protocol::VERSION {
+                        String::new()
+                    } else {
+                        format!(" --protocol-version {}", self.protocol_version)
+                    }
+                ) + &self
+                    .profile
+                    .as_ref()
+                    .map(|p| format!(" --profile {}", shell_quote(&p.display().to_string())))
+                    .unwrap_or_default()
+            }
             None => String::new(),
         }
     }

@@ -115,7 +115,7 @@ pub struct ProcessFactory {
     pool: Arc<Mutex<Vec<Client>>>,
     log: Option<ProtocolLog>,
     max_version: u64,
-    profile: Option<String>,
+    profile: Option<crate::profile::Profile>,
 }
 
 impl ProcessFactory {
@@ -144,9 +144,8 @@ impl ProcessFactory {
         Ok(self)
     }
 
-    /// Names `profile` in `hello` (version 2 on): the profile the run holds the
-    /// implementation to.
-    pub fn with_profile(mut self, profile: Option<String>) -> ProcessFactory {
+    /// Holds the implementation to `profile` (`--profile`), named in `hello` (version 2 on).
+    pub fn with_profile(mut self, profile: Option<crate::profile::Profile>) -> ProcessFactory {
         self.profile = profile;
         self
     }
@@ -169,7 +168,20 @@ impl ProcessFactory {
     fn connect_client(&self, cfg: &Config) -> Result<(Client, Hello), Error> {
         let conn = (self.connect)()?;
         let mut client = Client::logged(conn, self.timeout, self.log.as_ref());
-        let hello = say_hello(&mut client, cfg, self.max_version, self.profile.as_deref())?;
+        let name = self.profile.as_ref().map(|p| p.name.as_str());
+        let hello = say_hello(&mut client, cfg, self.max_version, name)?;
+        if hello.profile.as_deref() != name {
+            let says = |p: Option<&str>| {
+                p.map_or("the whole spec".to_string(), |p| {
+                    format!("the profile `{p}`")
+                })
+            };
+            return Err(Error::Usage(format!(
+                "the implementation says it implements {}, the run holds it to {} (--profile)",
+                says(hello.profile.as_deref()),
+                says(name)
+            )));
+        }
         Ok((client, hello))
     }
 
@@ -236,6 +248,7 @@ impl SutFactory for ProcessFactory {
             None => match self.connect_client(cfg) {
                 Ok((c, _)) => c,
                 Err(Error::Refused(refusal)) => return Err(Error::Refused(refusal)),
+                Err(Error::Usage(m)) => return Err(Error::Refused(m)),
                 // A process that fails before the first step fails at the first step.
                 Err(e) => Client::dead(e.to_string()),
             },
@@ -245,6 +258,10 @@ impl SutFactory for ProcessFactory {
 
     fn describe(&self) -> String {
         self.label.clone()
+    }
+
+    fn profile(&self) -> Option<&crate::profile::Profile> {
+        self.profile.as_ref()
     }
 }
 
