@@ -39,12 +39,22 @@ impl SutArgs {
     /// The factory: a process factory with --sut-cmd, else `hsm-impl` linked in.
     pub fn factory(&self) -> Result<Box<dyn SutFactory>, Error> {
         Ok(match &self.sut_cmd {
-            Some(cmd) => Box::new(
-                ProcessFactory::command(cmd, Duration::from_millis(self.timeout_ms))
+            Some(cmd) => {
+                let f = ProcessFactory::command(cmd, Duration::from_millis(self.timeout_ms))
                     .with_max_version(self.protocol_version)?
                     .with_profile(self.read_profile()?)
-                    .with_log(self.protocol_log()?),
-            ),
+                    .with_log(self.protocol_log()?);
+                // A profile the implementation does not implement is a usage error before any
+                // trace (other failures of hello are the first trace's, as without a profile).
+                if self.profile.is_some() {
+                    if let Err(e @ Error::Usage(_)) =
+                        f.hello(&hsm_conformance::generate::runner_config())
+                    {
+                        return Err(e);
+                    }
+                }
+                Box::new(f)
+            }
             None => Box::new(ImplFactory::correct()),
         })
     }

@@ -646,6 +646,18 @@ fn a_declared_deviation_passes_and_is_seen_an_undeclared_one_fails() {
     let r = conform("logout-always-ok", None, 5, 20);
     assert_eq!(r.code(), Some(2), "{}", r.text);
     r.done();
+    // replay too: a profile the implementation does not implement is a usage error.
+    let trace = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../traces/exhaustive-fresh-the-PRECO-can-activate-the-cluster.json"
+    );
+    let r = hsmspec(
+        &["replay", trace, "--profile", &other],
+        "logout-always-ok",
+        None,
+    );
+    assert_eq!(r.code(), Some(2), "{}", r.text);
+    r.done();
     for p in [none, declared, other] {
         let _ = std::fs::remove_file(p);
     }
