@@ -5,7 +5,9 @@
 //! - `impl_alone`: `hsm-impl` executing the same actions through the adapter's translation;
 //! - `lockstep`: `runner::run_trace` with `hsm-impl` linked in, what `hsmspec conform` runs per
 //!   case;
-//! - `process`: `run_trace` against a `hsmspec serve-impl` child through the process protocol.
+//! - `process`: `run_trace` against a `hsmspec serve-impl` child through the process protocol,
+//!   version 2 (a step answered with its observation: one round trip per step);
+//! - `process_v1`: the same through protocol version 1 (an `observe` per HSM before and after).
 //!
 //! The workload: the random campaign's generator (`generate::runner_config`, the test password
 //! cost) with a fixed seed, [`CASES`] traces of [`STEPS`] steps, generated once before anything
@@ -151,10 +153,12 @@ fn hsmspec_binary() -> Result<PathBuf, String> {
 /// timing; the factory keeps that one child for every trace), or why not. A binary older than
 /// the library is not detected here (its mtime says nothing: `cargo bench` relinks this
 /// benchmark after any change); a stale protocol fails `hello` or the untimed pass instead.
-fn serve_impl_factory() -> Result<ProcessFactory, String> {
+fn serve_impl_factory(version: u64) -> Result<ProcessFactory, String> {
     let bin = hsmspec_binary()?;
     let cmd = format!("'{}' serve-impl", bin.display());
-    let f = ProcessFactory::command(&cmd, Duration::from_secs(20));
+    let f = ProcessFactory::command(&cmd, Duration::from_secs(20))
+        .with_max_version(version)
+        .map_err(|e| e.to_string())?;
     f.hello(&runner_config())
         .map_err(|e| format!("`{cmd}` did not say hello: {e}"))?;
     Ok(f)
@@ -191,19 +195,21 @@ fn runner(c: &mut Criterion) {
     g.bench_function("impl_alone", |b| b.iter(|| impl_all(&w, &imp)));
     g.bench_function("lockstep", |b| b.iter(|| lockstep_all(&w, &imp)));
 
-    match serve_impl_factory() {
-        Ok(f) => {
-            // Untimed: the workload passes through the protocol too, and one pass's time sets
-            // the measurement time so that each sample is one pass (10 passes in all; criterion
-            // then prints "Unable to complete 10 samples", which it does whenever a sample is
-            // a single iteration; two per sample would double the time for nothing).
-            let start = Instant::now();
-            assert_eq!(lockstep_all(&w, &f), w.steps, "the process runs every step");
-            let pass = start.elapsed();
-            g.measurement_time(Duration::from_secs(8).max(pass.mul_f64(9.0)));
-            g.bench_function("process", |b| b.iter(|| lockstep_all(&w, &f)));
+    for (name, version) in [("process", 2), ("process_v1", 1)] {
+        match serve_impl_factory(version) {
+            Ok(f) => {
+                // Untimed: the workload passes through the protocol too, and one pass's time sets
+                // the measurement time so that each sample is one pass (10 passes in all; criterion
+                // then prints "Unable to complete 10 samples", which it does whenever a sample is
+                // a single iteration; two per sample would double the time for nothing).
+                let start = Instant::now();
+                assert_eq!(lockstep_all(&w, &f), w.steps, "the process runs every step");
+                let pass = start.elapsed();
+                g.measurement_time(Duration::from_secs(8).max(pass.mul_f64(9.0)));
+                g.bench_function(name, |b| b.iter(|| lockstep_all(&w, &f)));
+            }
+            Err(why) => println!("runner/{name}: SKIPPED: {why}"),
         }
-        Err(why) => println!("runner/process: SKIPPED: {why}"),
     }
     g.finish();
 }

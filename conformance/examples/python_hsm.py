@@ -19,13 +19,19 @@ import os
 import re
 import sys
 
-PROTOCOL_VERSION = 1
+# The versions this example speaks: 2 (a step's answer carries the observation of every HSM,
+# operations it lacks answer `unsupported`) and 1.
+PROTOCOL_VERSIONS = (1, 2)
 PRECO_NAME, PRECO_PASSWORD, AU_NAME = "admin", "password", "app_user"
 NAME_CHARS = re.compile(r"^[a-z0-9_]+$")
 
 
 class Refused(Exception):
     """The request cannot be served (unknown operation, malformed arguments)."""
+
+
+class Unsupported(Exception):
+    """An operation of the spec this example does not have (version 2: `unsupported`)."""
 
 
 class HsmError(Exception):
@@ -113,7 +119,7 @@ class Cluster:
             self.sessions[client][h] = None
             return {}
         if op not in ALLOWED:
-            raise Refused("operation %s is not implemented by this example" % op)
+            raise Unsupported("operation %s is not implemented by this example" % op)
         allowed = ALLOWED[op]
         if allowed is not None:
             if role is None:
@@ -176,7 +182,7 @@ class Cluster:
             # No keys in this example, so never OwnsKeys.
             del hsm.users[name]
             return {}
-        raise Refused("operation %s is not implemented by this example" % op)
+        raise Unsupported("operation %s is not implemented by this example" % op)
 
     def locked(self, user):
         return user.failures >= self.policy["lockout_threshold"]
@@ -195,18 +201,23 @@ class Cluster:
         }
 
 
-def handle(req, clusters):
+def handle(req, clusters, conn):
     kind = req.get("type")
     if kind == "hello":
-        if req.get("version") != PROTOCOL_VERSION:
-            raise Refused("this example speaks protocol version %d" % PROTOCOL_VERSION)
+        theirs = req.get("versions") or [req.get("version")]
+        common = [v for v in PROTOCOL_VERSIONS if v in theirs]
+        if not common:
+            raise Refused("this example speaks protocol versions %s" % (PROTOCOL_VERSIONS,))
+        if req.get("profile") is not None:
+            raise Refused("this example implements no profile, only a subset of the spec")
+        conn["version"] = max(common)
         # This example runs whatever limits the runner asks for.
-        return {"version": PROTOCOL_VERSION, "implementation": "python_hsm.py example",
+        return {"version": conn["version"], "implementation": "python_hsm.py example",
                 "policy": req["policy"]}
     if kind == "reset":
         which = req.get("cluster", 0)
         if which != 0:
-            raise Refused("only one cluster: masking is not implemented by this example")
+            raise Unsupported("only one cluster: masking is not implemented by this example")
         clusters[0] = Cluster(req["hsms"], req["clients"], req["au_password"], req["policy"])
         return {"policy": req["policy"]}
     cluster = clusters.get(req.get("cluster", 0))
@@ -221,18 +232,28 @@ def handle(req, clusters):
 
 def main():
     clusters = {}
+    conn = {"version": 1}
     for line in sys.stdin:
         if not line.strip():
             continue
         req_id = None
+        req = {}
         try:
             req = json.loads(line)
             req_id = req.get("id")
-            answer = {"id": req_id, "ok": handle(req, clusters)}
+            answer = {"id": req_id, "ok": handle(req, clusters, conn)}
         except HsmError as e:
             answer = {"id": req_id, "err": str(e)}
+        except Unsupported as e:
+            kind = "unsupported" if conn["version"] >= 2 else "refused"
+            answer = {"id": req_id, kind: str(e)}
         except (Refused, KeyError, TypeError, ValueError, AttributeError) as e:
             answer = {"id": req_id, "refused": "%s: %s" % (type(e).__name__, e)}
+        # Version 2: a step asked to observe answers every HSM of its cluster as well.
+        if isinstance(req, dict) and req.get("observe") and req.get("type") == "step":
+            cluster = clusters.get(req.get("cluster", 0))
+            if cluster is not None:
+                answer["observed"] = [cluster.observe(h) for h in range(len(cluster.hsms))]
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
 

@@ -27,6 +27,10 @@ pub enum Error {
     /// The system under test cannot run what was asked (it refused `hello` or `reset`, or
     /// runs another policy than the trace needs): the run cannot judge it.
     Refused(String),
+    /// The system under test answered `unsupported` (protocol version 2): it does not have an
+    /// operation the run asked of it. Not a divergence and not a usage error: the trace stops
+    /// there untested, and the verdict is INCOMPLETE.
+    Unsupported(String),
     /// The model cannot take the input (a configuration, a trace, a family list).
     Model(hsm_model::Error),
     /// Bad options, or input that cannot be read (a file, a committed coverage file).
@@ -47,6 +51,7 @@ impl Error {
             Error::Divergence(m) => Error::Divergence(with(m)),
             Error::Broken(m) => Error::Broken(with(m)),
             Error::Refused(m) => Error::Refused(with(m)),
+            Error::Unsupported(m) => Error::Unsupported(with(m)),
             Error::Usage(m) => Error::Usage(with(m)),
             Error::Model(e) => Error::Usage(with(e.to_string())),
         }
@@ -56,9 +61,11 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Divergence(m) | Error::Broken(m) | Error::Refused(m) | Error::Usage(m) => {
-                f.write_str(m)
-            }
+            Error::Divergence(m)
+            | Error::Broken(m)
+            | Error::Refused(m)
+            | Error::Unsupported(m)
+            | Error::Usage(m) => f.write_str(m),
             Error::Model(e) => e.fmt(f),
         }
     }

@@ -27,6 +27,11 @@ pub struct ExhaustiveResult {
     pub steps: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// Traces stopped by an operation the system answered `unsupported`, by the operation's
+    /// name, with how many: the run is INCOMPLETE.
+    pub unsupported: std::collections::BTreeMap<&'static str, u64>,
+    /// The profile's deviations that steps needed and the system agreed with.
+    pub deviations_seen: BTreeSet<crate::profile::Deviation>,
     /// Failing transitions, shrunk (at most one when stopping at the first).
     pub failures: Vec<Failure>,
     /// Triples reached.
@@ -321,6 +326,11 @@ pub fn exhaustive(
         res.triples.extend(run.triples.iter().copied());
         if let Some(e) = run.input_error {
             return Err(Error::Usage(e));
+        }
+        res.deviations_seen
+            .extend(run.deviations_seen.iter().copied());
+        if let Some(op) = run.unsupported_op {
+            *res.unsupported.entry(op.name()).or_default() += 1;
         }
         if run.divergence.is_some() {
             res.failures

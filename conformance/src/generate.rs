@@ -155,6 +155,7 @@ type OpChoice<'a> = (
 /// Generates actions from the model's state.
 pub struct Generator {
     model: HsmModel,
+    profile: Option<crate::profile::Profile>,
 }
 
 impl Generator {
@@ -162,7 +163,14 @@ impl Generator {
     pub fn new(cfg: &Config) -> Result<Generator, Error> {
         Ok(Generator {
             model: HsmModel::new(cfg.clone())?,
+            profile: None,
         })
+    }
+
+    /// Generates only what `profile` has (its operations, the roles it can create).
+    pub fn restricted(mut self, profile: Option<crate::profile::Profile>) -> Generator {
+        self.profile = profile;
+        self
     }
 
     /// The configuration.
@@ -185,6 +193,17 @@ impl Generator {
         let mut all = Vec::new();
         self.model.enabled_actions(s, &mut all);
         add_boundary_actions(&self.model.cfg, &mut all);
+        if let Some(p) = &self.profile {
+            all.retain(|a| p.allows(a));
+        }
+        if all.is_empty() {
+            // Nothing the profile has is enabled: the one operation every system has.
+            return Action {
+                client: hsm_model::state::ClientId(client.unwrap_or(0)),
+                hsm: hsm_model::state::HsmId(0),
+                op: hsm_model::Op::GetClusterInfo,
+            };
+        }
         for _ in 0..32 {
             let a = respell(&self.model.cfg, self.pick(s, &all, client, rng), rng);
             if !crate::runner::beyond_capacity(&self.model.cfg, s, &a) {
@@ -401,6 +420,11 @@ pub struct CampaignResult {
     pub steps: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// Traces stopped by an operation the system answered `unsupported`, by the operation's
+    /// name, with how many: the run is INCOMPLETE.
+    pub unsupported: std::collections::BTreeMap<&'static str, u64>,
+    /// The profile's deviations that steps needed and the system agreed with.
+    pub deviations_seen: BTreeSet<crate::profile::Deviation>,
     /// Failing traces, re-run and (when they reproduce) shrunk.
     pub failures: Vec<Failure>,
     /// Triples reached.
@@ -420,7 +444,7 @@ pub fn campaign(
     factory: &dyn SutFactory,
     tick: &dyn Fn(u64),
 ) -> Result<CampaignResult, Error> {
-    let gen = Generator::new(cfg)?;
+    let gen = Generator::new(cfg)?.restricted(factory.profile().cloned());
     let start = Instant::now();
     let mut res = CampaignResult {
         asked: opts.cases,
@@ -440,6 +464,11 @@ pub fn campaign(
         res.triples.extend(run.triples.iter().copied());
         if let Some(e) = run.input_error {
             return Err(Error::Usage(format!("case {i}: {e}")));
+        }
+        res.deviations_seen
+            .extend(run.deviations_seen.iter().copied());
+        if let Some(op) = run.unsupported_op {
+            *res.unsupported.entry(op.name()).or_default() += 1;
         }
         if run.divergence.is_some() {
             res.failures.push(investigate(i, cs, &trace, &run, factory));

@@ -37,6 +37,7 @@ pub mod exhaustive;
 pub mod failure;
 pub mod generate;
 pub mod process;
+pub mod profile;
 pub mod protocol;
 pub mod runner;
 pub mod sut;

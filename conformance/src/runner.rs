@@ -1,6 +1,7 @@
 //! Running a trace in lockstep on the model and a system under test, shrinking a failing trace
 //! to a 1-minimal one, and printing it.
 
+use crate::error::Error;
 use crate::sut::SutFactory;
 use hsm_model::story::{changes, cluster_view, outcome_text};
 use hsm_model::trace::{describe, Trace, TraceStep};
@@ -53,6 +54,14 @@ pub struct TraceRun {
     pub sut_failed: bool,
     /// The input error is a recorded outcome the model contradicts (not an unreadable trace).
     pub contradicts_spec: bool,
+    /// The system answered `unsupported` (protocol version 2) at this step: the trace stopped
+    /// there, neither passed nor failed (the run is INCOMPLETE).
+    pub unsupported: Option<Divergence>,
+    /// The operation of that step.
+    pub unsupported_op: Option<Operation>,
+    /// The profile's deviations that steps of the trace needed, and the system agreed with
+    /// ([`crate::profile`]).
+    pub deviations_seen: BTreeSet<crate::profile::Deviation>,
 }
 
 /// Whether `a` in state `s` takes the model beyond its fixed capacity (a full pool, or a key id
@@ -104,6 +113,7 @@ fn view_difference(before: &[String], after: &[String]) -> String {
 pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
     let mut run = TraceRun::default();
     let cfg = &trace.config;
+    let profile = factory.profile();
     let made = guarded(|| factory.fresh(cfg)).and_then(|r| r.map_err(|e| e.to_string()));
     let mut sut = match made {
         Ok(s) => s,
@@ -128,14 +138,14 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
         .chain(trace.steps.iter().cloned());
     for (i, step) in steps.enumerate() {
         let a = step.action;
-        let (expected, next) = cfg.step(&state, &a);
+        let (spec, next) = cfg.step(&state, &a);
         if let Some(recorded) = &step.outcome {
-            if *recorded != expected {
+            if *recorded != spec {
                 run.input_error = Some(format!(
                     "the trace disagrees with the spec at step {}: it records {}, the model answers {}",
                     i + 1,
                     outcome_text(cfg, recorded),
-                    outcome_text(cfg, &expected)
+                    outcome_text(cfg, &spec)
                 ));
                 run.contradicts_spec = true;
                 return run;
@@ -150,20 +160,44 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
             return run;
         }
         let role = state.session_role(a.client, a.hsm);
-        run.triples.insert((
+        let triple = (
             Column::of(role),
             a.op.operation(),
-            expected.as_ref().err().copied(),
-        ));
+            spec.as_ref().err().copied(),
+        );
+        let new_triple = run.triples.insert(triple);
+        // The profile's layer over the spec: the outcome the system must answer, and the
+        // state it is compared with (the lockstep state stays the spec's).
+        let (expected, answered) = match profile {
+            Some(p) => p.expected(&a, &spec),
+            None => (spec.clone(), None),
+        };
+        let (compared, shown) = match profile {
+            Some(p) => p.compared(cfg, &next),
+            None => (next, None),
+        };
         let (got, diverged) =
-            match guarded(|| check_step(&mut *sut, cfg, &state, &a, &expected, &next)) {
+            match guarded(|| check_step(&mut *sut, cfg, &state, &a, &expected, &compared)) {
                 Ok(r) => r,
-                Err(panic) => (Err(panic.clone()), Some(panic)),
+                Err(panic) => (Err(Error::Broken(panic.clone())), Some(panic)),
             };
+        if let Err(Error::Unsupported(m)) = &got {
+            run.unsupported = Some(Divergence {
+                step: i + 1,
+                action: describe(cfg, &a),
+                message: m.clone(),
+            });
+            run.unsupported_op = Some(a.op.operation());
+            // Not tested: not reached either.
+            if new_triple {
+                run.triples.remove(&triple);
+            }
+            return run;
+        }
         run.steps.push(StepResult {
             action: a,
             model: expected,
-            sut: got,
+            sut: got.map_err(|e| e.to_string()),
         });
         if let Some(message) = diverged {
             run.sut_failed =
@@ -175,6 +209,8 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
             });
             return run;
         }
+        run.deviations_seen
+            .extend(answered.into_iter().chain(shown));
         state = next;
     }
     run
@@ -182,7 +218,8 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
 
 /// One step on the system under test, and what diverged: the outcome, then (after an error
 /// but SPEC §3's failed-Login exception) that the inspection view is what it was before the
-/// step, then every HSM's state against the model.
+/// step, then every HSM's state against the model. A step the system answered `unsupported`
+/// is `Err(Error::Unsupported)` and nothing diverged.
 fn check_step(
     sut: &mut dyn crate::sut::SystemUnderTest,
     cfg: &Config,
@@ -190,14 +227,14 @@ fn check_step(
     a: &Action,
     expected: &Outcome,
     next: &State,
-) -> (Result<Outcome, String>, Option<String>) {
+) -> (Result<Outcome, Error>, Option<String>) {
     // SPEC §3: nothing changes on an error. The view before the step, to compare with
     // the view after it, independently of the model's state.
     let before = (!error_may_change_state(cfg, state, a, expected)).then(|| sut.observe());
     let got = sut.step(a, state, expected);
-    let got = got.map_err(|e| e.to_string());
     let diverged = match &got {
-        Err(m) => Some(m.clone()),
+        Err(Error::Unsupported(_)) => None,
+        Err(m) => Some(m.to_string()),
         Ok(o) if o != expected => Some(format!(
             "outcome: model {}, implementation {}",
             outcome_text(cfg, expected),
@@ -445,6 +482,12 @@ pub fn format_run(cfg: &Config, run: &TraceRun) -> String {
     }
     if let Some(e) = &run.input_error {
         out.push_str(&format!("INPUT ERROR: {e}\n"));
+    }
+    if let Some(u) = &run.unsupported {
+        out.push_str(&format!(
+            "UNSUPPORTED at step {} ({}): {}; the rest of the trace was not run\n",
+            u.step, u.action, u.message
+        ));
     }
     out
 }

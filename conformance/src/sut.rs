@@ -59,6 +59,11 @@ pub trait SutFactory: Sync {
     fn fresh(&self, cfg: &Config) -> Result<Box<dyn SystemUnderTest>, Error>;
     /// A one-line description for reports (`hsm-impl 0.1.0`).
     fn describe(&self) -> String;
+    /// The profile the systems are held to (`--profile`): what campaigns generate, and the
+    /// deviations the runner accepts ([`crate::profile`]). `None`: the whole spec.
+    fn profile(&self) -> Option<&crate::profile::Profile> {
+        None
+    }
 }
 
 /// How requests of the protocol reach a system: one request, its reply. `Err` is a
@@ -70,6 +75,13 @@ pub trait Transport {
     /// Whether the transport broke for good (every later call fails).
     fn broken(&self) -> bool {
         false
+    }
+    /// Protocol version 2: the observation of every HSM of cluster 0 that the last `step`
+    /// answer carried (`observed`), while nothing was sent since but `observe`s; `None` when
+    /// the transport does not combine steps with observations, or something else was sent.
+    /// What the runner inspects then comes from it instead of one `observe` per HSM.
+    fn views(&self) -> Option<&[Observation]> {
+        None
     }
 }
 
@@ -104,6 +116,22 @@ impl<T: Transport> ProtocolSut<T> {
         laws::check(&mut self.transport, &self.abstraction, a, out)
     }
 
+    /// Every HSM of the trace's cluster as the system shows it: from the last step's
+    /// combined answer when there is one (protocol version 2), else one `observe` per HSM.
+    pub fn observations(&mut self) -> Result<Vec<Observation>, Error> {
+        let hsms = self.abstraction.config().hsms as usize;
+        if let Some(v) = self.transport.views() {
+            if v.len() != hsms {
+                return diverged(format!(
+                    "the step's answer observed {} HSMs, the cluster has {hsms}",
+                    v.len()
+                ));
+            }
+            return Ok(v.to_vec());
+        }
+        (0..hsms).map(|h| self.observation(h)).collect()
+    }
+
     /// HSM `h` of the trace's cluster as the system shows it.
     pub fn observation(&mut self, h: usize) -> Result<Observation, Error> {
         let request = Request::Observe {
@@ -115,6 +143,7 @@ impl<T: Transport> ProtocolSut<T> {
             Reply::Ok(_) => diverged(format!("observe HSM {h} answered no observation")),
             Reply::Err(e) => diverged(format!("observe HSM {h} answered the error `{e}`")),
             Reply::Refused(r) => diverged(format!("observe HSM {h} refused: {r}")),
+            Reply::Unsupported(r) => diverged(format!("observe HSM {h} answered unsupported: {r}")),
         }
     }
 }
@@ -134,19 +163,16 @@ impl<T: Transport> SystemUnderTest for ProtocolSut<T> {
     }
 
     fn check_state(&mut self, model: &State) -> Result<(), Error> {
-        for h in 0..self.abstraction.config().hsms as usize {
-            let o = self.observation(h)?;
-            self.abstraction.check_view(model, h, &o)?;
+        for (h, o) in self.observations()?.iter().enumerate() {
+            self.abstraction.check_view(model, h, o)?;
         }
         Ok(())
     }
 
     fn observe(&mut self) -> Result<Vec<String>, Error> {
-        (0..self.abstraction.config().hsms as usize)
-            .map(|h| {
-                let o = self.observation(h)?;
-                serde_json::to_string(&o).map_err(|e| Error::Divergence(e.to_string()))
-            })
+        self.observations()?
+            .iter()
+            .map(|o| serde_json::to_string(o).map_err(|e| Error::Divergence(e.to_string())))
             .collect()
     }
 

@@ -37,8 +37,9 @@ pub fn conform_concurrent(
     }
     if args.sut.sut_cmd.is_some() {
         return Err(Error::Usage(
-            "--concurrent runs hsm-impl in process: a process under test needs the protocol's \
-             `concurrent` capability (protocol version 2), which this build does not speak yet"
+            "--concurrent runs hsm-impl in process: protocol version 2 lets a process under test \
+             declare the `concurrent` capability, but the concurrent campaign does not drive \
+             processes yet"
                 .into(),
         ));
     }

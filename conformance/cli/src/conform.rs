@@ -149,21 +149,37 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
     let reachable = committed()?;
     let mut cfg = runner_config();
     cfg.families = families;
+    let profile = args.sut.read_profile()?;
+    if profile.is_some() && args.exhaustive {
+        return Err("--exhaustive with --profile: the exhaustive configurations are not restricted to a profile yet".into());
+    }
+    if let Some(p) = &profile {
+        cfg = p.model_config(&cfg);
+    }
     let mut adopted = None;
     let factory: Box<dyn SutFactory> = match &args.sut.sut_cmd {
         None => Box::new(ImplFactory::correct()),
         Some(cmd) => {
             let log = args.sut.protocol_log()?;
             let pf = ProcessFactory::command(cmd, Duration::from_millis(args.sut.timeout_ms))
+                .with_max_version(args.sut.protocol_version)?
+                .with_profile(profile.clone())
                 .with_log(log.clone());
             let hello = pf.hello(&cfg).map_err(|e| format!("`{cmd}`: {e}"))?;
-            say!("implementation: {} (process `{cmd}`)", hello.implementation);
+            say!(
+                "implementation: {} (process `{cmd}`, protocol version {})",
+                hello.implementation,
+                hello.version
+            );
             if hello.policy != cfg.policy {
                 say!(
                     "the implementation runs its own limits ({}): the model takes them",
                     hsm_model::story::policy_text(&hello.policy)
                 );
                 cfg.policy = hello.policy;
+                if let Some(p) = &profile {
+                    cfg = p.model_config(&cfg);
+                }
                 cfg.validate()
                     .map_err(|e| format!("the implementation's policy: {e}"))?;
                 adopted = Some(hello.policy);
@@ -174,11 +190,21 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
                     hsm_conformance::process::command_connector(cmd),
                     Duration::from_millis(args.sut.timeout_ms),
                 )
+                .with_max_version(args.sut.protocol_version)?
+                .with_profile(profile.clone())
                 .with_log(log),
             )
         }
     };
     let factory = &*factory;
+    if let Some(p) = &profile {
+        println!(
+            "profile: {} ({} operations left out; deviations declared: {})",
+            p.name,
+            p.without.len(),
+            list(&p.deviations.iter().map(|d| d.name()).collect::<Vec<_>>())
+        );
+    }
     if families != Families::all() {
         say!("operation families tested: {families}");
     }
@@ -225,6 +251,7 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
         exhaustive: &exhaustive_results,
         skipped: &skipped,
         reachable: &reachable,
+        profile: profile.as_ref(),
     };
     let verdict = run.verdict(args);
     run.print(args, &verdict)?;
@@ -241,6 +268,16 @@ struct ConformRun<'a> {
     /// Exhaustive configurations left out because they need a family that is off.
     skipped: &'a [String],
     reachable: &'a hsm_conformance::coverage::CoverageFile,
+    profile: Option<&'a hsm_conformance::profile::Profile>,
+}
+
+/// Names, comma-separated, or `none`.
+fn list(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 impl ConformRun<'_> {
@@ -282,6 +319,25 @@ impl ConformRun<'_> {
             }
         }
         let r = self.random;
+        let mut unsupported = std::collections::BTreeMap::new();
+        for (op, n) in r
+            .unsupported
+            .iter()
+            .chain(self.exhaustive.iter().flat_map(|e| &e.unsupported))
+        {
+            *unsupported.entry(*op).or_insert(0) += n;
+        }
+        if !unsupported.is_empty() {
+            let ops: Vec<String> = unsupported
+                .iter()
+                .map(|(op, n)| format!("{op} ×{n}"))
+                .collect();
+            v.incomplete(format!(
+                "{} trace(s) stopped untested where the implementation answered unsupported: {}",
+                unsupported.values().sum::<u64>(),
+                ops.join(", ")
+            ));
+        }
         if r.traces < r.asked {
             v.incomplete(format!("{} of {} random traces ran", r.traces, r.asked));
         }
@@ -353,11 +409,25 @@ impl ConformRun<'_> {
             reachable.config,
             reached.len()
         );
-        if !off.is_empty() {
+        if !off.is_empty() || self.profile.is_some() {
             say!(
-                "left out: the operation families {} (switched off by --ops): {} reachable triples not tested",
-                off.join(", "),
-                left_out.len()
+                "left out: {} reachable triples not tested (operation families switched off by --ops: {}; operations the profile does not have: {})",
+                left_out.len(),
+                list(&off),
+                list(&self.profile.map(|p| p.without.iter().map(String::as_str).collect::<Vec<_>>()).unwrap_or_default())
+            );
+        }
+        if let Some(p) = self.profile {
+            let mut seen = random.deviations_seen.clone();
+            for e in exh {
+                seen.extend(e.deviations_seen.iter().copied());
+            }
+            let declared: Vec<&str> = p.deviations.iter().map(|d| d.name()).collect();
+            say!(
+                "deviations declared by the profile `{}`: {}; seen: {}",
+                p.name,
+                list(&declared),
+                list(&hsm_conformance::profile::names(&seen))
             );
         }
         let failures = self.failures();
@@ -541,9 +611,10 @@ impl ConformRun<'_> {
             reached.extend(e.triples.iter().copied());
         }
         let families = self.cfg.families;
+        let has = |op: hsm_model::Operation| self.profile.is_none_or(|p| p.has_operation(op));
         missed(self.reachable, &reached)
             .into_iter()
-            .partition(|t| families.contains(t.1.family()))
+            .partition(|t| families.contains(t.1.family()) && has(t.1))
     }
 }
 

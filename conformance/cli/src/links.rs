@@ -42,6 +42,8 @@ const CLI_CONCURRENT: &str = "conformance/cli/tests/concurrent.rs";
 const SCENARIOS: &str = "conformance/tests/scenarios.rs";
 const CLI_SCENARIOS: &str = "conformance/cli/tests/scenarios.rs";
 const MODEL_SCENARIOS: &str = "model/src/scenario/tests.rs";
+const PROTOCOL: &str = "conformance/cli/tests/protocol.rs";
+const PROFILE: &str = "conformance/tests/profile.rs";
 
 /// The traceability table, by hand: every test checks that each name cited exists.
 pub const LINKS: &[Link] = &[
@@ -538,6 +540,30 @@ pub const LINKS: &[Link] = &[
         tests: &[
             (MODEL_SCENARIOS, "a_v1_trace_converts_to_a_scenario_with_the_same_outcomes"),
             (CLI_SCENARIOS, "converted_traces_replay_and_a_scenario_runs_through_sut_cmd"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D50 protocol version 2: a step answered with every HSM's observation, `unsupported` makes the run INCOMPLETE, version 1 still spoken (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (PROTOCOL, "python_example_passes_on_its_subset"),
+            (PROTOCOL, "unsupported_operations_make_the_run_incomplete"),
+            (PROTOCOL, "version_1_is_still_spoken"),
+            (PROTOCOL, "a_version_2_step_without_its_observation_diverges"),
+            (PROTOCOL, "the_fault_zoo_is_caught_through_the_protocol"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D51 profiles: what a class of systems has, and its deviations as a layer over step (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (PROFILE, "a_campaign_generates_only_what_the_profile_has"),
+            (PROFILE, "a_declared_deviation_the_system_does_not_have_fails"),
+            (ZOO, "a_declared_deviation_passes_and_is_seen_an_undeclared_one_fails"),
         ],
         faults: &[],
     },

@@ -27,18 +27,46 @@ pub struct SutArgs {
     /// (docs/protocol.md).
     #[arg(long, value_name = "FILE", requires = "sut_cmd")]
     pub log_protocol: Option<PathBuf>,
+    /// With --sut-cmd: the newest protocol version to speak (1 or 2; the process may answer
+    /// an older one).
+    #[arg(long, default_value_t = hsm_conformance::protocol::VERSION, value_name = "N")]
+    pub protocol_version: u64,
+    /// With --sut-cmd: hold the implementation to this profile (a JSON file,
+    /// docs/conformance.md "Profiles"): what it has of the spec and its declared deviations.
+    #[arg(long, value_name = "FILE", requires = "sut_cmd")]
+    pub profile: Option<PathBuf>,
 }
 
 impl SutArgs {
     /// The factory: a process factory with --sut-cmd, else `hsm-impl` linked in.
     pub fn factory(&self) -> Result<Box<dyn SutFactory>, Error> {
         Ok(match &self.sut_cmd {
-            Some(cmd) => Box::new(
-                ProcessFactory::command(cmd, Duration::from_millis(self.timeout_ms))
-                    .with_log(self.protocol_log()?),
-            ),
+            Some(cmd) => {
+                let f = ProcessFactory::command(cmd, Duration::from_millis(self.timeout_ms))
+                    .with_max_version(self.protocol_version)?
+                    .with_profile(self.read_profile()?)
+                    .with_log(self.protocol_log()?);
+                // A profile the implementation does not implement is a usage error before any
+                // trace (other failures of hello are the first trace's, as without a profile).
+                if self.profile.is_some() {
+                    if let Err(e @ Error::Usage(_)) =
+                        f.hello(&hsm_conformance::generate::runner_config())
+                    {
+                        return Err(e);
+                    }
+                }
+                Box::new(f)
+            }
             None => Box::new(ImplFactory::correct()),
         })
+    }
+
+    /// The --profile file, read.
+    pub fn read_profile(&self) -> Result<Option<hsm_conformance::profile::Profile>, Error> {
+        self.profile
+            .as_deref()
+            .map(hsm_conformance::profile::Profile::read)
+            .transpose()
     }
 
     /// The --log-protocol file, created.
@@ -140,11 +168,22 @@ impl SutArgs {
     /// The options that make `hsmspec replay` test the same system (empty for hsm-impl).
     pub fn replay_options(&self) -> String {
         match &self.sut_cmd {
-            Some(cmd) => format!(
-                " --sut-cmd {} --timeout-ms {}",
-                shell_quote(cmd),
-                self.timeout_ms
-            ),
+            Some(cmd) => {
+                format!(
+                    " --sut-cmd {} --timeout-ms {}{}",
+                    shell_quote(cmd),
+                    self.timeout_ms,
+                    if self.protocol_version == hsm_conformance::protocol::VERSION {
+                        String::new()
+                    } else {
+                        format!(" --protocol-version {}", self.protocol_version)
+                    }
+                ) + &self
+                    .profile
+                    .as_ref()
+                    .map(|p| format!(" --profile {}", shell_quote(&p.display().to_string())))
+                    .unwrap_or_default()
+            }
             None => String::new(),
         }
     }

@@ -51,6 +51,8 @@ pub enum FileVerdict {
     Unreadable,
     /// A concurrent history the linearizability search could not decide.
     Undecided,
+    /// The system answered `unsupported` at a step: the rest was not run.
+    Unsupported,
 }
 
 /// One replayed file, for the report.
@@ -132,6 +134,12 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
             FileVerdict::Undecided => verdict.incomplete(format!(
                 "{}: the linearizability search did not decide it",
                 r.file
+            )),
+            FileVerdict::Unsupported => verdict.incomplete(format!(
+                "{}: stopped untested at step {}: {}",
+                r.file,
+                r.step.unwrap_or(0),
+                r.message.as_deref().unwrap_or("unsupported")
             )),
             _ => {}
         }
@@ -284,6 +292,12 @@ fn replay_file(
                         shell_quote(&out.file),
                         sut.replay_options()
                     );
+                }
+                None if run.unsupported.is_some() => {
+                    let u = run.unsupported.as_ref();
+                    out.verdict = FileVerdict::Unsupported;
+                    out.step = u.map(|u| u.step);
+                    out.message = u.map(|u| u.message.clone());
                 }
                 None => {
                     out.verdict = FileVerdict::Conforms;

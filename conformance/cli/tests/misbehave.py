@@ -36,10 +36,12 @@ FOREVER = 3600
 
 def corrupt(answer):
     a = json.loads(answer)
+    # Protocol version 2: the observation the step's answer carries stays true.
+    observed = {"observed": a["observed"]} if "observed" in a else {}
     if "ok" in a:
-        a = {"id": a["id"], "err": "Forbidden"}
+        a = dict({"id": a["id"], "err": "Forbidden"}, **observed)
     elif "err" in a:
-        a = {"id": a["id"], "ok": {}}
+        a = dict({"id": a["id"], "ok": {}}, **observed)
     return json.dumps(a, separators=(",", ":")) + "\n"
 
 
@@ -88,6 +90,12 @@ def main():
                 out.flush()
                 continue
             reset_seen = True
+        # A system with a known deviation of its own, under a profile it names in hello
+        # (serve-impl implements the whole spec: the proxy says hello for it).
+        profiled = mode == "logout-always-ok" and req.get("type") == "hello"
+        if profiled:
+            req.pop("profile", None)
+            line = json.dumps(req)
         server.stdin.write(line if line.endswith("\n") else line + "\n")
         server.stdin.flush()
         answer = server.stdout.readline()
@@ -101,6 +109,16 @@ def main():
             answer = json.dumps(a, separators=(",", ":")) + "\n"
         if mode == "deny-logout" and step and req.get("op") == "Logout" and '"ok"' in answer:
             answer = corrupt(answer)
+        if profiled:
+            a = json.loads(answer)
+            a["ok"]["profile"] = "logout-always-ok-test"
+            answer = json.dumps(a, separators=(",", ":")) + "\n"
+        if (mode == "logout-always-ok" and step and req.get("op") == "Logout"
+                and '"err":"NotLoggedIn"' in answer):
+            a = json.loads(answer)
+            del a["err"]
+            a["ok"] = {}
+            answer = json.dumps(a, separators=(",", ":")) + "\n"
         if mode == "slow":
             time.sleep(0.002)
         out.write(answer)

@@ -56,9 +56,7 @@ fn serve_impl_process_passes_the_default_campaign() {
     );
 }
 
-/// The Python example, on its subset of families.
-#[test]
-fn python_example_passes_on_its_subset() {
+fn python_required() {
     assert!(
         std::process::Command::new("python3")
             .arg("--version")
@@ -66,19 +64,122 @@ fn python_example_passes_on_its_subset() {
             .is_ok_and(|o| o.status.success()),
         "python3 is required by this test (conformance/examples/python_hsm.py): install it"
     );
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/python_hsm.py");
-    let f = ProcessFactory::command(&format!("python3 '{script}'"), Duration::from_secs(20));
-    let mut cfg = runner_config();
-    cfg.families = Families::parse("sessions,cluster,users,passwords").unwrap();
-    let r = campaign(&cfg, &opts(150, 60), &f, &|_| {}).expect("campaign runs");
-    if let Some(fail) = r.failures.first() {
-        panic!("the Python example diverged:\n{}", fail.replay);
+}
+
+const PYTHON_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/python_hsm.py");
+
+/// The Python example, on its subset of families, in both protocol versions.
+#[test]
+fn python_example_passes_on_its_subset() {
+    python_required();
+    for version in [1, 2] {
+        let f = ProcessFactory::command(
+            &format!("python3 '{PYTHON_EXAMPLE}'"),
+            Duration::from_secs(20),
+        )
+        .with_max_version(version)
+        .unwrap();
+        let mut cfg = runner_config();
+        cfg.families = Families::parse("sessions,cluster,users,passwords").unwrap();
+        assert_eq!(f.hello(&cfg).expect("hello").version, version);
+        let r = campaign(&cfg, &opts(150, 60), &f, &|_| {}).expect("campaign runs");
+        if let Some(fail) = r.failures.first() {
+            panic!(
+                "the Python example diverged (version {version}):\n{}",
+                fail.replay
+            );
+        }
+        assert!(r.unsupported.is_empty(), "{:?}", r.unsupported);
+        assert!(r
+            .triples
+            .iter()
+            .all(|t| cfg.families.contains(t.1.family())));
+        println!(
+            "version {version}: {} steps, {:.1} s, {:.0} steps/s",
+            r.steps,
+            r.seconds,
+            r.steps as f64 / r.seconds
+        );
     }
-    assert!(r
-        .triples
-        .iter()
-        .all(|t| cfg.families.contains(t.1.family())));
-    println!("{} steps, {:.1} s", r.steps, r.seconds);
+}
+
+/// Version 2: the operations the Python example lacks answer `unsupported`; with every family
+/// on, those traces stop untested, none is a failure, and `hsmspec conform` says INCOMPLETE
+/// (exit 1), never PASS.
+#[test]
+fn unsupported_operations_make_the_run_incomplete() {
+    python_required();
+    let f = ProcessFactory::command(
+        &format!("python3 '{PYTHON_EXAMPLE}'"),
+        Duration::from_secs(20),
+    );
+    let cfg = runner_config();
+    let r = campaign(&cfg, &opts(40, 60), &f, &|_| {}).expect("campaign runs");
+    assert!(r.failures.is_empty(), "{}", r.failures[0].replay);
+    assert!(
+        r.unsupported.contains_key("GenerateKey"),
+        "{:?}",
+        r.unsupported
+    );
+    let dir = std::env::temp_dir().join(format!("hsmspec-unsupported-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hsmspec"))
+        .args([
+            "conform", "--quiet", "--cases", "40", "--steps", "60", "--seed", "3",
+        ])
+        .arg("--sut-cmd")
+        .arg(format!("python3 '{PYTHON_EXAMPLE}'"))
+        .arg("--failures-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("verdict: INCOMPLETE (") && text.contains("answered unsupported: "),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "no failure saved"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `hsmspec serve-impl` still speaks version 1 to a runner that asks for it, and passes.
+#[test]
+fn version_1_is_still_spoken() {
+    let cmd = format!("'{}' serve-impl", env!("CARGO_BIN_EXE_hsmspec"));
+    let f = ProcessFactory::command(&cmd, Duration::from_secs(20))
+        .with_max_version(1)
+        .unwrap();
+    let cfg = runner_config();
+    assert_eq!(f.hello(&cfg).unwrap().version, 1);
+    let r = campaign(&cfg, &opts(100, 100), &f, &|_| {}).expect("campaign runs");
+    assert!(r.failures.is_empty(), "{}", r.failures[0].replay);
+    assert!(ProcessFactory::command(&cmd, Duration::from_secs(1))
+        .with_max_version(3)
+        .is_err());
+}
+
+/// Version 2: a step's answer without `observed` is a divergence of that step.
+#[test]
+fn a_version_2_step_without_its_observation_diverges() {
+    // Observes answer an (empty) observation; the step answers Ok without `observed`.
+    let script = r#"read l; echo '{"id":1,"ok":{"version":2,"implementation":"fake"}}'; read l; echo '{"id":2,"ok":{}}'; while read l; do id=$(echo "$l" | sed 's/.*"id":\([0-9]*\).*/\1/'); case "$l" in *'"type":"observe"'*) echo "{\"id\":$id,\"ok\":{\"activated\":false,\"blank\":false,\"users\":[],\"keys\":[],\"sessions\":[]}}";; *) echo "{\"id\":$id,\"ok\":{}}";; esac; done"#;
+    let f = ProcessFactory::command(script, Duration::from_millis(400));
+    // Sessions only: no masked object of another cluster to make first (its steps on
+    // cluster 1 are not observed).
+    let mut cfg = runner_config();
+    cfg.families = Families::parse("sessions").unwrap();
+    let r = campaign(&cfg, &opts(1, 20), &f, &|_| {}).expect("campaign runs");
+    let fail = r.failures.first().expect("a failure");
+    assert!(
+        fail.divergence.message.contains("carries no `observed`"),
+        "{}",
+        fail.replay
+    );
 }
 
 /// A fake implementation in `sh`: answers hello (id 1) and reset (id 2), then does `then`

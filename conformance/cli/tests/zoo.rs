@@ -578,3 +578,89 @@ fn the_printed_command_reproduces_the_failure() {
     assert!(text.contains("1 diverge"), "`{command}`:\n{text}");
     r.done();
 }
+
+/// A profile file in the temporary directory: `name`, the deviations `deviations`.
+fn profile_file(test: &str, name: &str, deviations: &[&str]) -> String {
+    let path = std::env::temp_dir().join(format!(
+        "hsmspec-profile-{test}-{}.json",
+        std::process::id()
+    ));
+    let text = serde_json::json!({
+        "format": "hsmspec-profile",
+        "name": name,
+        "description": "a test system whose Logout is always Ok",
+        "deviations": deviations,
+    });
+    std::fs::write(&path, text.to_string()).expect("a profile file");
+    path.display().to_string()
+}
+
+/// Profiles: `logout-always-ok` answers Ok to a Logout that is not logged in, and says in
+/// hello that it implements the profile `logout-always-ok-test`. Held to that profile without
+/// the deviation it fails (an undeclared deviation is a divergence); with `logout_always_ok`
+/// declared it passes and the report says the deviation was seen; held to a profile of
+/// another name (or to none) it is a usage error.
+#[test]
+fn a_declared_deviation_passes_and_is_seen_an_undeclared_one_fails() {
+    let args = |profile: &str| {
+        vec![
+            "conform".to_string(),
+            "--cases".into(),
+            "20".into(),
+            "--steps".into(),
+            "40".into(),
+            "--seed".into(),
+            "20261101".into(),
+            "--profile".into(),
+            profile.to_string(),
+        ]
+    };
+    let run = |profile: &str| {
+        let a = args(profile);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        hsmspec(&a, "logout-always-ok", None)
+    };
+    let none = profile_file("none", "logout-always-ok-test", &[]);
+    let r = run(&none);
+    assert_eq!(r.code(), Some(1), "{}", r.text);
+    assert!(
+        r.text
+            .contains("model Err(NotLoggedIn), implementation Ok(Done)"),
+        "{}",
+        r.text
+    );
+    r.done();
+    let declared = profile_file("declared", "logout-always-ok-test", &["logout_always_ok"]);
+    let r = run(&declared);
+    assert_eq!(r.code(), Some(0), "{}", r.text);
+    assert!(
+        r.text
+            .contains("deviations declared by the profile `logout-always-ok-test`: logout_always_ok; seen: logout_always_ok"),
+        "{}",
+        r.text
+    );
+    r.done();
+    let other = profile_file("other", "pkcs11", &["logout_always_ok"]);
+    let r = run(&other);
+    assert_eq!(r.code(), Some(2), "{}", r.text);
+    assert!(r.text.contains("implements the profile `logout-always-ok-test`, the run holds it to the profile `pkcs11`"), "{}", r.text);
+    r.done();
+    let r = conform("logout-always-ok", None, 5, 20);
+    assert_eq!(r.code(), Some(2), "{}", r.text);
+    r.done();
+    // replay too: a profile the implementation does not implement is a usage error.
+    let trace = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../traces/exhaustive-fresh-the-PRECO-can-activate-the-cluster.json"
+    );
+    let r = hsmspec(
+        &["replay", trace, "--profile", &other],
+        "logout-always-ok",
+        None,
+    );
+    assert_eq!(r.code(), Some(2), "{}", r.text);
+    r.done();
+    for p in [none, declared, other] {
+        let _ = std::fs::remove_file(p);
+    }
+}

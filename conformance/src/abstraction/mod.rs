@@ -360,6 +360,11 @@ impl Abstraction {
                 })
             }
             Reply::Refused(r) => return diverged(format!("the implementation refused {op}: {r}")),
+            Reply::Unsupported(u) => {
+                return Err(Error::Unsupported(format!(
+                    "the implementation does not support {op}: {u}"
+                )))
+            }
         };
         let exp_ok = expected.as_ref().ok();
         // Bytes the implementation made stand for the token the model answers (or for no
@@ -601,6 +606,9 @@ pub fn foreign_object(
                 "{context}: {what} answered {code}, the spec answers Ok"
             )),
             Reply::Refused(m) => diverged(format!("{context}: {what} was refused: {m}")),
+            Reply::Unsupported(m) => Err(Error::Unsupported(format!(
+                "{context}: {what} is not supported: {m}"
+            ))),
         }
     };
     must(Request::Reset {

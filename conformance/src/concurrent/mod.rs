@@ -367,7 +367,7 @@ pub fn ops_of(h: &History) -> Result<Vec<Op>, String> {
 fn removable(op: &Op) -> bool {
     match &op.reply {
         Reply::Err(code) => !(op.request.call.name() == "Login" && code == "BadCredentials"),
-        Reply::Refused(_) => false,
+        Reply::Refused(_) | Reply::Unsupported(_) => false,
         Reply::Ok(_) => matches!(
             op.request.call.name(),
             "GetClusterInfo"

@@ -7,7 +7,7 @@ use super::group::ProcessGroup;
 use super::log::{Logged, ProtocolLog};
 use crate::adapter::ImplFactory;
 use crate::error::Error;
-use crate::protocol::{clip, Answer, Envelope, Reply, Request};
+use crate::protocol::{clip, Answer, Envelope, Observation, Reply, Request};
 use crate::sut::Transport;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
@@ -100,6 +100,10 @@ pub struct Client {
     timeout: Duration,
     broken: Option<String>,
     log: Option<Logged>,
+    /// The protocol version the connection speaks (1 until `hello` says otherwise).
+    version: u64,
+    /// Version 2: what the last step of cluster 0 observed (see [`Transport::views`]).
+    views: Option<Vec<Observation>>,
 }
 
 impl Client {
@@ -160,7 +164,20 @@ impl Client {
             timeout,
             broken: None,
             log,
+            version: 1,
+            views: None,
         }
+    }
+
+    /// The protocol version the connection speaks.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// From now on speaks protocol version `v` (what `hello` answered): from 2 on, every
+    /// step of cluster 0 asks for the observation of the cluster's HSMs in its answer.
+    pub fn set_version(&mut self, v: u64) {
+        self.version = v;
     }
 
     /// A client with no connection, broken for `why` (a process that failed before the first
@@ -175,6 +192,8 @@ impl Client {
             timeout: Duration::ZERO,
             broken: Some(why),
             log: None,
+            version: 1,
+            views: None,
         }
     }
 
@@ -252,8 +271,17 @@ impl Transport for Client {
         self.next_id += 1;
         let kind = request.kind();
         let what = format!("request {id} ({kind})");
-        let mut line = serde_json::to_string(&Envelope { id, request })
-            .map_err(|e| Error::Broken(format!("cannot write {what}: {e}")))?;
+        // Only an observation changes nothing: anything else makes the last views stale.
+        if !matches!(request, Request::Observe { .. }) {
+            self.views = None;
+        }
+        let observe = self.version >= 2 && matches!(request, Request::Step(s) if s.cluster == 0);
+        let mut line = serde_json::to_string(&Envelope {
+            id,
+            observe,
+            request,
+        })
+        .map_err(|e| Error::Broken(format!("cannot write {what}: {e}")))?;
         line.push('\n');
         if let Some(l) = &self.log {
             l.write('>', &line);
@@ -283,6 +311,24 @@ impl Transport for Client {
                 v.get("id").map_or("(none)".into(), Value::to_string)
             )));
         }
+        if observe {
+            match v
+                .remove("observed")
+                .map(serde_json::from_value::<Vec<Observation>>)
+            {
+                Some(Ok(views)) => self.views = Some(views),
+                Some(Err(e)) => {
+                    return Err(Error::Divergence(format!(
+                        "the `observed` of the answer to {what} is malformed: {e}"
+                    )))
+                }
+                None => {
+                    return Err(Error::Divergence(format!(
+                    "the answer to {what} carries no `observed` (protocol version 2 asks for it)"
+                )))
+                }
+            }
+        }
         if let Some(ok) = v.remove("ok") {
             let op = match request {
                 Request::Step(s) => s.call.name(),
@@ -298,9 +344,12 @@ impl Transport for Client {
             Ok(Reply::Err(e))
         } else if let Some(Value::String(r)) = v.remove("refused") {
             Ok(Reply::Refused(r))
+        } else if let (Some(Value::String(u)), true) = (v.remove("unsupported"), self.version >= 2)
+        {
+            Ok(Reply::Unsupported(u))
         } else {
             Err(self.fail(format!(
-                "malformed answer to {what}: none of `ok`, `err` (a string), `refused` (a string) in `{}`",
+                "malformed answer to {what}: none of `ok`, `err`, `refused`, `unsupported` (each a string) in `{}`",
                 clip(text.trim())
             )))
         }
@@ -308,6 +357,10 @@ impl Transport for Client {
 
     fn broken(&self) -> bool {
         self.broken.is_some()
+    }
+
+    fn views(&self) -> Option<&[Observation]> {
+        self.views.as_deref()
     }
 }
 

@@ -25,7 +25,7 @@ pub use group::ProcessGroup;
 pub use log::ProtocolLog;
 
 use crate::error::Error;
-use crate::protocol::{Answer, Password, Reply, Request, VERSION};
+use crate::protocol::{Answer, Observation, Password, Reply, Request, VERSIONS};
 use crate::sut::{ProtocolSut, SutFactory, SystemUnderTest, Transport};
 use hsm_model::{Config, Policy};
 use std::sync::{Arc, Mutex};
@@ -41,30 +41,63 @@ pub struct Hello {
     pub implementation: String,
     /// The policy it runs (the runner's, or its real limits).
     pub policy: Policy,
+    /// The protocol version the connection speaks.
+    pub version: u64,
+    /// Version 2: its optional capabilities (`concurrent`).
+    pub capabilities: Vec<String>,
+    /// Version 2: the profile it says it implements (`None`: the whole spec).
+    pub profile: Option<String>,
 }
 
 /// Says hello on `client` for `cfg`. `Err`: [`Error::Refused`] when the implementation
 /// refused, [`Error::Broken`] when it failed.
-fn say_hello(client: &mut Client, cfg: &Config) -> Result<Hello, Error> {
+fn say_hello(
+    client: &mut Client,
+    cfg: &Config,
+    max_version: u64,
+    profile: Option<&str>,
+) -> Result<Hello, Error> {
+    let versions: Vec<u64> = VERSIONS.into_iter().filter(|v| *v <= max_version).collect();
     let hello = Request::Hello {
-        version: VERSION,
+        version: 1,
+        versions: if versions.len() > 1 {
+            versions.clone()
+        } else {
+            Vec::new()
+        },
+        profile: profile.map(str::to_string),
         policy: cfg.policy,
         hsms: cfg.hsms,
         clients: cfg.clients,
         au_password: Password::new(cfg.au_password.clone()),
     };
     match client.call(&hello) {
-        Ok(Reply::Ok(Answer::Hello(h))) => Ok(Hello {
-            implementation: h
-                .implementation
-                .unwrap_or_else(|| "(unnamed implementation)".into()),
-            policy: h.policy.unwrap_or(cfg.policy),
-        }),
+        Ok(Reply::Ok(Answer::Hello(h))) => {
+            let version = h.version.unwrap_or(1);
+            if !versions.contains(&version) {
+                return Err(Error::Refused(format!(
+                    "the implementation answered hello with protocol version {version}; the runner speaks {versions:?}"
+                )));
+            }
+            client.set_version(version);
+            Ok(Hello {
+                implementation: h
+                    .implementation
+                    .unwrap_or_else(|| "(unnamed implementation)".into()),
+                policy: h.policy.unwrap_or(cfg.policy),
+                version,
+                capabilities: h.capabilities,
+                profile: h.profile,
+            })
+        }
         Ok(Reply::Refused(r)) => Err(Error::Refused(format!(
             "the implementation refused hello: {r}"
         ))),
         Ok(Reply::Err(e)) => Err(client.fail(format!(
             "hello: the implementation answered the error `{e}`"
+        ))),
+        Ok(Reply::Unsupported(u)) => Err(client.fail(format!(
+            "hello: answered unsupported ({u}), which only a step may answer"
         ))),
         Ok(Reply::Ok(_)) => Err(client.fail("hello: an answer of another request".into())),
         Err(Error::Divergence(m)) => Err(client.fail(format!("hello: {m}"))),
@@ -81,6 +114,8 @@ pub struct ProcessFactory {
     timeout: Duration,
     pool: Arc<Mutex<Vec<Client>>>,
     log: Option<ProtocolLog>,
+    max_version: u64,
+    profile: Option<crate::profile::Profile>,
 }
 
 impl ProcessFactory {
@@ -92,7 +127,27 @@ impl ProcessFactory {
             timeout,
             pool: Arc::new(Mutex::new(Vec::new())),
             log: None,
+            max_version: crate::protocol::VERSION,
+            profile: None,
         }
+    }
+
+    /// Speaks at most protocol version `v` (`--protocol-version`; default the newest).
+    /// `Err`: a version this build does not speak.
+    pub fn with_max_version(mut self, v: u64) -> Result<ProcessFactory, Error> {
+        if !VERSIONS.contains(&v) {
+            return Err(Error::Usage(format!(
+                "protocol version {v}: this build speaks {VERSIONS:?}"
+            )));
+        }
+        self.max_version = v;
+        Ok(self)
+    }
+
+    /// Holds the implementation to `profile` (`--profile`), named in `hello` (version 2 on).
+    pub fn with_profile(mut self, profile: Option<crate::profile::Profile>) -> ProcessFactory {
+        self.profile = profile;
+        self
     }
 
     /// Records every line its processes send and receive in `log` (`--log-protocol`).
@@ -113,7 +168,20 @@ impl ProcessFactory {
     fn connect_client(&self, cfg: &Config) -> Result<(Client, Hello), Error> {
         let conn = (self.connect)()?;
         let mut client = Client::logged(conn, self.timeout, self.log.as_ref());
-        let hello = say_hello(&mut client, cfg)?;
+        let name = self.profile.as_ref().map(|p| p.name.as_str());
+        let hello = say_hello(&mut client, cfg, self.max_version, name)?;
+        if hello.profile.as_deref() != name {
+            let says = |p: Option<&str>| {
+                p.map_or("the whole spec".to_string(), |p| {
+                    format!("the profile `{p}`")
+                })
+            };
+            return Err(Error::Usage(format!(
+                "the implementation says it implements {}, the run holds it to {} (--profile)",
+                says(hello.profile.as_deref()),
+                says(name)
+            )));
+        }
         Ok((client, hello))
     }
 
@@ -155,6 +223,9 @@ impl ProcessFactory {
                     "the implementation refused reset: {r}"
                 )))
             }
+            Ok(Reply::Unsupported(u)) => {
+                client.fail(format!("reset: answered unsupported ({u})"));
+            }
             Ok(Reply::Err(e)) => {
                 client.fail(format!("reset: answered the error `{e}`"));
             }
@@ -179,6 +250,7 @@ impl SutFactory for ProcessFactory {
             None => match self.connect_client(cfg) {
                 Ok((c, _)) => c,
                 Err(Error::Refused(refusal)) => return Err(Error::Refused(refusal)),
+                Err(Error::Usage(m)) => return Err(Error::Refused(m)),
                 // A process that fails before the first step fails at the first step.
                 Err(e) => Client::dead(e.to_string()),
             },
@@ -188,6 +260,10 @@ impl SutFactory for ProcessFactory {
 
     fn describe(&self) -> String {
         self.label.clone()
+    }
+
+    fn profile(&self) -> Option<&crate::profile::Profile> {
+        self.profile.as_ref()
     }
 }
 
@@ -214,6 +290,9 @@ impl Transport for Pooled {
     }
     fn broken(&self) -> bool {
         self.client.as_ref().is_none_or(|c| c.broken())
+    }
+    fn views(&self) -> Option<&[Observation]> {
+        self.client.as_ref().and_then(|c| c.views())
     }
 }
 

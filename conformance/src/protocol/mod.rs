@@ -19,8 +19,18 @@ use zeroize::Zeroize;
 
 pub use serve::{serve, Server};
 
-/// The protocol version this build speaks (the `version` of `hello`).
-pub const VERSION: u64 = 1;
+/// The newest protocol version this build speaks. The runner sends `hello` with `version` 1
+/// and every version it speaks in `versions` (a v1 implementation ignores the field it does not
+/// know); the answer's `version` is the one the connection then speaks.
+pub const VERSION: u64 = 2;
+
+/// Every protocol version this build speaks, oldest first.
+pub const VERSIONS: [u64; 2] = [1, 2];
+
+/// The capability of a v2 implementation that may have requests of different clients in
+/// flight at once, answered out of order and matched by id (declared in `hello`; the runner's
+/// campaigns send one request at a time so far).
+pub const CONCURRENT: &str = "concurrent";
 
 /// Bytes as they travel: standard base64 with padding.
 pub fn b64(bytes: &[u8]) -> String {
@@ -129,8 +139,17 @@ pub enum Request {
     /// The first request of every process: the protocol version, the runner's policy and the
     /// cluster shape of its random campaign.
     Hello {
-        /// The protocol version ([`VERSION`]).
+        /// The protocol version: 1 on the wire (what every implementation reads), the newer
+        /// ones in `versions`.
         version: u64,
+        /// Version 2 on: every version the runner speaks; the implementation answers the
+        /// newest it speaks too. Absent: version `version` only.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        versions: Vec<u64>,
+        /// Version 2 on: the profile the runner holds the implementation to (absent: the
+        /// whole spec).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        profile: Option<String>,
         /// The runner's policy.
         policy: Policy,
         /// HSMs per cluster.
@@ -337,6 +356,10 @@ impl Request {
 pub struct Envelope<'a> {
     /// Increasing from 1 for each process.
     pub id: u64,
+    /// Version 2, `step` only: the answer carries `observed`, the observation of every HSM of
+    /// the step's cluster after the step (what `observe` of each would answer).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub observe: bool,
     /// The request.
     #[serde(flatten)]
     pub request: &'a Request,
@@ -430,6 +453,13 @@ pub struct HelloAnswer {
     /// The policy it really runs (left out: the runner's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<Policy>,
+    /// Version 2: the optional capabilities it has ([`CONCURRENT`]); unknown ones are ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<String>,
+    /// Version 2: the profile it implements (absent: the whole spec). A runner holding it to
+    /// another profile stops with a usage error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 /// `reset`'s answer.
@@ -660,6 +690,10 @@ pub enum Reply {
     Err(String),
     /// `refused`: the implementation cannot serve the request, and says why.
     Refused(String),
+    /// `unsupported` (version 2, `step` only): the operation is one the implementation does
+    /// not have, with why. Not a divergence: the trace stops there untested and the run is
+    /// INCOMPLETE, never PASS.
+    Unsupported(String),
 }
 
 impl Reply {
@@ -679,6 +713,7 @@ impl Reply {
             Reply::Ok(a) => serde_json::json!({ "ok": a }),
             Reply::Err(code) => serde_json::json!({ "err": code }),
             Reply::Refused(m) => serde_json::json!({ "refused": m }),
+            Reply::Unsupported(m) => serde_json::json!({ "unsupported": m }),
         }
     }
 
@@ -690,10 +725,17 @@ impl Reply {
         if let Some(ok) = m.remove("ok") {
             return Answer::decode(request, ok).map(Reply::Ok);
         }
-        match (m.remove("err"), m.remove("refused")) {
-            (Some(serde_json::Value::String(e)), _) => Ok(Reply::Err(e)),
-            (_, Some(serde_json::Value::String(r))) => Ok(Reply::Refused(r)),
-            _ => Err("a reply has none of `ok`, `err` (a string), `refused` (a string)".into()),
+        match (
+            m.remove("err"),
+            m.remove("refused"),
+            m.remove("unsupported"),
+        ) {
+            (Some(serde_json::Value::String(e)), _, _) => Ok(Reply::Err(e)),
+            (_, Some(serde_json::Value::String(r)), _) => Ok(Reply::Refused(r)),
+            (_, _, Some(serde_json::Value::String(u))) => Ok(Reply::Unsupported(u)),
+            _ => Err(
+                "a reply has none of `ok`, `err`, `refused`, `unsupported` (each a string)".into(),
+            ),
         }
     }
 
@@ -703,6 +745,7 @@ impl Reply {
             Reply::Ok(_) => "Ok".to_string(),
             Reply::Err(code) => code.clone(),
             Reply::Refused(m) => format!("refused: {m}"),
+            Reply::Unsupported(m) => format!("unsupported: {m}"),
         }
     }
 }
@@ -725,6 +768,7 @@ mod tests {
         });
         let line = serde_json::to_value(Envelope {
             id: 3,
+            observe: false,
             request: &req,
         })
         .unwrap();

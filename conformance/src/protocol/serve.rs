@@ -6,7 +6,7 @@
 
 use super::{
     Answer, Bytes, Call, HelloAnswer, HsmInfo, Observation, ObservedKey, ObservedSession,
-    ObservedUser, Reply, Request, ResetAnswer, Step, UserLine, VERSION,
+    ObservedUser, Reply, Request, ResetAnswer, Step, UserLine, VERSIONS,
 };
 use crate::adapter::{impl_kind, impl_policy, impl_role, role_of, Constructor};
 use hsm_impl as imp;
@@ -64,17 +64,34 @@ impl Server {
     pub fn answer(&mut self, req: &Request) -> Reply {
         match req {
             Request::Hello {
-                version, policy, ..
+                version,
+                versions,
+                policy,
+                profile,
+                ..
             } => {
-                if *version != VERSION {
+                // The newest version both speak: `versions` (version 2 on), else `version`.
+                let theirs = if versions.is_empty() {
+                    std::slice::from_ref(version)
+                } else {
+                    versions.as_slice()
+                };
+                let Some(v) = VERSIONS.into_iter().rev().find(|v| theirs.contains(v)) else {
                     return Reply::Refused(format!(
-                        "protocol version {version}: this server speaks version {VERSION}"
+                        "protocol versions {theirs:?}: this server speaks {VERSIONS:?}"
+                    ));
+                };
+                if let Some(p) = profile {
+                    return Reply::Refused(format!(
+                        "hsm-impl implements the whole spec, not the profile `{p}`"
                     ));
                 }
                 Reply::Ok(Answer::Hello(HelloAnswer {
-                    version: Some(VERSION),
+                    version: Some(v),
                     implementation: Some(self.label.clone()),
                     policy: Some(*policy),
+                    capabilities: Vec::new(),
+                    profile: None,
                 }))
             }
             Request::Reset {
@@ -123,6 +140,15 @@ impl Server {
             },
             Request::Step(step) => self.step(step),
         }
+    }
+
+    /// Every HSM of cluster `which`, as `observe` of each answers it (the `observed` of a
+    /// version 2 step).
+    pub fn observe_all(&self, which: u8) -> Result<Vec<Observation>, String> {
+        let served = self.served(which).map_err(|r| r.text())?;
+        (0..served.cluster.hsm_count())
+            .map(|h| observe(served, h))
+            .collect()
     }
 
     fn served(&self, which: u8) -> Result<&Served, Reply> {
@@ -366,11 +392,21 @@ pub fn serve<R: BufRead, W: Write>(
         if line.trim().is_empty() {
             continue;
         }
+        let mut observed = None;
         let (id, reply) = match serde_json::from_str::<serde_json::Value>(&line) {
             Ok(v @ serde_json::Value::Object(_)) => {
                 let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
+                let observe = v.get("observe") == Some(&serde_json::Value::Bool(true));
                 let reply = match serde_json::from_value::<Request>(v) {
-                    Ok(req) => server.answer(&req),
+                    Ok(req) => {
+                        let reply = server.answer(&req);
+                        // Version 2: the step's answer carries every HSM of its cluster (left
+                        // out when they cannot be inspected: the runner says so).
+                        if let (true, Request::Step(step)) = (observe, &req) {
+                            observed = server.observe_all(step.cluster).ok();
+                        }
+                        reply
+                    }
                     Err(e) => Reply::Refused(format!("malformed request: {e}")),
                 };
                 (id, reply)
@@ -380,7 +416,14 @@ pub fn serve<R: BufRead, W: Write>(
                 Reply::Refused(format!("not a JSON object: {}", super::clip(&line))),
             ),
         };
-        writer.write_all(reply.to_line(&id).as_bytes())?;
+        let mut answer = reply.to_value();
+        if let serde_json::Value::Object(m) = &mut answer {
+            m.insert("id".into(), id);
+            if let Some(o) = observed {
+                m.insert("observed".into(), serde_json::json!(o));
+            }
+        }
+        writer.write_all(answer.to_string().as_bytes())?;
         writer.write_all(b"\n")?;
         writer.flush()?;
     }

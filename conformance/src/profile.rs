@@ -1,0 +1,310 @@
+//! Profiles: what a class of systems has of the spec, and the known deviations it is allowed.
+//!
+//! A profile file (JSON, `--profile FILE`) names the class (`pkcs11`), the operations it lacks
+//! and the roles it cannot create, and lists **deviations**: named, documented differences
+//! from the spec that the run accepts. A deviation is a layer over the model's step function,
+//! never inside it: the spec's `Config::step` answers as always, and the profile rewrites
+//! the policy the model runs ([`Profile::model_config`]), the outcome the system must answer
+//! ([`Profile::expected`]) or what of the model's state is compared with the system's
+//! ([`Profile::compared`]). A difference the profile does not declare is a divergence, as
+//! always. The runner records which declared deviations a run saw (a step where the rewriting
+//! changed what was expected and the system agreed with it).
+
+use crate::error::Error;
+use hsm_model::{Action, Config, ErrorCode, Observation, Op, Operation, Outcome, Role, State};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The format name of a profile file.
+pub const FORMAT: &str = "hsmspec-profile";
+
+/// A known, accepted difference from the spec, by name (snake case in the file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Deviation {
+    /// The system never locks a user out. Policy rewriting: the model's lockout threshold is
+    /// 255 (unreachable in a trace of fewer failed logins of one user).
+    NoLockout,
+    /// The system shows only whether a login failed since the last success, not how many.
+    /// Comparison rewriting: the model's counters are compared as at most 1.
+    FailuresSinceLastSuccess,
+    /// Logout of a session that is not logged in answers Ok (the spec: NotLoggedIn), and
+    /// changes nothing. Outcome rewriting.
+    LogoutAlwaysOk,
+    /// Access by object visibility: an operation naming a key answers NoSuchKey where the spec
+    /// answers NotLoggedIn or Forbidden (the key is not visible to the session). Outcome
+    /// rewriting; an error either way, so nothing changes.
+    HiddenKeys,
+}
+
+impl Deviation {
+    /// Every deviation.
+    pub const ALL: [Deviation; 4] = [
+        Deviation::NoLockout,
+        Deviation::FailuresSinceLastSuccess,
+        Deviation::LogoutAlwaysOk,
+        Deviation::HiddenKeys,
+    ];
+
+    /// Its name in a profile file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Deviation::NoLockout => "no_lockout",
+            Deviation::FailuresSinceLastSuccess => "failures_since_last_success",
+            Deviation::LogoutAlwaysOk => "logout_always_ok",
+            Deviation::HiddenKeys => "hidden_keys",
+        }
+    }
+}
+
+/// A profile, as its file holds it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// The profile's name, as `hello` states it (`pkcs11`).
+    pub name: String,
+    /// What class of systems it describes, in a sentence.
+    #[serde(default)]
+    pub description: String,
+    /// Operations the class does not have, by name (`Clone`, `DeleteUser`): never generated.
+    #[serde(default)]
+    pub without: Vec<String>,
+    /// The roles CreateUser may create (absent: those of the spec).
+    #[serde(default)]
+    pub create_roles: Option<Vec<String>>,
+    /// The deviations accepted, by name.
+    #[serde(default)]
+    pub deviations: Vec<Deviation>,
+}
+
+impl Profile {
+    /// The profile in `text` (a profile file), or what is wrong with it.
+    pub fn parse(text: &str) -> Result<Profile, Error> {
+        let p: Profile = serde_json::from_str(text)
+            .map_err(|e| Error::Usage(format!("not a profile file: {e}")))?;
+        if p.format != FORMAT {
+            return Err(Error::Usage(format!(
+                "format `{}`: a profile file says `{FORMAT}`",
+                p.format
+            )));
+        }
+        if p.name.is_empty() {
+            return Err(Error::Usage("a profile needs a name".into()));
+        }
+        for op in &p.without {
+            if !Operation::ALL.iter().any(|o| o.name() == op) {
+                return Err(Error::Usage(format!(
+                    "`without`: `{op}` is no operation of the spec"
+                )));
+            }
+        }
+        for r in p.create_roles.iter().flatten() {
+            if crate::protocol::role::from_name(r).is_none() {
+                return Err(Error::Usage(format!(
+                    "`create_roles`: `{r}` is no role (PRECO, CO, CU, AU)"
+                )));
+            }
+        }
+        Ok(p)
+    }
+
+    /// The profile in file `path`.
+    pub fn read(path: &std::path::Path) -> Result<Profile, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Usage(format!("--profile {}: {e}", path.display())))?;
+        Profile::parse(&text).map_err(|e| e.context(&format!("--profile {}", path.display())))
+    }
+
+    /// Whether deviation `d` is declared.
+    pub fn has(&self, d: Deviation) -> bool {
+        self.deviations.contains(&d)
+    }
+
+    /// Whether the class has operation `op`.
+    pub fn has_operation(&self, op: Operation) -> bool {
+        !self.without.iter().any(|w| w == op.name())
+    }
+
+    /// Whether the campaign may generate `a`: its operation is one the class has, and a
+    /// CreateUser creates a role it can create.
+    pub fn allows(&self, a: &Action) -> bool {
+        if !self.has_operation(a.op.operation()) {
+            return false;
+        }
+        match (&a.op, &self.create_roles) {
+            (Op::CreateUser { role, .. }, Some(roles)) => roles
+                .iter()
+                .any(|r| r == crate::protocol::role::name(*role)),
+            _ => true,
+        }
+    }
+
+    /// The configuration the model runs for this profile: policy rewriting (`no_lockout`).
+    pub fn model_config(&self, cfg: &Config) -> Config {
+        let mut c = cfg.clone();
+        if self.has(Deviation::NoLockout) {
+            c.policy.lockout_threshold = u8::MAX;
+        }
+        c
+    }
+
+    /// The outcome the system must answer for `a` in state `s`, where the spec answers
+    /// `spec`, and the deviation that changed it, if any (outcome rewriting). The state after
+    /// the step is the spec's in every case: each rewriting turns an error into an outcome
+    /// that changes nothing.
+    pub fn expected(&self, a: &Action, spec: &Outcome) -> (Outcome, Option<Deviation>) {
+        match (&a.op, spec) {
+            (Op::Logout, Err(ErrorCode::NotLoggedIn)) if self.has(Deviation::LogoutAlwaysOk) => {
+                (Ok(Observation::Done), Some(Deviation::LogoutAlwaysOk))
+            }
+            (op, Err(ErrorCode::NotLoggedIn | ErrorCode::Forbidden))
+                if self.has(Deviation::HiddenKeys) && op.named_keys().next().is_some() =>
+            {
+                (Err(ErrorCode::NoSuchKey), Some(Deviation::HiddenKeys))
+            }
+            _ => (spec.clone(), None),
+        }
+    }
+
+    /// The model's state after a step of `cfg` as the system is compared with it (comparison
+    /// rewriting: `failures_since_last_success` compares a counter as at most 1, but never
+    /// hides a lock: a locked user keeps its count), and the deviation that changed it.
+    pub fn compared(&self, cfg: &Config, s: &State) -> (State, Option<Deviation>) {
+        let mut c = *s;
+        let mut changed = false;
+        let threshold = cfg.policy.lockout_threshold;
+        if self.has(Deviation::FailuresSinceLastSuccess) {
+            for h in c.hsms.iter_mut() {
+                for u in h.users.iter_mut().flatten() {
+                    if u.failures > 1 && u.failures < threshold {
+                        u.failures = 1;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        (c, changed.then_some(Deviation::FailuresSinceLastSuccess))
+    }
+
+    /// The roles the profile lets CreateUser create, as the model's roles.
+    pub fn creatable(&self) -> Option<Vec<Role>> {
+        self.create_roles.as_ref().map(|rs| {
+            rs.iter()
+                .filter_map(|r| crate::protocol::role::from_name(r))
+                .collect()
+        })
+    }
+}
+
+/// The deviations a run saw, by name, for reports.
+pub fn names(ds: &BTreeSet<Deviation>) -> Vec<&'static str> {
+    ds.iter().map(|d| d.name()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hsm_model::state::{ClientId, HsmId, KeyId};
+
+    fn profile(deviations: &str) -> Profile {
+        Profile::parse(&format!(
+            r#"{{"format":"hsmspec-profile","name":"t","without":["Clone"],"create_roles":["CU"],"deviations":{deviations}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn bad_files_are_usage_errors_that_say_why() {
+        let bad = |text: &str, says: &str| {
+            let e = Profile::parse(text).unwrap_err();
+            assert!(
+                matches!(e, Error::Usage(_)) && e.to_string().contains(says),
+                "{e}"
+            );
+        };
+        bad("{", "not a profile file");
+        bad(r#"{"format":"x","name":"t"}"#, "format `x`");
+        bad(r#"{"format":"hsmspec-profile","name":""}"#, "needs a name");
+        bad(
+            r#"{"format":"hsmspec-profile","name":"t","deviations":["no_lockuot"]}"#,
+            "unknown variant `no_lockuot`",
+        );
+        bad(
+            r#"{"format":"hsmspec-profile","name":"t","without":["Frobnicate"]}"#,
+            "`Frobnicate` is no operation",
+        );
+        bad(
+            r#"{"format":"hsmspec-profile","name":"t","create_roles":["ROOT"]}"#,
+            "`ROOT` is no role",
+        );
+        bad(
+            r#"{"format":"hsmspec-profile","name":"t","extra":1}"#,
+            "unknown field `extra`",
+        );
+    }
+
+    #[test]
+    fn each_deviation_rewrites_only_its_case() {
+        let at = |op| Action {
+            client: ClientId(0),
+            hsm: HsmId(0),
+            op,
+        };
+        let none = profile("[]");
+        let all = profile(
+            r#"["no_lockout","failures_since_last_success","logout_always_ok","hidden_keys"]"#,
+        );
+        let logout = at(Op::Logout);
+        let spec = Err(ErrorCode::NotLoggedIn);
+        assert_eq!(none.expected(&logout, &spec), (spec.clone(), None));
+        assert_eq!(
+            all.expected(&logout, &spec),
+            (Ok(Observation::Done), Some(Deviation::LogoutAlwaysOk))
+        );
+        let delete = at(Op::DeleteKey { key: KeyId(1) });
+        for code in [ErrorCode::NotLoggedIn, ErrorCode::Forbidden] {
+            assert_eq!(
+                all.expected(&delete, &Err(code)),
+                (Err(ErrorCode::NoSuchKey), Some(Deviation::HiddenKeys))
+            );
+            assert_eq!(none.expected(&delete, &Err(code)).1, None);
+        }
+        // Not a key-naming operation, or another error: unchanged.
+        assert_eq!(
+            all.expected(&at(Op::ListUsers), &Err(ErrorCode::Forbidden))
+                .1,
+            None
+        );
+        assert_eq!(all.expected(&delete, &Err(ErrorCode::NotOwner)).1, None);
+        let cfg = Config::small();
+        assert_eq!(all.model_config(&cfg).policy.lockout_threshold, u8::MAX);
+        assert_eq!(none.model_config(&cfg), cfg);
+        assert!(!all.allows(&at(Op::Clone { from: HsmId(1) })));
+        assert!(all.allows(&at(Op::Logout)));
+    }
+
+    #[test]
+    fn failures_compare_as_a_flag_but_never_hide_a_lock() {
+        let p = profile(r#"["failures_since_last_success"]"#);
+        let mut cfg = Config::small();
+        cfg.policy.lockout_threshold = 3;
+        let mut s = State::new_cluster();
+        let u = s.hsms[0].users.iter_mut().flatten().next().unwrap();
+        u.failures = 2;
+        let (c, d) = p.compared(&cfg, &s);
+        assert_eq!(d, Some(Deviation::FailuresSinceLastSuccess));
+        assert_eq!(c.hsms[0].users.iter().flatten().next().unwrap().failures, 1);
+        // At the threshold the user is locked: the count stays.
+        s.hsms[0]
+            .users
+            .iter_mut()
+            .flatten()
+            .next()
+            .unwrap()
+            .failures = 3;
+        assert_eq!(p.compared(&cfg, &s), (s, None));
+        assert_eq!(profile("[]").compared(&cfg, &s), (s, None));
+    }
+}
