@@ -198,7 +198,7 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
     };
     let factory = &*factory;
     if let Some(p) = &profile {
-        println!(
+        say!(
             "profile: {} ({} operations left out; deviations declared: {})",
             p.name,
             p.without.len(),
