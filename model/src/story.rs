@@ -399,6 +399,16 @@ pub fn story(cfg: &Config, actions: &[Action], detail: Detail, indent: &str) -> 
     out
 }
 
+/// The indices of the HSMs a GetClusterInfo answer says are blank, as text.
+pub(crate) fn blank_hsms(blank: &[bool]) -> Vec<String> {
+    blank
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b)
+        .map(|(i, _)| i.to_string())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,14 +437,4 @@ mod tests {
         assert!(text.contains("the cluster after step 2:"), "{text}");
         assert!(!text.contains("NameId"), "{text}");
     }
-}
-
-/// The indices of the HSMs a GetClusterInfo answer says are blank, as text.
-pub(crate) fn blank_hsms(blank: &[bool]) -> Vec<String> {
-    blank
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b)
-        .map(|(i, _)| i.to_string())
-        .collect()
 }
