@@ -74,7 +74,7 @@ fn a_declared_deviation_the_system_does_not_have_fails() {
     assert!(
         fail.divergence
             .message
-            .contains("model Ok(Done), implementation Err(NotLoggedIn)"),
+            .contains("model Ok, implementation NotLoggedIn"),
         "{}",
         fail.replay
     );
