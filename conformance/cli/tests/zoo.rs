@@ -433,7 +433,8 @@ fn an_interrupted_run_leaves_nothing_behind() {
         let (dir, marker) = scratch(name);
         let log = dir.join("protocol.log");
         let sut = format!("python3 '{}' '{HSMSPEC}' hang 5", script());
-        let mut child = Command::new(HSMSPEC)
+        let mut child = Command::new(HSMSPEC);
+        child
             .args([
                 "conform",
                 "--quiet",
@@ -448,9 +449,20 @@ fn an_interrupted_run_leaves_nothing_behind() {
             .arg(&dir)
             .env(MARKER, &marker)
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("hsmspec runs");
+            .stderr(std::process::Stdio::null());
+        // hsmspec leaves an ignored signal ignored (as under nohup), and a job started in the
+        // background of a non-interactive shell, as CI may be, has SIGINT ignored: the signals
+        // this test sends get their default action back in the child.
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            child.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::signal(libc::SIGTERM, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let mut child = child.spawn().expect("hsmspec runs");
         // Until the implementation hangs: its 5th step sent, no answer.
         let start = Instant::now();
         let hung = loop {
@@ -469,7 +481,19 @@ fn an_interrupted_run_leaves_nothing_behind() {
         };
         let pid = Pid::from_raw(child.id() as i32).expect("a pid");
         kill_process(pid, signal).expect("hsmspec signalled");
-        let status = child.wait().expect("hsmspec reaped");
+        // Never wait for ever: an hsmspec that survives its signal fails the test.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(st) = child.try_wait().expect("hsmspec waited for") {
+                break st;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{name}: hsmspec was still running 30 s after the signal");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
         let left = left_behind(&marker);
         clean_up(&left);
         assert!(
