@@ -7,6 +7,7 @@ use hsm_conformance::concurrent::{
     concurrent_campaign, concurrent_config, describe, history_from_json, history_start,
     judge_history, rerun, ConcurrentOptions,
 };
+use hsm_conformance::protocol::Call;
 use hsm_impl::{Cluster, Fault};
 use std::sync::Arc;
 
@@ -122,7 +123,7 @@ fn the_recorded_cluster_info_race_stays_caught() {
             let info = h
                 .ops
                 .iter()
-                .position(|o| format!("{:?}", o.request).contains("GetClusterInfo"))
+                .position(|o| matches!(o.request.call, Call::GetClusterInfo {}))
                 .expect("the history has a GetClusterInfo");
             assert!(
                 blocked.iter().any(|b| b.op == info),
