@@ -28,7 +28,7 @@ use hsm_conformance::process::ProcessFactory;
 use hsm_conformance::runner::run_trace;
 use hsm_conformance::sut::SutFactory;
 use hsm_model::trace::Trace;
-use hsm_model::State;
+use hsm_model::LargeState;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -91,7 +91,7 @@ fn lockstep_all(w: &Workload, factory: &dyn SutFactory) -> u64 {
 fn model_all(w: &Workload) -> usize {
     let mut errors = 0;
     for t in &w.traces {
-        let mut s = State::new_cluster();
+        let mut s = LargeState::new_cluster();
         for step in &t.steps {
             let (out, next) = t.config.step(&s, &step.action);
             errors += out.is_err() as usize;

@@ -12,9 +12,9 @@ use crate::error::Error;
 use crate::failure::{investigate, Failure};
 use crate::runner::{run_trace, Triple};
 use crate::sut::SutFactory;
-use hsm_model::state::POOL_CAPACITY;
+use hsm_model::state::{Capacity, Large, Small};
 use hsm_model::trace::{Trace, TraceStep};
-use hsm_model::{Action, Config, ErrorCode, HsmModel, KeyKind, Operation, PoolBounds, State};
+use hsm_model::{Action, Config, ErrorCode, HsmModel, KeyKind, LargeState, Operation, PoolBounds};
 use proptest::prelude::Rng as _;
 use proptest::test_runner::{RngAlgorithm, TestRng};
 use serde::Serialize;
@@ -54,12 +54,12 @@ pub fn runner_config() -> Config {
         PASSWORD_7.into(),
         PASSWORD_33.into(),
     ];
-    c.key_ids = hsm_model::state::MAX_KEY_IDS as u8;
+    c.key_ids = Small::KEY_IDS as u8;
     c.kinds = KeyKind::ALL.to_vec();
     c.non_extractable = true;
     c.labels = vec!["label-a".into()];
     c.data = vec!["hello".into(), "world".into(), String::new()];
-    let p = POOL_CAPACITY as u8;
+    let p = Small::POOL as u8;
     c.pools = PoolBounds {
         masked: p,
         wrapped: p,
@@ -154,15 +154,18 @@ type OpChoice<'a> = (
 
 /// Generates actions from the model's state.
 pub struct Generator {
-    model: HsmModel,
+    cfg: Config,
     profile: Option<crate::profile::Profile>,
 }
 
 impl Generator {
-    /// A generator for `cfg` (its setup runs first).
+    /// A generator for `cfg` (its setup runs first), at the capacity campaigns run at
+    /// ([`Large`]): an error if the configuration does not fit it or its setup fails.
     pub fn new(cfg: &Config) -> Result<Generator, Error> {
+        cfg.validate_for::<Large>()?;
+        HsmModel::setup_state_of::<Large>(cfg)?;
         Ok(Generator {
-            model: HsmModel::new(cfg.clone())?,
+            cfg: cfg.clone(),
             profile: None,
         })
     }
@@ -175,24 +178,24 @@ impl Generator {
 
     /// The configuration.
     pub fn config(&self) -> &Config {
-        &self.model.cfg
+        &self.cfg
     }
 
     /// One action for state `s`, within the model's capacity.
-    pub fn next_action(&self, s: &State, rng: &mut Rng) -> Action {
+    pub fn next_action(&self, s: &LargeState, rng: &mut Rng) -> Action {
         self.next_action_by(s, None, rng)
     }
 
     /// One action of client `client`'s sessions for state `s` (the concurrent campaign's
     /// threads are clients), within the model's capacity.
-    pub fn next_action_of(&self, s: &State, client: u8, rng: &mut Rng) -> Action {
+    pub fn next_action_of(&self, s: &LargeState, client: u8, rng: &mut Rng) -> Action {
         self.next_action_by(s, Some(client), rng)
     }
 
-    fn next_action_by(&self, s: &State, client: Option<u8>, rng: &mut Rng) -> Action {
+    fn next_action_by(&self, s: &LargeState, client: Option<u8>, rng: &mut Rng) -> Action {
         let mut all = Vec::new();
-        self.model.enabled_actions(s, &mut all);
-        add_boundary_actions(&self.model.cfg, &mut all);
+        self.cfg.enabled_actions(s, &mut all);
+        add_boundary_actions(&self.cfg, &mut all);
         if let Some(p) = &self.profile {
             all.retain(|a| p.allows(a));
         }
@@ -205,8 +208,8 @@ impl Generator {
             };
         }
         for _ in 0..32 {
-            let a = respell(&self.model.cfg, self.pick(s, &all, client, rng), rng);
-            if !crate::runner::beyond_capacity(&self.model.cfg, s, &a) {
+            let a = respell(&self.cfg, self.pick(s, &all, client, rng), rng);
+            if !crate::runner::beyond_capacity(&self.cfg, s, &a) {
                 return a;
             }
         }
@@ -217,8 +220,8 @@ impl Generator {
         }
     }
 
-    fn pick(&self, s: &State, all: &[Action], client: Option<u8>, rng: &mut Rng) -> Action {
-        let cfg = &self.model.cfg;
+    fn pick(&self, s: &LargeState, all: &[Action], client: Option<u8>, rng: &mut Rng) -> Action {
+        let cfg = &self.cfg;
         // A session (of `client`, if given): a logged-in one most of the time.
         let sessions: Vec<_> = (0..cfg.clients)
             .filter(|c| client.is_none_or(|only| only == *c))
@@ -245,7 +248,7 @@ impl Generator {
         let mut ops: Vec<OpChoice> = Vec::new();
         for a in &mine {
             let op = a.op.operation();
-            let outcome = self.model.cfg.step(s, a).0;
+            let outcome = self.cfg.step(s, a).0;
             let ok = outcome.is_ok();
             let entry = match ops.iter_mut().position(|e| e.0 == op) {
                 Some(i) => &mut ops[i],
@@ -358,20 +361,18 @@ impl Generator {
     /// A trace of `steps` random steps from a new cluster (the configuration's setup first),
     /// with the model's outcomes recorded.
     pub fn trace(&self, name: &str, steps: usize, rng: &mut Rng) -> Trace {
-        let mut s = self
-            .model
-            .setup_state()
-            .unwrap_or_else(|_| State::new_cluster());
+        let mut s = HsmModel::setup_state_of::<Large>(&self.cfg)
+            .unwrap_or_else(|_| LargeState::new_cluster());
         let mut out = Vec::with_capacity(steps);
         for _ in 0..steps {
             let a = self.next_action(&s, rng);
-            s = self.model.cfg.step(&s, &a).1;
+            s = self.cfg.step(&s, &a).1;
             out.push(TraceStep {
                 action: a,
                 outcome: None,
             });
         }
-        Trace::new(name, &self.model.cfg, out).with_model_outcomes()
+        Trace::new(name, &self.cfg, out).with_model_outcomes()
     }
 }
 

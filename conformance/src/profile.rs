@@ -11,7 +11,7 @@
 //! changed what was expected and the system agreed with it).
 
 use crate::error::Error;
-use hsm_model::{Action, Config, ErrorCode, Observation, Op, Operation, Outcome, Role, State};
+use hsm_model::{Action, Config, ErrorCode, LargeState, Observation, Op, Operation, Outcome, Role};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -171,7 +171,7 @@ impl Profile {
     /// The model's state after a step of `cfg` as the system is compared with it (comparison
     /// rewriting: `failures_since_last_success` compares a counter as at most 1, but never
     /// hides a lock: a locked user keeps its count), and the deviation that changed it.
-    pub fn compared(&self, cfg: &Config, s: &State) -> (State, Option<Deviation>) {
+    pub fn compared(&self, cfg: &Config, s: &LargeState) -> (LargeState, Option<Deviation>) {
         let mut c = *s;
         let mut changed = false;
         let threshold = cfg.policy.lockout_threshold;
@@ -290,7 +290,7 @@ mod tests {
         let p = profile(r#"["failures_since_last_success"]"#);
         let mut cfg = Config::small();
         cfg.policy.lockout_threshold = 3;
-        let mut s = State::new_cluster();
+        let mut s = LargeState::new_cluster();
         let u = s.hsms[0].users.iter_mut().flatten().next().unwrap();
         u.failures = 2;
         let (c, d) = p.compared(&cfg, &s);

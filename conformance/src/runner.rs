@@ -5,7 +5,7 @@ use crate::error::Error;
 use crate::sut::SutFactory;
 use hsm_model::story::{changes, cluster_view, outcome_text};
 use hsm_model::trace::{describe, Trace, TraceStep};
-use hsm_model::{Action, Column, Config, ErrorCode, Op, Operation, Outcome, State};
+use hsm_model::{Action, Column, Config, ErrorCode, LargeState, Op, Operation, Outcome};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -64,10 +64,10 @@ pub struct TraceRun {
     pub deviations_seen: BTreeSet<crate::profile::Deviation>,
 }
 
-/// Whether `a` in state `s` takes the model beyond its fixed capacity (a full pool, or a key id
-/// past [`hsm_model::state::MAX_KEY_IDS`]): such a step is outside what the model can judge.
+/// Whether `a` in state `s` takes the model beyond its capacity (a full pool, or a key id past
+/// [`hsm_model::state::Large`]'s last): such a step is outside what the model can judge.
 /// The step function keeps its capacity flag even when it answers an error.
-pub fn beyond_capacity(cfg: &Config, s: &State, a: &Action) -> bool {
+pub fn beyond_capacity(cfg: &Config, s: &LargeState, a: &Action) -> bool {
     use hsm_model::state::flags;
     let (_, next) = cfg.step(s, a);
     next.flags & flags::CAPACITY_EXCEEDED != 0 && s.flags & flags::CAPACITY_EXCEEDED == 0
@@ -77,7 +77,12 @@ pub fn beyond_capacity(cfg: &Config, s: &State, a: &Action) -> bool {
 /// state although it is an error: only the exception of SPEC §3, a Login answering
 /// BadCredentials for a name that exists on that HSM (its failure counter, and maybe its lock),
 /// in whatever spelling it was sent.
-pub fn error_may_change_state(cfg: &Config, s: &State, a: &Action, expected: &Outcome) -> bool {
+pub fn error_may_change_state(
+    cfg: &Config,
+    s: &LargeState,
+    a: &Action,
+    expected: &Outcome,
+) -> bool {
     match (a.op, expected) {
         (Op::Login { name, .. }, Err(ErrorCode::BadCredentials)) => cfg
             .user_named(name)
@@ -127,7 +132,7 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
             return run;
         }
     };
-    let mut state = State::new_cluster();
+    let mut state = LargeState::new_cluster();
     let steps = cfg
         .setup
         .iter()
@@ -223,10 +228,10 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
 fn check_step(
     sut: &mut dyn crate::sut::SystemUnderTest,
     cfg: &Config,
-    state: &State,
+    state: &LargeState,
     a: &Action,
     expected: &Outcome,
-    next: &State,
+    next: &LargeState,
 ) -> (Result<Outcome, Error>, Option<String>) {
     // SPEC §3: nothing changes on an error. The view before the step, to compare with
     // the view after it, independently of the model's state.
@@ -445,7 +450,7 @@ pub fn is_one_minimal(trace: &Trace, factory: &dyn SutFactory) -> bool {
 pub fn format_run(cfg: &Config, run: &TraceRun) -> String {
     let mut out = String::new();
     // The run's steps start from a new cluster, the configuration's setup steps included.
-    let mut state = State::new_cluster();
+    let mut state = LargeState::new_cluster();
     let divergent = run.divergence.as_ref().map(|d| d.step);
     for (i, s) in run.steps.iter().enumerate() {
         let sut = match &s.sut {

@@ -11,7 +11,7 @@
 use crate::abstraction::{laws, prepare, Abstraction};
 use crate::error::{diverged, Error};
 use crate::protocol::{Answer, Observation, Reply, Request};
-use hsm_model::{Action, Config, Outcome, State};
+use hsm_model::{Action, Config, LargeState, Outcome};
 
 /// A system under test, driven in lockstep with the model.
 ///
@@ -27,13 +27,13 @@ pub trait SystemUnderTest {
     fn step(
         &mut self,
         action: &Action,
-        before: &State,
+        before: &LargeState,
         expected: &Outcome,
     ) -> Result<Outcome, Error>;
 
     /// Compares the system's state, as its inspection view shows it without logging in,
     /// with the model's state after a step. `Err` describes the first difference.
-    fn check_state(&mut self, model: &State) -> Result<(), Error>;
+    fn check_state(&mut self, model: &LargeState) -> Result<(), Error>;
 
     /// The system's whole inspection view, as it shows without logging in: one opaque line
     /// per HSM, in HSM order. The runner takes it before and after every step that answers an
@@ -152,7 +152,7 @@ impl<T: Transport> SystemUnderTest for ProtocolSut<T> {
     fn step(
         &mut self,
         action: &Action,
-        _before: &State,
+        _before: &LargeState,
         expected: &Outcome,
     ) -> Result<Outcome, Error> {
         let out = self.run(action, expected)?;
@@ -162,7 +162,7 @@ impl<T: Transport> SystemUnderTest for ProtocolSut<T> {
         Ok(out)
     }
 
-    fn check_state(&mut self, model: &State) -> Result<(), Error> {
+    fn check_state(&mut self, model: &LargeState) -> Result<(), Error> {
         for (h, o) in self.observations()?.iter().enumerate() {
             self.abstraction.check_view(model, h, o)?;
         }

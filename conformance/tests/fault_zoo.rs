@@ -9,7 +9,7 @@ use hsm_conformance::runner::is_one_minimal;
 use hsm_conformance::sut::{SutFactory, SystemUnderTest};
 use hsm_conformance::Error;
 use hsm_impl::{Cluster, Fault};
-use hsm_model::{Action, Config, Outcome, State};
+use hsm_model::{Action, Config, LargeState, Outcome};
 use std::sync::Arc;
 
 fn faulty(fault: Fault) -> ImplFactory {
@@ -145,10 +145,15 @@ impl SutFactory for OneCheck {
 }
 
 impl SystemUnderTest for OneCheckSut {
-    fn step(&mut self, a: &Action, before: &State, expected: &Outcome) -> Result<Outcome, Error> {
+    fn step(
+        &mut self,
+        a: &Action,
+        before: &LargeState,
+        expected: &Outcome,
+    ) -> Result<Outcome, Error> {
         self.inner.step(a, before, expected)
     }
-    fn check_state(&mut self, model: &State) -> Result<(), Error> {
+    fn check_state(&mut self, model: &LargeState) -> Result<(), Error> {
         if self.model_state {
             self.inner.check_state(model)
         } else {

@@ -8,7 +8,7 @@ use hsm_conformance::generate::{campaign, runner_config, CampaignOptions};
 use hsm_conformance::runner::{is_one_minimal, PANIC_PREFIX};
 use hsm_conformance::sut::{SutFactory, SystemUnderTest};
 use hsm_conformance::Error;
-use hsm_model::{Action, Config, Op, Outcome, State};
+use hsm_model::{Action, Config, LargeState, Op, Outcome};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -70,7 +70,12 @@ impl SutFactory for Misbehaving {
 }
 
 impl SystemUnderTest for MisbehavingSut {
-    fn step(&mut self, a: &Action, before: &State, expected: &Outcome) -> Result<Outcome, Error> {
+    fn step(
+        &mut self,
+        a: &Action,
+        before: &LargeState,
+        expected: &Outcome,
+    ) -> Result<Outcome, Error> {
         let n = self.steps.fetch_add(1, Ordering::SeqCst) + 1;
         let wrong = match self.how {
             Misbehaviour::WrongNowAndThen => {
@@ -96,7 +101,7 @@ impl SystemUnderTest for MisbehavingSut {
         }
         Ok(got)
     }
-    fn check_state(&mut self, model: &State) -> Result<(), Error> {
+    fn check_state(&mut self, model: &LargeState) -> Result<(), Error> {
         self.inner.check_state(model)
     }
     fn observe(&mut self) -> Result<Vec<String>, Error> {

@@ -6,7 +6,7 @@
 use hsm_conformance::adapter::ImplFactory;
 use hsm_conformance::runner::{format_run, run_trace, Triple};
 use hsm_model::scenario::Scenario;
-use hsm_model::state::{events, State};
+use hsm_model::state::{events, LargeState};
 use hsm_model::table::{cell, Cell};
 use hsm_model::{Column, Error, ErrorCode, Observation, Op, Operation, Role, Row};
 use std::collections::BTreeSet;
@@ -39,7 +39,7 @@ struct Examples {
 }
 
 fn look_for_examples(cfg: &hsm_model::Config, steps: &[hsm_model::TraceStep], ex: &mut Examples) {
-    let mut s = State::new_cluster();
+    let mut s = LargeState::new_cluster();
     for step in steps {
         let role = s.session_role(step.action.client, step.action.hsm);
         let (out, next) = cfg.step(&s, &step.action);

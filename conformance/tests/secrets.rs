@@ -21,7 +21,7 @@ use hsm_conformance::generate::{case_seed, runner_config, Generator, Rng};
 use hsm_conformance::sut::SystemUnderTest;
 use hsm_impl::{Cluster, Fault, HsmError, Role};
 use hsm_model::state::MaskedObject;
-use hsm_model::{Op, State};
+use hsm_model::{LargeState, Op};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -96,7 +96,7 @@ fn no_password_or_key_material_in_any_output() {
         let trace = gen.trace(&format!("secrets {case}"), steps, &mut rng);
         let mut sut = ImplSut::new(&cfg, make.clone()).expect("a cluster");
         sut.record_raw();
-        let mut state = State::new_cluster();
+        let mut state = LargeState::new_cluster();
         let all = cfg
             .setup
             .iter()

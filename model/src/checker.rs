@@ -5,6 +5,10 @@
 use crate::action::{Action, Op, Outcome};
 use crate::config::Config;
 use crate::state::*;
+
+// The checker works at the small capacity.
+const MAX_HSMS: usize = Small::HSMS;
+const MAX_CLIENTS: usize = Small::CLIENTS;
 use crate::symmetry::Symmetry;
 use crate::table::{allows, Column, Row};
 use crate::vocab::{ErrorCode, Family, Operation, Role};
@@ -93,7 +97,7 @@ impl HsmModel {
             cfg,
             coverage: Arc::default(),
         };
-        model.setup_state()?;
+        model.setup_state::<Small>()?;
         Ok(model)
     }
 
@@ -108,14 +112,20 @@ impl HsmModel {
     }
 
     /// The concrete state after the configuration's setup steps.
-    pub fn setup_state(&self) -> Result<State, crate::Error> {
-        let mut s = State::new_cluster();
-        for (i, a) in self.cfg.setup.iter().enumerate() {
-            let (out, next) = self.cfg.step(&s, a);
+    pub fn setup_state<C: Capacity>(&self) -> Result<StateOf<C>, crate::Error> {
+        Self::setup_state_of(&self.cfg)
+    }
+
+    /// The state `cfg`'s setup leaves a new cluster in, at capacity `C` (which `cfg` must fit:
+    /// [`Config::validate_for`]).
+    pub fn setup_state_of<C: Capacity>(cfg: &Config) -> Result<StateOf<C>, crate::Error> {
+        let mut s = StateOf::<C>::new_cluster();
+        for (i, a) in cfg.setup.iter().enumerate() {
+            let (out, next) = cfg.step(&s, a);
             if let Err(e) = out {
                 return Err(crate::Error::SetupFailed {
                     step: i + 1,
-                    action: crate::trace::describe(&self.cfg, a),
+                    action: crate::trace::describe(cfg, a),
                     code: e,
                 });
             }
@@ -124,13 +134,159 @@ impl HsmModel {
         Ok(s)
     }
 
+    /// Whether `s` keeps within the configuration's pool bounds.
+    fn within_pools(&self, s: &State) -> bool {
+        let p = self.cfg.pools;
+        s.masked.len() <= p.masked as usize
+            && s.wrapped.len() <= p.wrapped as usize
+            && s.ciphertexts.len() <= p.ciphertexts as usize
+            && s.signatures.len() <= p.signatures as usize
+    }
+
+    /// One concrete transition with its transition invariants and coverage: the outcome and
+    /// the next state, flags set where a transition invariant failed. `None` when the action is
+    /// beyond the configuration's bounds.
+    pub fn transition(&self, s: &State, a: &Action) -> Option<(Outcome, State)> {
+        let (outcome, mut next) = self.cfg.step(s, a);
+        self.finish(s, a, &outcome, &mut next)?;
+        Some((outcome, next))
+    }
+
+    /// The checks of [`HsmModel::transition`] after the step of `a` from `s` answered
+    /// `outcome` and left `next`: sets `next`'s flags, and tells whether `next` differs from
+    /// `s` (`None` when it is beyond the configuration's bounds).
+    fn finish(&self, s: &State, a: &Action, outcome: &Outcome, next: &mut State) -> Option<bool> {
+        let role = s.session_role(a.client, a.hsm);
+        let op = a.op.operation();
+        self.coverage
+            .record((Column::of(role), op, outcome.as_ref().err().copied()));
+        // Transition invariants first: an Ok that changes nothing must still be allowed.
+        if outcome.is_ok() {
+            if let Some(row) = Row::of(op) {
+                if !allows(row, Column::of(role)) {
+                    next.flags |= flags::OK_NOT_IN_TABLE;
+                }
+            }
+            if role == Some(Role::CryptoUser) {
+                let me = s.session(a.client, a.hsm);
+                let hsm = &s.hsms[a.hsm.index()];
+                let access = |id: KeyId| {
+                    hsm.key(id).is_some_and(|k| {
+                        Some(k.owner) == me || me.is_some_and(|m| k.shares.contains(m))
+                    })
+                };
+                if !a.op.named_keys().all(access) {
+                    next.flags |= flags::KEY_USED_WITHOUT_ACCESS;
+                }
+            }
+        }
+        // An error changes nothing (the step function restores the state) but a failed
+        // Login's counter and the capacity flag: skip comparing whole states for it.
+        let unchanged = if outcome.is_err() && !matches!(a.op, Op::Login { .. }) {
+            next.flags == s.flags
+        } else {
+            *next == *s
+        };
+        if unchanged {
+            return Some(false);
+        }
+        if next.flags & flags::CAPACITY_EXCEEDED != 0
+            || !self.within_pools(next)
+            || next.next_key_id > self.cfg.key_ids + 1
+        {
+            return None;
+        }
+        if owner_changed(s, next) {
+            next.flags |= flags::OWNER_CHANGED;
+        }
+        Some(true)
+    }
+
+    /// Steps every enabled action of `state` once, recording its (role, operation, outcome)
+    /// triple and its transition invariants, and calls `f` with each action that changes the
+    /// state and the state it leads to (before canonicalization), in the order of
+    /// [`Model::actions`]. `candidates` is scratch space.
+    ///
+    /// Relied on: guards run before effects, so an error other than a failed Login leaves the
+    /// state it was applied to untouched (but for the capacity flag). Errors are by far the
+    /// most common outcome, so one scratch copy of `state` serves every error in a row; it is
+    /// refreshed only after a step that may have changed it. The test
+    /// `errors_leave_the_state_untouched_before_the_restore` holds the model to this.
+    pub fn for_each_successor(
+        &self,
+        state: &State,
+        candidates: &mut Vec<Action>,
+        mut f: impl FnMut(&Action, &State),
+    ) {
+        candidates.clear();
+        self.cfg.enabled(state, candidates);
+        // What `Config::step` starts from; the scratch state is this until a step changes it.
+        let mut base = *state;
+        base.events = 0;
+        let mut scratch = base;
+        // Each session's column, looked up once per state rather than once per candidate.
+        let mut columns = [[Column::Unauthenticated; MAX_HSMS]; MAX_CLIENTS];
+        for (c, row) in columns.iter_mut().enumerate() {
+            for (h, column) in row.iter_mut().enumerate() {
+                *column = Column::of(state.session_role(ClientId(c as u8), HsmId(h as u8)));
+            }
+        }
+        for a in candidates.iter() {
+            let outcome = self.cfg.apply(&mut scratch, a);
+            let plain_error = outcome.is_err() && !crate::step::is_login_failure(a, &outcome);
+            if plain_error && scratch.flags == state.flags {
+                let column = columns[a.client.index()][a.hsm.index()];
+                self.coverage
+                    .record((column, a.op.operation(), outcome.err()));
+                continue;
+            }
+            // What `Config::step` would answer.
+            crate::step::settle(state, a, &outcome, &mut scratch);
+            if self.finish(state, a, &outcome, &mut scratch) == Some(true) {
+                f(a, &scratch);
+            }
+            scratch = base;
+        }
+    }
+
+    /// Turns a path of the checker (actions on representative states, after the setup) into
+    /// the concrete actions that reach the same states up to renaming, from the setup state.
+    pub fn concretize(&self, canonical_actions: &[Action]) -> Vec<Action> {
+        let Ok(mut concrete) = self.setup_state() else {
+            return vec![];
+        };
+        let (_, mut perm) = self.symmetry.canonicalize(&concrete);
+        let mut out = Vec::new();
+        for a in canonical_actions {
+            let b = perm.inverse().action(a);
+            let (_, next) = self.cfg.step(&concrete, &b);
+            out.push(b);
+            if next != concrete {
+                perm = self.symmetry.canonicalize(&next).1;
+            }
+            concrete = next;
+        }
+        out
+    }
+
+    /// Every action the configuration enables in `s`, self-loops included (errors, reads):
+    /// what the conformance runner replays. The checker explores only the actions that change
+    /// the state (see [`Model::actions`]).
+    pub fn enabled_actions<C: Capacity>(&self, s: &StateOf<C>, out: &mut Vec<Action>) {
+        self.cfg.enabled(s, out);
+    }
+}
+
+/// The action enumeration: what a configuration puts in play in a state, at any capacity (the
+/// checker explores it at [`Small`]; the conformance runner's generator at its own).
+impl Config {
     /// The actions enabled in `s`. Errors never change the state (but for a failed Login), so
     /// where every variant of an operation must answer the same error — NotLoggedIn for an
     /// unauthenticated session, Forbidden by the step function's own role guard, AlreadyLoggedIn
     /// — one representative variant is enough; this keeps transitions few without losing a
     /// state or a (role, operation, outcome) triple.
-    fn enabled(&self, s: &State, out: &mut Vec<Action>) {
-        let cfg = &self.cfg;
+    pub(crate) fn enabled<C: Capacity>(&self, s: &StateOf<C>, out: &mut Vec<Action>) {
+        let cfg = self;
         let mut ops = Vec::new();
         for c in 0..cfg.clients {
             for h in 0..cfg.hsms {
@@ -157,8 +313,8 @@ impl HsmModel {
     }
 
     /// Every argument variant of `op` the configuration puts in play in `s`.
-    fn variants(&self, s: &State, hsm: HsmId, op: Operation, out: &mut Vec<Op>) {
-        let cfg = &self.cfg;
+    fn variants<C: Capacity>(&self, s: &StateOf<C>, hsm: HsmId, op: Operation, out: &mut Vec<Op>) {
+        let cfg = self;
         let valid_names = (0..cfg.valid_name_count() as u8).map(NameId);
         let names = cfg.name_ids();
         let new_passwords = (2..2 + cfg.passwords.len() as u8).map(PasswordId);
@@ -318,145 +474,9 @@ impl HsmModel {
         }
     }
 
-    /// Whether `s` keeps within the configuration's pool bounds.
-    fn within_pools(&self, s: &State) -> bool {
-        let p = self.cfg.pools;
-        s.masked.len() <= p.masked as usize
-            && s.wrapped.len() <= p.wrapped as usize
-            && s.ciphertexts.len() <= p.ciphertexts as usize
-            && s.signatures.len() <= p.signatures as usize
-    }
-
-    /// One concrete transition with its transition invariants and coverage: the outcome and
-    /// the next state, flags set where a transition invariant failed. `None` when the action is
-    /// beyond the configuration's bounds.
-    pub fn transition(&self, s: &State, a: &Action) -> Option<(Outcome, State)> {
-        let (outcome, mut next) = self.cfg.step(s, a);
-        self.finish(s, a, &outcome, &mut next)?;
-        Some((outcome, next))
-    }
-
-    /// The checks of [`HsmModel::transition`] after the step of `a` from `s` answered
-    /// `outcome` and left `next`: sets `next`'s flags, and tells whether `next` differs from
-    /// `s` (`None` when it is beyond the configuration's bounds).
-    fn finish(&self, s: &State, a: &Action, outcome: &Outcome, next: &mut State) -> Option<bool> {
-        let role = s.session_role(a.client, a.hsm);
-        let op = a.op.operation();
-        self.coverage
-            .record((Column::of(role), op, outcome.as_ref().err().copied()));
-        // Transition invariants first: an Ok that changes nothing must still be allowed.
-        if outcome.is_ok() {
-            if let Some(row) = Row::of(op) {
-                if !allows(row, Column::of(role)) {
-                    next.flags |= flags::OK_NOT_IN_TABLE;
-                }
-            }
-            if role == Some(Role::CryptoUser) {
-                let me = s.session(a.client, a.hsm);
-                let hsm = &s.hsms[a.hsm.index()];
-                let access = |id: KeyId| {
-                    hsm.key(id).is_some_and(|k| {
-                        Some(k.owner) == me || me.is_some_and(|m| k.shares.contains(m))
-                    })
-                };
-                if !a.op.named_keys().all(access) {
-                    next.flags |= flags::KEY_USED_WITHOUT_ACCESS;
-                }
-            }
-        }
-        // An error changes nothing (the step function restores the state) but a failed
-        // Login's counter and the capacity flag: skip comparing whole states for it.
-        let unchanged = if outcome.is_err() && !matches!(a.op, Op::Login { .. }) {
-            next.flags == s.flags
-        } else {
-            *next == *s
-        };
-        if unchanged {
-            return Some(false);
-        }
-        if next.flags & flags::CAPACITY_EXCEEDED != 0
-            || !self.within_pools(next)
-            || next.next_key_id > self.cfg.key_ids + 1
-        {
-            return None;
-        }
-        if owner_changed(s, next) {
-            next.flags |= flags::OWNER_CHANGED;
-        }
-        Some(true)
-    }
-
-    /// Steps every enabled action of `state` once, recording its (role, operation, outcome)
-    /// triple and its transition invariants, and calls `f` with each action that changes the
-    /// state and the state it leads to (before canonicalization), in the order of
-    /// [`Model::actions`]. `candidates` is scratch space.
-    ///
-    /// Relied on: guards run before effects, so an error other than a failed Login leaves the
-    /// state it was applied to untouched (but for the capacity flag). Errors are by far the
-    /// most common outcome, so one scratch copy of `state` serves every error in a row; it is
-    /// refreshed only after a step that may have changed it. The test
-    /// `errors_leave_the_state_untouched_before_the_restore` holds the model to this.
-    pub fn for_each_successor(
-        &self,
-        state: &State,
-        candidates: &mut Vec<Action>,
-        mut f: impl FnMut(&Action, &State),
-    ) {
-        candidates.clear();
-        self.enabled(state, candidates);
-        // What `Config::step` starts from; the scratch state is this until a step changes it.
-        let mut base = *state;
-        base.events = 0;
-        let mut scratch = base;
-        // Each session's column, looked up once per state rather than once per candidate.
-        let mut columns = [[Column::Unauthenticated; MAX_HSMS]; MAX_CLIENTS];
-        for (c, row) in columns.iter_mut().enumerate() {
-            for (h, column) in row.iter_mut().enumerate() {
-                *column = Column::of(state.session_role(ClientId(c as u8), HsmId(h as u8)));
-            }
-        }
-        for a in candidates.iter() {
-            let outcome = self.cfg.apply(&mut scratch, a);
-            let plain_error = outcome.is_err() && !crate::step::is_login_failure(a, &outcome);
-            if plain_error && scratch.flags == state.flags {
-                let column = columns[a.client.index()][a.hsm.index()];
-                self.coverage
-                    .record((column, a.op.operation(), outcome.err()));
-                continue;
-            }
-            // What `Config::step` would answer.
-            crate::step::settle(state, a, &outcome, &mut scratch);
-            if self.finish(state, a, &outcome, &mut scratch) == Some(true) {
-                f(a, &scratch);
-            }
-            scratch = base;
-        }
-    }
-
-    /// Turns a path of the checker (actions on representative states, after the setup) into
-    /// the concrete actions that reach the same states up to renaming, from the setup state.
-    pub fn concretize(&self, canonical_actions: &[Action]) -> Vec<Action> {
-        let Ok(mut concrete) = self.setup_state() else {
-            return vec![];
-        };
-        let (_, mut perm) = self.symmetry.canonicalize(&concrete);
-        let mut out = Vec::new();
-        for a in canonical_actions {
-            let b = perm.inverse().action(a);
-            let (_, next) = self.cfg.step(&concrete, &b);
-            out.push(b);
-            if next != concrete {
-                perm = self.symmetry.canonicalize(&next).1;
-            }
-            concrete = next;
-        }
-        out
-    }
-
-    /// Every action the configuration enables in `s`, self-loops included (errors, reads):
-    /// what the conformance runner replays. The checker explores only the actions that change
-    /// the state (see [`Model::actions`]).
-    pub fn enabled_actions(&self, s: &State, out: &mut Vec<Action>) {
+    /// Every action the configuration enables in `s`, self-loops included (errors, reads),
+    /// at any capacity: what the conformance runner's generator picks from.
+    pub fn enabled_actions<C: Capacity>(&self, s: &StateOf<C>, out: &mut Vec<Action>) {
         self.enabled(s, out);
     }
 }

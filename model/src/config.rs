@@ -11,7 +11,7 @@ use crate::state::*;
 use crate::vocab::{Families, Family, KeyKind, Role};
 use serde::{Deserialize, Serialize};
 
-/// Sizes of the pools of objects that left an HSM (each at most [`POOL_CAPACITY`]).
+/// Sizes of the pools of objects that left an HSM (each at most the capacity's [`Capacity::POOL`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PoolBounds {
     /// Masked objects, the foreign one included.
@@ -99,7 +99,7 @@ impl Config {
 
     /// The ids a user can have: `admin`, `app_user` and [`Config::names`].
     pub fn user_ids(&self) -> impl Iterator<Item = NameId> {
-        (0..self.valid_name_count().min(MAX_NAMES) as u8).map(NameId)
+        (0..self.valid_name_count() as u8).map(NameId)
     }
 
     /// Every name id of the table, [`Config::spellings`] included.
@@ -136,7 +136,7 @@ impl Config {
     /// through here; the state holds only the ids it answers.
     pub fn user_named(&self, sent: NameId) -> Option<NameId> {
         let i = sent.index();
-        if i < self.valid_name_count().min(MAX_NAMES) {
+        if i < self.valid_name_count() {
             // The table's own valid names: valid, and no two alike, once lower-cased
             // (`validate`).
             return Some(sent);
@@ -146,7 +146,7 @@ impl Config {
         }
         // A spelling: the valid name of the table it lower-cases to, if any.
         let canonical = canonical_name(&self.name_text(sent));
-        (0..self.valid_name_count().min(MAX_NAMES) as u8)
+        (0..self.valid_name_count() as u8)
             .map(NameId)
             .find(|&n| self.stored_name(n) == canonical)
     }
@@ -205,22 +205,31 @@ impl Config {
         self.families.contains(family)
     }
 
-    /// Checks that the configuration fits the model's capacity and is self-consistent.
+    /// Checks that the configuration fits the checker's capacity ([`Small`]) and is
+    /// self-consistent.
     pub fn validate(&self) -> Result<(), crate::Error> {
+        self.validate_for::<Small>()
+    }
+
+    /// Checks that the configuration fits capacity `C` and is self-consistent.
+    pub fn validate_for<C: Capacity>(&self) -> Result<(), crate::Error> {
         let fail = |m: String| Err(crate::Error::InvalidConfig(m));
-        if !(1..=MAX_HSMS as u8).contains(&self.hsms) {
-            return fail(format!("hsms must be 1..={MAX_HSMS}, not {}", self.hsms));
+        let (max_hsms, max_clients, max_names) = (C::HSMS, C::CLIENTS, C::NAMES);
+        let (max_key_ids, pool, max_passwords, max_values) =
+            (C::KEY_IDS, C::POOL, C::PASSWORDS, C::VALUES);
+        if !(1..=max_hsms as u8).contains(&self.hsms) {
+            return fail(format!("hsms must be 1..={max_hsms}, not {}", self.hsms));
         }
-        if !(1..=MAX_CLIENTS as u8).contains(&self.clients) {
+        if !(1..=max_clients as u8).contains(&self.clients) {
             return fail(format!(
-                "clients must be 1..={MAX_CLIENTS}, not {}",
+                "clients must be 1..={max_clients}, not {}",
                 self.clients
             ));
         }
-        if self.valid_name_count() > MAX_NAMES {
+        if self.valid_name_count() > max_names {
             return fail(format!(
                 "at most {} names beside admin and app_user, not {}",
-                MAX_NAMES - 2,
+                max_names - 2,
                 self.names.len()
             ));
         }
@@ -253,17 +262,19 @@ impl Config {
                 ));
             }
         }
-        if self.passwords.len() > 8 {
-            return fail("at most 8 passwords".into());
+        if self.passwords.len() > max_passwords {
+            return fail(format!("at most {max_passwords} passwords"));
         }
         if !self.policy.password_is_valid(&self.au_password) {
             return fail("the AU's password must be valid under the policy".into());
         }
-        if self.key_ids as usize > MAX_KEY_IDS {
-            return fail(format!("key_ids must be at most {MAX_KEY_IDS}"));
+        if self.key_ids as usize > max_key_ids {
+            return fail(format!("key_ids must be at most {max_key_ids}"));
         }
-        if self.labels.len() > 3 || self.data.is_empty() || self.data.len() > 3 {
-            return fail("1 to 3 data, at most 3 labels".into());
+        if self.labels.len() > max_values || self.data.is_empty() || self.data.len() > max_values {
+            return fail(format!(
+                "1 to {max_values} data, at most {max_values} labels"
+            ));
         }
         if self.kinds.is_empty() {
             return fail("at least one key kind".into());
@@ -271,9 +282,9 @@ impl Config {
         let p = self.pools;
         if [p.masked, p.wrapped, p.ciphertexts, p.signatures]
             .iter()
-            .any(|&b| b as usize > POOL_CAPACITY)
+            .any(|&b| b as usize > pool)
         {
-            return fail(format!("pool bounds must be at most {POOL_CAPACITY}"));
+            return fail(format!("pool bounds must be at most {pool}"));
         }
         if p.masked < 1 {
             return fail("the masked pool holds the foreign object: at least 1".into());

@@ -56,7 +56,7 @@ pub use checker::{Coverage, HsmModel, Triple};
 pub use config::{Config, PoolBounds};
 pub use error::Error;
 pub use policy::Policy;
-pub use state::State;
+pub use state::{LargeState, State};
 pub use table::{Cell, Column, Row};
 pub use trace::{Trace, TraceError, TraceStep};
 pub use vocab::{ErrorCode, Families, Family, KeyKind, Operation, Role};

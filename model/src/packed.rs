@@ -1,4 +1,4 @@
-//! The packed encodings of a [`State`], beside the engine that stores them
+//! The packed encodings of a [`State`] (the checker's, capacity [`Small`]), beside the engine that stores them
 //! ([`crate::explore`]).
 //!
 //! - [`State::pack`]: the state's identity in bytes (ghost history left out, as in `Eq`); what
@@ -14,6 +14,24 @@
 
 use crate::state::*;
 use crate::vocab::{KeyKind, Role};
+
+const MAX_HSMS: usize = Small::HSMS;
+const MAX_CLIENTS: usize = Small::CLIENTS;
+const MAX_NAMES: usize = Small::NAMES;
+const MAX_KEY_IDS: usize = Small::KEY_IDS;
+const POOL_CAPACITY: usize = Small::POOL;
+
+// Invariants the byte layout relies on: a share list and the ghost's deleted key ids fit one
+// byte each, and a mask of the ghost's fields too.
+const _: () = assert!(MAX_NAMES <= 7 && MAX_KEY_IDS <= 8);
+
+/// The ghost's deleted key ids as a byte (bit `id - 1`).
+fn deleted_mask(g: &HsmGhost) -> u8 {
+    g.deleted_keys
+        .iter()
+        .enumerate()
+        .fold(0, |m, (i, &d)| m | (d as u8) << i)
+}
 
 /// The part of a state a configuration uses: HSMs and clients beyond it stay as a new
 /// cluster left them (blank HSMs, no session), so [`State::encode`] can leave them out.
@@ -35,13 +53,14 @@ impl Shape {
     /// Whether `s` leaves everything beyond this shape as a new cluster has it.
     fn fits(&self, s: &State) -> bool {
         let blank = Hsm::blank();
-        s.hsms[self.hsms.min(MAX_HSMS)..].iter().all(|h| {
-            *h == blank && h.ghost.deleted_keys == 0 && h.ghost.name_deleted_at == [0; MAX_NAMES]
-        }) && s.sessions.iter().enumerate().all(|(c, row)| {
-            row.iter()
-                .enumerate()
-                .all(|(h, x)| x.is_none() || (c < self.clients && h < self.hsms))
-        })
+        s.hsms[self.hsms.min(MAX_HSMS)..]
+            .iter()
+            .all(|h| *h == blank && h.ghost.is_empty())
+            && s.sessions.iter().enumerate().all(|(c, row)| {
+                row.iter()
+                    .enumerate()
+                    .all(|(h, x)| x.is_none() || (c < self.clients && h < self.hsms))
+            })
     }
 }
 
@@ -49,7 +68,7 @@ fn pack_key(k: &Key, out: &mut [u8]) {
     out[0] = 1 + k.kind as u8 + ((k.extractable as u8) << 4);
     out[1] = k.material.0;
     out[2] = k.owner.0;
-    out[3] = k.shares.0;
+    out[3] = k.shares.bits() as u8;
     out[4] = k.label.0;
 }
 
@@ -169,12 +188,11 @@ pub const PACKED_LEN: usize = 8
     + POOL_CAPACITY * (7 + 3 + 2 + 2)
     + 8;
 
-impl std::hash::Hash for State {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        let mut buf = [0u8; PACKED_LEN];
-        let n = self.pack(&mut buf);
-        state.write(&buf[..n]);
-    }
+/// `Hash` of the small state ([`Capacity::hash_state`]): its packed bytes in one write.
+pub(crate) fn hash_small<H: std::hash::Hasher>(s: &State, hasher: &mut H) {
+    let mut buf = [0u8; PACKED_LEN];
+    let n = s.pack(&mut buf);
+    hasher.write(&buf[..n]);
 }
 
 /// The most bytes [`State::encode`] writes.
@@ -200,13 +218,13 @@ impl Reader<'_> {
             extractable: t >> 4 == 1,
             material: Material(self.byte()?),
             owner: NameId(self.byte()?),
-            shares: NameSet(self.byte()?),
+            shares: NameSet::from_bits(self.byte()? as u32),
             label: LabelId(self.byte()?),
         })
     }
 
     /// Pool items up to the 0xff that ends them.
-    fn pool<T: Copy + Ord>(
+    fn pool<T: Elem>(
         &mut self,
         mut item: impl FnMut(&mut Self, u8) -> Option<T>,
     ) -> Option<Pool<T>> {
@@ -244,13 +262,14 @@ impl State {
         for h in self.hsms.iter().take(shape.hsms) {
             let g = &h.ghost;
             // A mask of the ghost fields that are not zero, then those fields.
-            let mut mask = (g.deleted_keys != 0) as u8;
+            let deleted = deleted_mask(g);
+            let mut mask = (deleted != 0) as u8;
             for (j, at) in g.name_deleted_at.iter().enumerate() {
                 mask |= ((*at != 0) as u8) << (j + 1);
             }
             put(mask);
-            if g.deleted_keys != 0 {
-                put(g.deleted_keys);
+            if deleted != 0 {
+                put(deleted);
             }
             for at in g.name_deleted_at.iter().filter(|at| **at != 0) {
                 put(*at);
@@ -352,7 +371,10 @@ impl State {
         for h in s.hsms.iter_mut().take(shape.hsms) {
             let mask = r.byte()?;
             let g = &mut h.ghost;
-            g.deleted_keys = if mask & 1 != 0 { r.byte()? } else { 0 };
+            let deleted = if mask & 1 != 0 { r.byte()? } else { 0 };
+            for (i, d) in g.deleted_keys.iter_mut().enumerate() {
+                *d = deleted & (1 << i) != 0;
+            }
             for (j, at) in g.name_deleted_at.iter_mut().enumerate() {
                 *at = if mask & (1 << (j + 1)) != 0 {
                     r.byte()?

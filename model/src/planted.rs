@@ -28,12 +28,12 @@ pub(crate) use off::{instead, role_guard_intact};
 mod off {
     use crate::action::Action;
     use crate::config::Config;
-    use crate::state::State;
+    use crate::state::{Capacity, StateOf};
     use crate::step::Step;
 
     /// No fault answers in place of the spec.
     #[inline(always)]
-    pub(crate) fn instead(_: &Config, _: &mut State, _: &Action) -> Option<Step> {
+    pub(crate) fn instead<C: Capacity>(_: &Config, _: &mut StateOf<C>, _: &Action) -> Option<Step> {
         None
     }
 
@@ -84,7 +84,11 @@ mod faults {
 
     /// The answer of the planted fault to `a` from `s`, in place of the spec's (and `s` changed
     /// as the fault changes it); `None` when no fault is planted or it does not concern `a`.
-    pub(crate) fn instead(cfg: &Config, s: &mut State, a: &Action) -> Option<Step> {
+    pub(crate) fn instead<C: Capacity>(
+        cfg: &Config,
+        s: &mut StateOf<C>,
+        a: &Action,
+    ) -> Option<Step> {
         use Planted::*;
         let fault = cfg.planted?;
         let user = |name| cfg.user_named(name);
@@ -119,9 +123,9 @@ mod faults {
     }
 
     /// CreateUser with no role guard (the caller is a CU).
-    fn create_user_unguarded(
+    fn create_user_unguarded<C: Capacity>(
         cfg: &Config,
-        s: &mut State,
+        s: &mut StateOf<C>,
         a: &Action,
         name: Option<NameId>,
         role: Role,
@@ -152,9 +156,9 @@ mod faults {
     }
 
     /// ChangeOwnPassword that activates the cluster but leaves the PRECO a PRECO.
-    fn change_own_password_keeping_preco(
+    fn change_own_password_keeping_preco<C: Capacity>(
         cfg: &Config,
-        s: &mut State,
+        s: &mut StateOf<C>,
         a: &Action,
         password: PasswordId,
     ) -> Step {
@@ -174,9 +178,9 @@ mod faults {
 
     /// DeleteUser without the check `fault` leaves out: TargetLoggedIn (for anyone, or for the
     /// caller itself, whose sessions are then logged out) or OwnsKeys.
-    fn delete_user_skipping(
+    fn delete_user_skipping<C: Capacity>(
         fault: Planted,
-        s: &mut State,
+        s: &mut StateOf<C>,
         a: &Action,
         name: Option<NameId>,
     ) -> Step {
@@ -216,7 +220,12 @@ mod faults {
     }
 
     /// ShareKey without the ShareLimit check.
-    fn share_key_unlimited(s: &mut State, a: &Action, key: KeyId, name: Option<NameId>) -> Step {
+    fn share_key_unlimited<C: Capacity>(
+        s: &mut StateOf<C>,
+        a: &Action,
+        key: KeyId,
+        name: Option<NameId>,
+    ) -> Step {
         let (me, _) = caller(s, a)?;
         let hsm = &s.hsms[a.hsm.index()];
         let k = crate::step::owned(hsm, key, me)?;
@@ -234,8 +243,8 @@ mod faults {
     }
 
     /// Zeroize that keeps the HSM's keys.
-    fn zeroize_keeping_keys(s: &mut State, h: HsmId) -> Step {
-        let mut fresh = Hsm::blank();
+    fn zeroize_keeping_keys<C: Capacity>(s: &mut StateOf<C>, h: HsmId) -> Step {
+        let mut fresh = Hsm::<C>::blank();
         let hsm = hsm_mut(s, h);
         fresh.keys = hsm.keys;
         fresh.users[APP_USER.index()] =
@@ -248,9 +257,9 @@ mod faults {
     }
 
     /// InsertMasked that gives the key to the caller.
-    fn insert_masked_to_caller(
+    fn insert_masked_to_caller<C: Capacity>(
         cfg: &Config,
-        s: &mut State,
+        s: &mut StateOf<C>,
         a: &Action,
         object: MaskedObject,
     ) -> Step {
@@ -260,7 +269,7 @@ mod faults {
             _ => return Err(BadMaskedObject),
         };
         let hsm = &s.hsms[a.hsm.index()];
-        let slot = key_slot(record.id).ok_or(BadMaskedObject)?;
+        let slot = key_slot::<C>(record.id).ok_or(BadMaskedObject)?;
         if hsm.keys[slot].is_some() {
             return Err(KeyExists);
         }
@@ -273,7 +282,7 @@ mod faults {
         }
         k.owner = me;
         let ghost = s.hsms[a.hsm.index()].ghost;
-        if ghost.deleted_keys & (1 << slot) != 0 {
+        if ghost.deleted_keys[slot] {
             s.events |= events::KEY_REVIVED;
         }
         if record.id.0 < ghost.name_deleted_at[k.owner.index()] {
@@ -284,7 +293,12 @@ mod faults {
     }
 
     /// Encrypt with any key of the HSM, usable by the caller or not.
-    fn encrypt_any_key(s: &mut State, a: &Action, key: KeyId, data: DataId) -> Step {
+    fn encrypt_any_key<C: Capacity>(
+        s: &mut StateOf<C>,
+        a: &Action,
+        key: KeyId,
+        data: DataId,
+    ) -> Step {
         let (me, _) = caller(s, a)?;
         let hsm = &s.hsms[a.hsm.index()];
         let k = usable(hsm, key, me).or_else(|_| hsm.key(key).copied().ok_or(NoSuchKey))?;

@@ -1,21 +1,139 @@
 //! The model's state: the cluster, its HSMs, the sessions, and the pools of objects that have
-//! left an HSM (SPEC §2–§6), laid out in fixed-size arrays so that a state is one flat,
-//! cheaply cloned and hashed value.
+//! left an HSM, laid out in fixed-size arrays so that a state is one flat, cheaply cloned and
+//! hashed value.
+//!
+//! The arrays' sizes are the state's **capacity**, a type parameter ([`Capacity`]): one step
+//! function serves every capacity. [`Small`] is the checker's (every exhaustive check, the
+//! Explorer, the packed encoding), [`Large`] holds the spec's own defaults for replay,
+//! scenarios and campaigns (16 user names, 8 clients, 3 HSMs, pools for a 200-step scenario).
+//! [`State`] is the small one, [`LargeState`] the large one.
 
 use crate::vocab::{KeyKind, Role};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::hash::Hash;
+use std::ops::{Index, IndexMut};
 
-/// Most HSMs a configuration may have.
-pub const MAX_HSMS: usize = 3;
-/// Most clients a configuration may have.
-pub const MAX_CLIENTS: usize = 3;
-/// Most user names (valid ones: `admin`, `app_user` and the configuration's names).
-pub const MAX_NAMES: usize = 6;
-/// Most key ids the model can hold (ids `1..=MAX_KEY_IDS`).
-pub const MAX_KEY_IDS: usize = 6;
-/// Capacity of each pool of objects that left an HSM.
-pub const POOL_CAPACITY: usize = 4;
+/// What a table of the state may hold: a plain value (copied, compared, hashed).
+pub trait Elem: Copy + Eq + Ord + Hash + fmt::Debug + Send + Sync + 'static {}
+impl<T: Copy + Eq + Ord + Hash + fmt::Debug + Send + Sync + 'static> Elem for T {}
+
+/// A fixed-size table of `T`s: an array whose length is one of a [`Capacity`]'s.
+pub trait Slots<T>:
+    Elem + Index<usize, Output = T> + IndexMut<usize> + AsRef<[T]> + AsMut<[T]>
+{
+    /// The table with every slot `value`.
+    fn filled(value: T) -> Self;
+    /// The slots, in order.
+    fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.as_ref().iter()
+    }
+    /// The slots, in order, to change.
+    fn iter_mut(&mut self) -> std::slice::IterMut<'_, T> {
+        self.as_mut().iter_mut()
+    }
+}
+
+impl<T: Elem, const N: usize> Slots<T> for [T; N] {
+    fn filled(value: T) -> Self {
+        [value; N]
+    }
+}
+
+/// How much a state can hold: the lengths of its tables.
+///
+/// Capacity is the model's, not the spec's: the spec's limits are the [`crate::Policy`]'s
+/// errors, and a configuration's bounds ([`crate::Config`]) must fit its capacity
+/// ([`crate::Config::validate_for`]). An action beyond the capacity (a full pool, the last key
+/// id) sets [`flags::CAPACITY_EXCEEDED`] and is outside what the model judges.
+pub trait Capacity: Elem + Default {
+    /// A short name for messages (`small`, `large`).
+    const NAME: &'static str;
+    /// Most HSMs.
+    const HSMS: usize;
+    /// Most clients.
+    const CLIENTS: usize;
+    /// Most user names, `admin` and `app_user` included.
+    const NAMES: usize;
+    /// Most key ids (ids `1..=KEY_IDS`).
+    const KEY_IDS: usize;
+    /// Capacity of each pool of objects that left an HSM.
+    const POOL: usize;
+    /// Most new passwords in a configuration's table.
+    const PASSWORDS: usize;
+    /// Most labels (beside the empty one) and most data in a configuration's tables.
+    const VALUES: usize;
+    /// A table with one slot per HSM.
+    type PerHsm<T: Elem>: Slots<T>;
+    /// A table with one slot per client.
+    type PerClient<T: Elem>: Slots<T>;
+    /// A table with one slot per user name.
+    type PerName<T: Elem>: Slots<T>;
+    /// A table with one slot per key id.
+    type PerKeyId<T: Elem>: Slots<T>;
+    /// A pool's slots.
+    type PerPoolSlot<T: Elem>: Slots<T>;
+
+    /// Feeds `state` to `hasher` (the small capacity hashes its packed bytes in one write,
+    /// see [`crate::packed`]; others hash field by field). Ghost history is left out, as in
+    /// `Eq`.
+    fn hash_state<H: std::hash::Hasher>(state: &StateOf<Self>, hasher: &mut H) {
+        state.hash_fields(hasher)
+    }
+}
+
+/// The checker's capacity: every exhaustive configuration fits it, and a state is ~200 bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Small;
+
+impl Capacity for Small {
+    const NAME: &'static str = "small";
+    const HSMS: usize = 3;
+    const CLIENTS: usize = 3;
+    const NAMES: usize = 6;
+    const KEY_IDS: usize = 6;
+    const POOL: usize = 4;
+    const PASSWORDS: usize = 8;
+    const VALUES: usize = 3;
+    type PerHsm<T: Elem> = [T; 3];
+    type PerClient<T: Elem> = [T; 3];
+    type PerName<T: Elem> = [T; 6];
+    type PerKeyId<T: Elem> = [T; 6];
+    type PerPoolSlot<T: Elem> = [T; 4];
+
+    fn hash_state<H: std::hash::Hasher>(state: &StateOf<Self>, hasher: &mut H) {
+        crate::packed::hash_small(state, hasher)
+    }
+}
+
+/// The spec's capacity, for replay, scenarios and campaigns: the spec's default policy can be
+/// written down (a key shared with 7 CUs and refused to an 8th; 16 user names besides `admin`
+/// and `app_user`), 8 clients, 3 HSMs, and room in every pool and the key-id counter for a
+/// 200-step scenario. The spec's 1024 users and 16666 keys are not reached: scenarios about
+/// UserLimit and KeyLimit lower the limit in their header.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Large;
+
+impl Capacity for Large {
+    const NAME: &'static str = "large";
+    const HSMS: usize = 3;
+    const CLIENTS: usize = 8;
+    const NAMES: usize = 18;
+    const KEY_IDS: usize = 200;
+    const POOL: usize = 200;
+    const PASSWORDS: usize = 64;
+    const VALUES: usize = 32;
+    type PerHsm<T: Elem> = [T; 3];
+    type PerClient<T: Elem> = [T; 8];
+    type PerName<T: Elem> = [T; 18];
+    type PerKeyId<T: Elem> = [T; 200];
+    type PerPoolSlot<T: Elem> = [T; 200];
+}
+
+/// The checker's state (capacity [`Small`]).
+pub type State = StateOf<Small>;
+/// The state of replay, scenarios and campaigns (capacity [`Large`]).
+pub type LargeState = StateOf<Large>;
 
 macro_rules! id_type {
     ($(#[$m:meta])* $name:ident) => {
@@ -75,41 +193,64 @@ pub const PRECO_PASSWORD: PasswordId = PasswordId(0);
 /// The AU's password, set when the cluster is created.
 pub const AU_PASSWORD: PasswordId = PasswordId(1);
 
-/// A set of names (share lists), as a bit set over [`NameId`]s.
+/// A set of names (share lists), as a bit set over [`NameId`]s below [`NameSet::CAPACITY`].
+///
+/// Three bytes, not a `u32`: a key (and so every state) stays byte-aligned and as small as
+/// with one byte, while the large capacity's 18 names fit.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 #[serde(into = "Vec<NameId>", from = "Vec<NameId>")]
-pub struct NameSet(pub u8);
+pub struct NameSet([u8; 3]);
+
+// Invariant relied on by `NameSet`: every capacity's names fit its bits.
+const _: () = assert!(Small::NAMES <= NameSet::CAPACITY && Large::NAMES <= NameSet::CAPACITY);
 
 impl NameSet {
+    /// Names with ids below this can be members.
+    pub const CAPACITY: usize = 24;
+
+    /// The set whose members are the bits of `bits` (bits at and above [`NameSet::CAPACITY`]
+    /// are dropped).
+    pub fn from_bits(bits: u32) -> NameSet {
+        let b = bits.to_le_bytes();
+        NameSet([b[0], b[1], b[2]])
+    }
+    /// The members as bits.
+    pub fn bits(self) -> u32 {
+        u32::from_le_bytes([self.0[0], self.0[1], self.0[2], 0])
+    }
     /// Whether `name` is in the set.
     pub fn contains(self, name: NameId) -> bool {
-        name.index() < 8 && self.0 & (1 << name.0) != 0
+        name.index() < Self::CAPACITY && self.bits() & (1 << name.0) != 0
     }
-    /// Adds `name`.
+    /// Adds `name` (a name at or above [`NameSet::CAPACITY`] is never a member; no capacity
+    /// has such user names).
     pub fn insert(&mut self, name: NameId) {
-        if name.index() < 8 {
-            self.0 |= 1 << name.0;
+        if name.index() < Self::CAPACITY {
+            *self = Self::from_bits(self.bits() | 1 << name.0);
         }
     }
     /// Removes `name`.
     pub fn remove(&mut self, name: NameId) {
-        if name.index() < 8 {
-            self.0 &= !(1 << name.0);
+        if name.index() < Self::CAPACITY {
+            *self = Self::from_bits(self.bits() & !(1 << name.0));
         }
     }
     /// How many names.
     pub fn len(self) -> usize {
-        self.0.count_ones() as usize
+        self.bits().count_ones() as usize
     }
     /// Whether the set is empty.
     pub fn is_empty(self) -> bool {
-        self.0 == 0
+        self.bits() == 0
     }
     /// The names, in id order.
     pub fn iter(self) -> impl Iterator<Item = NameId> {
-        (0..8u8).filter(move |i| self.0 & (1 << i) != 0).map(NameId)
+        let bits = self.bits();
+        (0..Self::CAPACITY as u8)
+            .filter(move |i| bits & (1 << i) != 0)
+            .map(NameId)
     }
     /// The set with every name renamed by `f`.
     pub fn map(self, f: impl Fn(NameId) -> NameId) -> NameSet {
@@ -176,15 +317,15 @@ pub struct KeyRecord {
 
 /// One HSM.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Hsm {
+pub struct Hsm<C: Capacity = Small> {
     /// No users but the AU and no keys: waiting for a clone.
     pub blank: bool,
     /// Users by name id.
-    pub users: [Option<User>; MAX_NAMES],
+    pub users: C::PerName<Option<User>>,
     /// Keys by id (index `id - 1`).
-    pub keys: [Option<Key>; MAX_KEY_IDS],
+    pub keys: C::PerKeyId<Option<Key>>,
     /// History kept for the hazard examples only; not part of the state's identity.
-    pub ghost: HsmGhost,
+    pub ghost: HsmGhost<C>,
 }
 
 /// History of one HSM that the hazard examples need (D9, D12) but that no HSM keeps.
@@ -192,39 +333,56 @@ pub struct Hsm {
 /// It is deliberately left out of equality, ordering and hashing, so it never multiplies the
 /// state space: a state reached by several paths keeps the history of the first (shortest) one.
 /// Examples found with it are real (their path is replayed), but one could be missed.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct HsmGhost {
-    /// Key ids destroyed by DeleteKey on this HSM since it was last zeroized (D9).
-    pub deleted_keys: u8,
+#[derive(Clone, Copy, Debug)]
+pub struct HsmGhost<C: Capacity = Small> {
+    /// Per key id (index `id - 1`): destroyed by DeleteKey on this HSM since it was last
+    /// zeroized (D9).
+    pub deleted_keys: C::PerKeyId<bool>,
     /// For each name, the key-id counter when a user of that name was last deleted here
     /// (0: never since the last zeroize) (D12).
-    pub name_deleted_at: [u8; MAX_NAMES],
+    pub name_deleted_at: C::PerName<u8>,
 }
 
-impl PartialEq for HsmGhost {
+impl<C: Capacity> Default for HsmGhost<C> {
+    fn default() -> Self {
+        HsmGhost {
+            deleted_keys: Slots::filled(false),
+            name_deleted_at: Slots::filled(0),
+        }
+    }
+}
+
+impl<C: Capacity> HsmGhost<C> {
+    /// Whether it holds no history (as after a zeroize).
+    pub fn is_empty(&self) -> bool {
+        self.deleted_keys.iter().all(|d| !d) && self.name_deleted_at.iter().all(|&at| at == 0)
+    }
+}
+
+impl<C: Capacity> PartialEq for HsmGhost<C> {
     fn eq(&self, _: &Self) -> bool {
         true
     }
 }
-impl Eq for HsmGhost {}
-impl PartialOrd for HsmGhost {
+impl<C: Capacity> Eq for HsmGhost<C> {}
+impl<C: Capacity> PartialOrd for HsmGhost<C> {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for HsmGhost {
+impl<C: Capacity> Ord for HsmGhost<C> {
     fn cmp(&self, _: &Self) -> std::cmp::Ordering {
         std::cmp::Ordering::Equal
     }
 }
-impl std::hash::Hash for HsmGhost {
+impl<C: Capacity> std::hash::Hash for HsmGhost<C> {
     fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
-impl Hsm {
+impl<C: Capacity> Hsm<C> {
     /// A blank HSM: the AU only.
-    pub fn blank() -> Hsm {
-        let mut users = [None; MAX_NAMES];
+    pub fn blank() -> Hsm<C> {
+        let mut users: C::PerName<Option<User>> = Slots::filled(None);
         users[APP_USER.index()] = Some(User {
             role: Role::ApplianceUser,
             password: AU_PASSWORD,
@@ -233,21 +391,24 @@ impl Hsm {
         Hsm {
             blank: true,
             users,
-            keys: [None; MAX_KEY_IDS],
+            keys: Slots::filled(None),
             ghost: HsmGhost::default(),
         }
     }
 
     /// The user named `name`, if any.
     pub fn user(&self, name: NameId) -> Option<&User> {
-        self.users.get(name.index()).and_then(Option::as_ref)
+        self.users
+            .as_ref()
+            .get(name.index())
+            .and_then(Option::as_ref)
     }
 
     /// The key `id`, if any.
     pub fn key(&self, id: KeyId) -> Option<&Key> {
         (id.0 as usize)
             .checked_sub(1)
-            .and_then(|i| self.keys.get(i))
+            .and_then(|i| self.keys.as_ref().get(i))
             .and_then(Option::as_ref)
     }
 
@@ -320,25 +481,25 @@ pub enum Signature {
 /// A bounded set of objects that have left an HSM, kept sorted so that equal sets are equal
 /// values.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Pool<T: Copy + Ord> {
-    items: [Option<T>; POOL_CAPACITY],
+pub struct Pool<T: Elem, C: Capacity = Small> {
+    items: C::PerPoolSlot<Option<T>>,
 }
 
-impl<T: Copy + Ord> Default for Pool<T> {
+impl<T: Elem, C: Capacity> Default for Pool<T, C> {
     fn default() -> Self {
         Pool {
-            items: [None; POOL_CAPACITY],
+            items: Slots::filled(None),
         }
     }
 }
 
-impl<T: Copy + Ord + fmt::Debug> fmt::Debug for Pool<T> {
+impl<T: Elem, C: Capacity> fmt::Debug for Pool<T, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.iter()).finish()
     }
 }
 
-impl<T: Copy + Ord> Pool<T> {
+impl<T: Elem, C: Capacity> Pool<T, C> {
     /// The objects, in order.
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
         self.items.iter().map_while(|x| *x)
@@ -361,27 +522,27 @@ impl<T: Copy + Ord> Pool<T> {
             return true;
         }
         let len = self.len();
-        if len == POOL_CAPACITY {
+        if len == C::POOL {
             return false;
         }
         self.items[len] = Some(item);
-        self.items[..=len].sort_unstable();
+        self.items.as_mut()[..=len].sort_unstable();
         true
     }
     /// The `i`-th slot, for [`crate::packed`]'s decoding only: it fills the slots in the order
     /// `encode` wrote them, which is the pool's own (sorted, no duplicates, no gap), so the
     /// pool's invariant holds again once it is done.
     pub(crate) fn slot_mut(&mut self, i: usize) -> Option<&mut Option<T>> {
-        self.items.get_mut(i)
+        self.items.as_mut().get_mut(i)
     }
     /// Rewrites every object with `f`, then sorts again.
-    pub fn map(&self, f: impl Fn(T) -> T) -> Pool<T> {
+    pub fn map(&self, f: impl Fn(T) -> T) -> Pool<T, C> {
         let mut out = *self;
         let len = self.len();
-        for x in out.items[..len].iter_mut() {
+        for x in out.items.as_mut()[..len].iter_mut() {
             *x = x.map(&f);
         }
-        out.items[..len].sort_unstable();
+        out.items.as_mut()[..len].sort_unstable();
         out
     }
 }
@@ -408,30 +569,30 @@ pub mod events {
     pub const KEY_TO_NAMESAKE: u8 = 4;
 }
 
-/// The whole state of a cluster and its clients.
+/// The whole state of a cluster and its clients, at capacity `C`.
 ///
-/// `Hash` is written by hand (in [`crate::packed`]): the state is packed into bytes and hashed
-/// in one write, which is several times faster than the derived field-by-field hash that
-/// stateright's fingerprints would otherwise spend most of their time in (ghost history is
-/// left out, as in `Eq`).
+/// `Hash` is written by hand ([`Capacity::hash_state`]): the small state is packed into bytes
+/// and hashed in one write ([`crate::packed`]), which is several times faster than the derived
+/// field-by-field hash that stateright's fingerprints would otherwise spend most of their time
+/// in (ghost history is left out, as in `Eq`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct State {
+pub struct StateOf<C: Capacity> {
     /// Whether the PRECO has activated the cluster (D1).
     pub activated: bool,
     /// The next key id the cluster will give (SPEC §3: starts at 1, never reused).
     pub next_key_id: u8,
     /// The HSMs (those beyond the configuration's count stay blank and unused).
-    pub hsms: [Hsm; MAX_HSMS],
+    pub hsms: C::PerHsm<Hsm<C>>,
     /// Per client, per HSM: the name the session is logged in as, if any.
-    pub sessions: [[Option<NameId>; MAX_HSMS]; MAX_CLIENTS],
+    pub sessions: C::PerClient<C::PerHsm<Option<NameId>>>,
     /// Masked objects that have left an HSM, plus the foreign one.
-    pub masked: Pool<MaskedObject>,
+    pub masked: Pool<MaskedObject, C>,
     /// Wrapped keys that have left an HSM.
-    pub wrapped: Pool<WrappedKey>,
+    pub wrapped: Pool<WrappedKey, C>,
     /// Ciphertexts that have left an HSM.
-    pub ciphertexts: Pool<Ciphertext>,
+    pub ciphertexts: Pool<Ciphertext, C>,
     /// Signatures that have left an HSM.
-    pub signatures: Pool<Signature>,
+    pub signatures: Pool<Signature, C>,
     /// The hazard [`events`] the last step showed (cleared by the next step); part of the state
     /// so that the examples can see them, at the cost of one extra state per such step.
     pub events: u8,
@@ -439,11 +600,17 @@ pub struct State {
     pub flags: u8,
 }
 
-impl State {
-    /// A new cluster (SPEC §2): unactivated; HSM 0 holds the PRECO and the AU, the others are
-    /// blank; no session logged in; one foreign masked object in the pool.
-    pub fn new_cluster() -> State {
-        let mut hsms = [Hsm::blank(); MAX_HSMS];
+impl<C: Capacity> std::hash::Hash for StateOf<C> {
+    fn hash<H: std::hash::Hasher>(&self, hasher: &mut H) {
+        C::hash_state(self, hasher)
+    }
+}
+
+impl<C: Capacity> StateOf<C> {
+    /// A new cluster: unactivated; HSM 0 holds the PRECO and the AU, the others are blank; no
+    /// session logged in; one foreign masked object in the pool.
+    pub fn new_cluster() -> StateOf<C> {
+        let mut hsms: C::PerHsm<Hsm<C>> = Slots::filled(Hsm::blank());
         hsms[0].blank = false;
         hsms[0].users[ADMIN.index()] = Some(User {
             role: Role::PreCryptoOfficer,
@@ -452,11 +619,11 @@ impl State {
         });
         let mut masked = Pool::default();
         masked.insert(MaskedObject::Foreign);
-        State {
+        StateOf {
             activated: false,
             next_key_id: 1,
             hsms,
-            sessions: [[None; MAX_HSMS]; MAX_CLIENTS],
+            sessions: Slots::filled(Slots::filled(None)),
             masked,
             wrapped: Pool::default(),
             ciphertexts: Pool::default(),
@@ -467,15 +634,16 @@ impl State {
     }
 
     /// The HSM `h`, if the state has it.
-    pub fn hsm(&self, h: HsmId) -> Option<&Hsm> {
-        self.hsms.get(h.index())
+    pub fn hsm(&self, h: HsmId) -> Option<&Hsm<C>> {
+        self.hsms.as_ref().get(h.index())
     }
 
     /// The name client `c`'s session on HSM `h` is logged in as.
     pub fn session(&self, c: ClientId, h: HsmId) -> Option<NameId> {
         self.sessions
+            .as_ref()
             .get(c.index())
-            .and_then(|row| row.get(h.index()))
+            .and_then(|row| row.as_ref().get(h.index()))
             .copied()
             .flatten()
     }
@@ -490,6 +658,93 @@ impl State {
     pub fn logged_in(&self, h: HsmId, name: NameId) -> bool {
         self.sessions
             .iter()
-            .any(|row| row.get(h.index()).copied().flatten() == Some(name))
+            .any(|row| row.as_ref().get(h.index()).copied().flatten() == Some(name))
+    }
+
+    /// Feeds every field but the ghost history to `hasher`: the hash of a capacity that does
+    /// not pack its states.
+    pub fn hash_fields<H: std::hash::Hasher>(&self, hasher: &mut H) {
+        self.activated.hash(hasher);
+        self.next_key_id.hash(hasher);
+        self.hsms.hash(hasher);
+        self.sessions.hash(hasher);
+        self.masked.hash(hasher);
+        self.wrapped.hash(hasher);
+        self.ciphertexts.hash(hasher);
+        self.signatures.hash(hasher);
+        self.events.hash(hasher);
+        self.flags.hash(hasher);
+    }
+
+    /// The same state at capacity `D`, or `None` when it does not fit (a table of `D` is
+    /// shorter than what this state uses). Ghost history comes along.
+    pub fn resized<D: Capacity>(&self) -> Option<StateOf<D>> {
+        fn copy<T: Copy>(from: &[T], to: &mut [T], empty: impl Fn(&T) -> bool) -> Option<()> {
+            for (i, x) in from.iter().enumerate() {
+                match to.get_mut(i) {
+                    Some(slot) => *slot = *x,
+                    None if empty(x) => {}
+                    None => return None,
+                }
+            }
+            Some(())
+        }
+        let mut out = StateOf::<D>::new_cluster();
+        out.activated = self.activated;
+        out.next_key_id = self.next_key_id;
+        out.events = self.events;
+        out.flags = self.flags;
+        let blank = Hsm::<C>::blank();
+        for (i, h) in self.hsms.iter().enumerate() {
+            let Some(target) = out.hsms.as_mut().get_mut(i) else {
+                if *h == blank && h.ghost.is_empty() {
+                    continue;
+                }
+                return None;
+            };
+            target.blank = h.blank;
+            target.users = Slots::filled(None);
+            copy(h.users.as_ref(), target.users.as_mut(), Option::is_none)?;
+            target.keys = Slots::filled(None);
+            copy(h.keys.as_ref(), target.keys.as_mut(), Option::is_none)?;
+            copy(
+                h.ghost.deleted_keys.as_ref(),
+                target.ghost.deleted_keys.as_mut(),
+                |d| !d,
+            )?;
+            copy(
+                h.ghost.name_deleted_at.as_ref(),
+                target.ghost.name_deleted_at.as_mut(),
+                |&at| at == 0,
+            )?;
+        }
+        for (c, row) in self.sessions.iter().enumerate() {
+            for (h, s) in row.iter().enumerate() {
+                match out
+                    .sessions
+                    .as_mut()
+                    .get_mut(c)
+                    .and_then(|r| r.as_mut().get_mut(h))
+                {
+                    Some(slot) => *slot = *s,
+                    None if s.is_none() => {}
+                    None => return None,
+                }
+            }
+        }
+        fn pool<T: Elem, C: Capacity, D: Capacity>(p: &Pool<T, C>) -> Option<Pool<T, D>> {
+            let mut out = Pool::default();
+            for x in p.iter() {
+                if !out.insert(x) {
+                    return None;
+                }
+            }
+            Some(out)
+        }
+        out.masked = pool(&self.masked)?;
+        out.wrapped = pool(&self.wrapped)?;
+        out.ciphertexts = pool(&self.ciphertexts)?;
+        out.signatures = pool(&self.signatures)?;
+        Some(out)
     }
 }

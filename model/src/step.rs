@@ -33,7 +33,7 @@ pub fn callers(op: Operation) -> Option<&'static [Role]> {
 
 /// The role-checking step shared by every operation that belongs to a row of the table:
 /// NotLoggedIn, then Forbidden unless the role is one of [`callers`].
-pub(crate) fn caller(s: &State, a: &Action) -> Result<(NameId, Role), ErrorCode> {
+pub(crate) fn caller<C: Capacity>(s: &StateOf<C>, a: &Action) -> Result<(NameId, Role), ErrorCode> {
     let name = s.session(a.client, a.hsm).ok_or(NotLoggedIn)?;
     let role = s.session_role(a.client, a.hsm).ok_or(NotLoggedIn)?;
     if callers(a.op.operation()).is_some_and(|allowed| allowed.contains(&role)) {
@@ -43,23 +43,23 @@ pub(crate) fn caller(s: &State, a: &Action) -> Result<(NameId, Role), ErrorCode>
     }
 }
 
-pub(crate) fn hsm_mut(s: &mut State, h: HsmId) -> &mut Hsm {
+pub(crate) fn hsm_mut<C: Capacity>(s: &mut StateOf<C>, h: HsmId) -> &mut Hsm<C> {
     &mut s.hsms[h.index()]
 }
 
-pub(crate) fn key_slot(id: KeyId) -> Option<usize> {
-    (id.0 as usize).checked_sub(1).filter(|&i| i < MAX_KEY_IDS)
+pub(crate) fn key_slot<C: Capacity>(id: KeyId) -> Option<usize> {
+    (id.0 as usize).checked_sub(1).filter(|&i| i < C::KEY_IDS)
 }
 
 /// The user a resolved name argument names on `hsm`, with its id: `None` for a name that is not
 /// valid (see [`Config::user_named`]) or no user of this HSM.
-pub(crate) fn existing(hsm: &Hsm, name: Option<NameId>) -> Option<(NameId, User)> {
+pub(crate) fn existing<C: Capacity>(hsm: &Hsm<C>, name: Option<NameId>) -> Option<(NameId, User)> {
     let name = name?;
     hsm.user(name).map(|u| (name, *u))
 }
 
 /// D7: a key the caller can use (owns, or is shared with it). Anything else is NoSuchKey.
-pub(crate) fn usable(hsm: &Hsm, id: KeyId, name: NameId) -> Result<Key, ErrorCode> {
+pub(crate) fn usable<C: Capacity>(hsm: &Hsm<C>, id: KeyId, name: NameId) -> Result<Key, ErrorCode> {
     match hsm.key(id) {
         Some(k) if k.owner == name || k.shares.contains(name) => Ok(*k),
         _ => Err(NoSuchKey),
@@ -67,7 +67,7 @@ pub(crate) fn usable(hsm: &Hsm, id: KeyId, name: NameId) -> Result<Key, ErrorCod
 }
 
 /// D7: a key the caller owns: NoSuchKey if it cannot use it, NotOwner if it is only shared.
-pub(crate) fn owned(hsm: &Hsm, id: KeyId, name: NameId) -> Result<Key, ErrorCode> {
+pub(crate) fn owned<C: Capacity>(hsm: &Hsm<C>, id: KeyId, name: NameId) -> Result<Key, ErrorCode> {
     let k = usable(hsm, id, name)?;
     if k.owner == name {
         Ok(k)
@@ -85,7 +85,12 @@ pub(crate) fn is_login_failure(action: &Action, outcome: &Step) -> bool {
 /// What a step leaves once [`Config::apply`] answered `outcome` and left `next` (from `state`
 /// with its events cleared): an error restores `state`, a failed Login keeps its counter, a
 /// success keeps its effect.
-pub(crate) fn settle(state: &State, action: &Action, outcome: &Step, next: &mut State) {
+pub(crate) fn settle<C: Capacity>(
+    state: &StateOf<C>,
+    action: &Action,
+    outcome: &Step,
+    next: &mut StateOf<C>,
+) {
     if outcome.is_err() && !is_login_failure(action, outcome) {
         // SPEC §3: nothing changes on an error. The capacity flag is the model's own
         // bookkeeping, not the spec's state: it survives, so callers can tell an answer
@@ -100,7 +105,7 @@ impl Config {
     /// Runs `action` on `state`: the outcome, and the next state. On an error the next state
     /// equals `state`, but for a Login that answers BadCredentials for an existing name (its
     /// failure counter grows).
-    pub fn step(&self, state: &State, action: &Action) -> (Outcome, State) {
+    pub fn step<C: Capacity>(&self, state: &StateOf<C>, action: &Action) -> (Outcome, StateOf<C>) {
         let mut next = *state;
         if action.hsm.index() >= self.hsms as usize
             || action.client.index() >= self.clients as usize
@@ -117,7 +122,7 @@ impl Config {
 
     /// Runs `a` on `s`. Every name argument enters through [`Config::user_named`] (lower-cased,
     /// then validated) here, so the operations see only the users' ids.
-    pub(crate) fn apply(&self, s: &mut State, a: &Action) -> Step {
+    pub(crate) fn apply<C: Capacity>(&self, s: &mut StateOf<C>, a: &Action) -> Step {
         if let Some(outcome) = crate::planted::instead(self, s, a) {
             // Tests only: a planted fault answers in place of the spec (a no-op otherwise).
             return outcome;
@@ -168,7 +173,13 @@ impl Config {
 
     // ---- sessions -------------------------------------------------------------------------
 
-    fn login(&self, s: &mut State, a: &Action, name: Option<NameId>, pw: PasswordId) -> Step {
+    fn login<C: Capacity>(
+        &self,
+        s: &mut StateOf<C>,
+        a: &Action,
+        name: Option<NameId>,
+        pw: PasswordId,
+    ) -> Step {
         if s.session(a.client, a.hsm).is_some() {
             return Err(AlreadyLoggedIn);
         }
@@ -194,17 +205,17 @@ impl Config {
 
     // ---- cluster --------------------------------------------------------------------------
 
-    fn cluster_info(&self, s: &State) -> Observation {
+    fn cluster_info<C: Capacity>(&self, s: &StateOf<C>) -> Observation {
         Observation::ClusterInfo {
             activated: s.activated,
-            blank: s.hsms[..self.hsms as usize]
+            blank: s.hsms.as_ref()[..self.hsms as usize]
                 .iter()
                 .map(|h| h.blank)
                 .collect(),
         }
     }
 
-    fn list_users(&self, s: &State, h: HsmId) -> Observation {
+    fn list_users<C: Capacity>(&self, s: &StateOf<C>, h: HsmId) -> Observation {
         let threshold = self.policy.lockout_threshold;
         let mut users: Vec<_> = s.hsms[h.index()]
             .users()
@@ -221,7 +232,12 @@ impl Config {
 
     // ---- passwords ------------------------------------------------------------------------
 
-    fn change_own_password(&self, s: &mut State, a: &Action, password: PasswordId) -> Step {
+    fn change_own_password<C: Capacity>(
+        &self,
+        s: &mut StateOf<C>,
+        a: &Action,
+        password: PasswordId,
+    ) -> Step {
         let (me, role) = caller(s, a)?;
         if !self.password_is_valid(password) {
             return Err(InvalidPassword);
@@ -238,9 +254,9 @@ impl Config {
         Ok(Observation::Done)
     }
 
-    fn change_password(
+    fn change_password<C: Capacity>(
         &self,
-        s: &mut State,
+        s: &mut StateOf<C>,
         a: &Action,
         name: Option<NameId>,
         pw: PasswordId,
@@ -266,9 +282,9 @@ impl Config {
 
     // ---- users ----------------------------------------------------------------------------
 
-    fn create_user(
+    fn create_user<C: Capacity>(
         &self,
-        s: &mut State,
+        s: &mut StateOf<C>,
         a: &Action,
         name: Option<NameId>,
         role: Role,
@@ -299,7 +315,12 @@ impl Config {
         Ok(Observation::Done)
     }
 
-    fn delete_user(&self, s: &mut State, a: &Action, name: Option<NameId>) -> Step {
+    fn delete_user<C: Capacity>(
+        &self,
+        s: &mut StateOf<C>,
+        a: &Action,
+        name: Option<NameId>,
+    ) -> Step {
         caller(s, a)?;
         let hsm = &s.hsms[a.hsm.index()];
         let (name, target) = existing(hsm, name).ok_or(NoSuchUser)?;
@@ -326,7 +347,7 @@ impl Config {
 
     // ---- lifecycle ------------------------------------------------------------------------
 
-    fn clone_hsm(&self, s: &mut State, a: &Action, from: HsmId) -> Step {
+    fn clone_hsm<C: Capacity>(&self, s: &mut StateOf<C>, a: &Action, from: HsmId) -> Step {
         caller(s, a)?;
         if !s.activated {
             return Err(NotActivated);
@@ -352,14 +373,19 @@ impl Config {
 
     // ---- masking --------------------------------------------------------------------------
 
-    fn insert_masked(&self, s: &mut State, a: &Action, object: MaskedObject) -> Step {
+    fn insert_masked<C: Capacity>(
+        &self,
+        s: &mut StateOf<C>,
+        a: &Action,
+        object: MaskedObject,
+    ) -> Step {
         caller(s, a)?;
         let record = match object {
             MaskedObject::Sealed(r) if s.masked.contains(&object) => r,
             _ => return Err(BadMaskedObject),
         };
         let hsm = &s.hsms[a.hsm.index()];
-        let slot = key_slot(record.id).ok_or(BadMaskedObject)?;
+        let slot = key_slot::<C>(record.id).ok_or(BadMaskedObject)?;
         if hsm.keys[slot].is_some() {
             return Err(KeyExists);
         }
@@ -371,7 +397,7 @@ impl Config {
             return Err(KeyLimit);
         }
         let ghost = s.hsms[a.hsm.index()].ghost;
-        if ghost.deleted_keys & (1 << slot) != 0 {
+        if ghost.deleted_keys[slot] {
             s.events |= events::KEY_REVIVED;
         }
         if record.id.0 < ghost.name_deleted_at[k.owner.index()] {
@@ -383,9 +409,9 @@ impl Config {
 
     // ---- keys -----------------------------------------------------------------------------
 
-    fn new_key_id(&self, s: &mut State) -> Result<KeyId, ErrorCode> {
+    fn new_key_id<C: Capacity>(&self, s: &mut StateOf<C>) -> Result<KeyId, ErrorCode> {
         let id = KeyId(s.next_key_id);
-        if key_slot(id).is_none() {
+        if key_slot::<C>(id).is_none() {
             // Beyond the model's capacity: the checker's bounds and the runner never get here.
             s.flags |= flags::CAPACITY_EXCEEDED;
             return Err(KeyLimit);
@@ -394,7 +420,13 @@ impl Config {
         Ok(id)
     }
 
-    fn generate_key(&self, s: &mut State, a: &Action, kind: KeyKind, extractable: bool) -> Step {
+    fn generate_key<C: Capacity>(
+        &self,
+        s: &mut StateOf<C>,
+        a: &Action,
+        kind: KeyKind,
+        extractable: bool,
+    ) -> Step {
         let (me, _) = caller(s, a)?;
         if s.hsms[a.hsm.index()].keys.iter().flatten().count() >= self.policy.max_keys as usize {
             return Err(KeyLimit);
@@ -411,7 +443,13 @@ impl Config {
         Ok(Observation::Key(id))
     }
 
-    fn share_key(&self, s: &mut State, a: &Action, key: KeyId, name: Option<NameId>) -> Step {
+    fn share_key<C: Capacity>(
+        &self,
+        s: &mut StateOf<C>,
+        a: &Action,
+        key: KeyId,
+        name: Option<NameId>,
+    ) -> Step {
         let (me, _) = caller(s, a)?;
         let hsm = &s.hsms[a.hsm.index()];
         let k = owned(hsm, key, me)?;
@@ -431,7 +469,13 @@ impl Config {
         Ok(Observation::Done)
     }
 
-    fn unwrap_key(&self, s: &mut State, a: &Action, wrapped: WrappedKey, wrapping: KeyId) -> Step {
+    fn unwrap_key<C: Capacity>(
+        &self,
+        s: &mut StateOf<C>,
+        a: &Action,
+        wrapped: WrappedKey,
+        wrapping: KeyId,
+    ) -> Step {
         let (me, _) = caller(s, a)?;
         let hsm = &s.hsms[a.hsm.index()];
         let w = usable(hsm, wrapping, me)?;
@@ -464,7 +508,13 @@ impl Config {
 
     // ---- crypto ---------------------------------------------------------------------------
 
-    fn encrypt(&self, s: &mut State, a: &Action, key: KeyId, data: DataId) -> Step {
+    fn encrypt<C: Capacity>(
+        &self,
+        s: &mut StateOf<C>,
+        a: &Action,
+        key: KeyId,
+        data: DataId,
+    ) -> Step {
         let (me, _) = caller(s, a)?;
         let hsm = &s.hsms[a.hsm.index()];
         let k = usable(hsm, key, me)?;
@@ -482,19 +532,22 @@ impl Config {
 }
 
 /// Records the ghost fact that a CU used a key shared with it on an HSM other than HSM 0.
-pub(crate) fn note_shared_use(s: &mut State, a: &Action, k: &Key, me: NameId) {
+pub(crate) fn note_shared_use<C: Capacity>(s: &mut StateOf<C>, a: &Action, k: &Key, me: NameId) {
     if k.owner != me && a.hsm.index() != 0 {
         s.events |= events::SHARED_USE_ON_CLONE;
     }
 }
 
-pub(crate) fn add_to_pool(s: &mut State, insert: impl FnOnce(&mut State) -> bool) {
+pub(crate) fn add_to_pool<C: Capacity>(
+    s: &mut StateOf<C>,
+    insert: impl FnOnce(&mut StateOf<C>) -> bool,
+) {
     if !insert(s) {
         s.flags |= flags::CAPACITY_EXCEEDED;
     }
 }
 
-fn logout(s: &mut State, a: &Action) -> Step {
+fn logout<C: Capacity>(s: &mut StateOf<C>, a: &Action) -> Step {
     if s.session(a.client, a.hsm).is_none() {
         return Err(NotLoggedIn);
     }
@@ -504,8 +557,8 @@ fn logout(s: &mut State, a: &Action) -> Step {
 
 impl Config {
     /// D3: anyone may zeroize the HSM its session is bound to.
-    fn zeroize(&self, s: &mut State, h: HsmId) -> Step {
-        let mut fresh = Hsm::blank();
+    fn zeroize<C: Capacity>(&self, s: &mut StateOf<C>, h: HsmId) -> Step {
+        let mut fresh = Hsm::<C>::blank();
         let hsm = hsm_mut(s, h);
         // The AU stays, with its password; its counter and lock are cleared.
         fresh.users[APP_USER.index()] =
@@ -518,7 +571,7 @@ impl Config {
     }
 }
 
-fn get_sync_status(s: &State, a: &Action) -> Step {
+fn get_sync_status<C: Capacity>(s: &StateOf<C>, a: &Action) -> Step {
     caller(s, a)?;
     Ok(Observation::SyncStatus(
         s.hsms[a.hsm.index()].records().collect(),
@@ -526,7 +579,7 @@ fn get_sync_status(s: &State, a: &Action) -> Step {
 }
 
 /// D6: CO and AU may extract any key; a CU only keys it owns.
-fn extract_masked(s: &mut State, a: &Action, key: KeyId) -> Step {
+fn extract_masked<C: Capacity>(s: &mut StateOf<C>, a: &Action, key: KeyId) -> Step {
     let (me, role) = caller(s, a)?;
     let hsm = &s.hsms[a.hsm.index()];
     let k = if role == Role::CryptoUser {
@@ -539,16 +592,21 @@ fn extract_masked(s: &mut State, a: &Action, key: KeyId) -> Step {
     Ok(Observation::Masked(object))
 }
 
-fn delete_key(s: &mut State, a: &Action, key: KeyId) -> Step {
+fn delete_key<C: Capacity>(s: &mut StateOf<C>, a: &Action, key: KeyId) -> Step {
     let (me, _) = caller(s, a)?;
     owned(&s.hsms[a.hsm.index()], key, me)?;
     let hsm = hsm_mut(s, a.hsm);
     hsm.keys[key.index() - 1] = None;
-    hsm.ghost.deleted_keys |= 1 << (key.index() - 1);
+    hsm.ghost.deleted_keys[key.index() - 1] = true;
     Ok(Observation::Done)
 }
 
-fn unshare_key(s: &mut State, a: &Action, key: KeyId, name: Option<NameId>) -> Step {
+fn unshare_key<C: Capacity>(
+    s: &mut StateOf<C>,
+    a: &Action,
+    key: KeyId,
+    name: Option<NameId>,
+) -> Step {
     let (me, _) = caller(s, a)?;
     let hsm = &s.hsms[a.hsm.index()];
     let k = owned(hsm, key, me)?;
@@ -565,7 +623,7 @@ fn unshare_key(s: &mut State, a: &Action, key: KeyId, name: Option<NameId>) -> S
     Ok(Observation::Done)
 }
 
-fn set_attribute(s: &mut State, a: &Action, key: KeyId, label: LabelId) -> Step {
+fn set_attribute<C: Capacity>(s: &mut StateOf<C>, a: &Action, key: KeyId, label: LabelId) -> Step {
     let (me, _) = caller(s, a)?;
     owned(&s.hsms[a.hsm.index()], key, me)?;
     if let Some(k) = hsm_mut(s, a.hsm).keys[key.index() - 1].as_mut() {
@@ -574,7 +632,7 @@ fn set_attribute(s: &mut State, a: &Action, key: KeyId, label: LabelId) -> Step 
     Ok(Observation::Done)
 }
 
-fn wrap_key(s: &mut State, a: &Action, key: KeyId, wrapping: KeyId) -> Step {
+fn wrap_key<C: Capacity>(s: &mut StateOf<C>, a: &Action, key: KeyId, wrapping: KeyId) -> Step {
     let (me, _) = caller(s, a)?;
     let hsm = &s.hsms[a.hsm.index()];
     let k = usable(hsm, key, me)?;
@@ -598,7 +656,7 @@ fn wrap_key(s: &mut State, a: &Action, key: KeyId, wrapping: KeyId) -> Step {
     Ok(Observation::Wrapped(wrapped))
 }
 
-fn decrypt(s: &mut State, a: &Action, key: KeyId, ct: Ciphertext) -> Step {
+fn decrypt<C: Capacity>(s: &mut StateOf<C>, a: &Action, key: KeyId, ct: Ciphertext) -> Step {
     let (me, _) = caller(s, a)?;
     let k = usable(&s.hsms[a.hsm.index()], key, me)?;
     if k.kind != KeyKind::Aes256 {
@@ -615,7 +673,7 @@ fn decrypt(s: &mut State, a: &Action, key: KeyId, ct: Ciphertext) -> Step {
     }
 }
 
-fn sign(s: &mut State, a: &Action, key: KeyId, data: DataId) -> Step {
+fn sign<C: Capacity>(s: &mut StateOf<C>, a: &Action, key: KeyId, data: DataId) -> Step {
     let (me, _) = caller(s, a)?;
     let k = usable(&s.hsms[a.hsm.index()], key, me)?;
     if k.kind != KeyKind::Signing {
@@ -630,7 +688,13 @@ fn sign(s: &mut State, a: &Action, key: KeyId, data: DataId) -> Step {
     Ok(Observation::Signature(sig))
 }
 
-fn verify(s: &mut State, a: &Action, key: KeyId, data: DataId, sig: Signature) -> Step {
+fn verify<C: Capacity>(
+    s: &mut StateOf<C>,
+    a: &Action,
+    key: KeyId,
+    data: DataId,
+    sig: Signature,
+) -> Step {
     let (me, _) = caller(s, a)?;
     let k = usable(&s.hsms[a.hsm.index()], key, me)?;
     if k.kind != KeyKind::Signing {
@@ -645,7 +709,7 @@ fn verify(s: &mut State, a: &Action, key: KeyId, data: DataId, sig: Signature) -
     Ok(Observation::Verified(valid))
 }
 
-fn hmac(s: &mut State, a: &Action, key: KeyId, data: DataId) -> Step {
+fn hmac<C: Capacity>(s: &mut StateOf<C>, a: &Action, key: KeyId, data: DataId) -> Step {
     let (me, _) = caller(s, a)?;
     let k = usable(&s.hsms[a.hsm.index()], key, me)?;
     if k.kind != KeyKind::HmacSha256 {

@@ -173,7 +173,7 @@ pub struct Line {
 
 /// The cluster of `s` as lines, grouped by section in a stable order. HSMs beyond the
 /// configuration's count, and the history kept only for the hazard examples, are left out.
-pub fn cluster_lines(cfg: &Config, s: &State) -> Vec<Line> {
+pub fn cluster_lines<C: Capacity>(cfg: &Config, s: &StateOf<C>) -> Vec<Line> {
     let mut out = Vec::new();
     let mut push = |section: &str, text: String| {
         out.push(Line {
@@ -302,7 +302,7 @@ pub fn cluster_lines(cfg: &Config, s: &State) -> Vec<Line> {
 /// sessions:
 ///   client 0 on HSM 0: logged in as admin (CO)
 /// ```
-pub fn cluster_view(cfg: &Config, s: &State, indent: &str) -> String {
+pub fn cluster_view<C: Capacity>(cfg: &Config, s: &StateOf<C>, indent: &str) -> String {
     let lines = cluster_lines(cfg, s);
     let mut out = String::new();
     let mut section = "";
@@ -324,7 +324,7 @@ pub fn cluster_view(cfg: &Config, s: &State, indent: &str) -> String {
 
 /// What changed from `before` to `after`, one line each: `+ HSM 0: user bob: CU, …` for what
 /// is new, `- …` for what is gone (a changed line shows as both).
-pub fn changes(cfg: &Config, before: &State, after: &State) -> Vec<String> {
+pub fn changes<C: Capacity>(cfg: &Config, before: &StateOf<C>, after: &StateOf<C>) -> Vec<String> {
     let a: BTreeSet<Line> = cluster_lines(cfg, before).into_iter().collect();
     let b: BTreeSet<Line> = cluster_lines(cfg, after).into_iter().collect();
     let mut out = Vec::new();

@@ -11,6 +11,11 @@ use crate::action::{Action, Op};
 use crate::config::Config;
 use crate::state::*;
 
+// The checker works at the small capacity.
+const MAX_HSMS: usize = Small::HSMS;
+const MAX_CLIENTS: usize = Small::CLIENTS;
+const MAX_NAMES: usize = Small::NAMES;
+
 /// Name ids a renaming covers: the valid names and two invalid ones (`Perm::name` maps any
 /// further invalid name to itself).
 const NAME_IDS: usize = MAX_NAMES + 2;

@@ -67,7 +67,7 @@ impl Config {
         // Owners in a masked object's record are users (the state's ids), never spellings.
         let user_ok = |n: NameId| n.index() < self.valid_name_count();
         let pw_ok = |p: PasswordId| p.index() < 2 + self.passwords.len();
-        let key_ok = |k: KeyId| (1..=MAX_KEY_IDS).contains(&k.index());
+        let key_ok = |k: KeyId| (1..=Large::KEY_IDS).contains(&k.index());
         let data_ok = |d: DataId| d.index() < self.data.len();
         let ok = match a.op {
             Op::Login { name, password } => name_ok(name) && pw_ok(password),
@@ -165,7 +165,7 @@ impl Trace {
             serde_json::from_value(value).map_err(|e| TraceError::MalformedTrace(e.to_string()))?;
         trace
             .config
-            .validate()
+            .validate_for::<Large>()
             .map_err(|e| TraceError::InvalidTraceConfig(e.to_string()))?;
         for (i, s) in trace.config.setup.iter().enumerate() {
             trace
@@ -193,10 +193,11 @@ impl Trace {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Runs the trace on the model from a new cluster (the configuration's setup first):
-    /// each step's outcome, or the first step whose recorded outcome the model contradicts.
+    /// Runs the trace on the model from a new cluster (the configuration's setup first), at
+    /// the [`Large`] capacity (every configuration fits it): each step's outcome, or the first
+    /// step whose recorded outcome the model contradicts.
     pub fn replay_model(&self) -> Result<Vec<Outcome>, TraceError> {
-        let mut s = State::new_cluster();
+        let mut s = LargeState::new_cluster();
         for a in &self.config.setup {
             s = self.config.step(&s, a).1;
         }
@@ -220,7 +221,7 @@ impl Trace {
 
     /// The trace with every step's outcome recorded from the model.
     pub fn with_model_outcomes(mut self) -> Trace {
-        let mut s = State::new_cluster();
+        let mut s = LargeState::new_cluster();
         for a in &self.config.setup {
             s = self.config.step(&s, a).1;
         }

@@ -54,7 +54,7 @@ fn any_op() -> impl Strategy<Value = Op> {
                     kind: KeyKind::Aes256,
                     material: Material(id.0),
                     owner,
-                    shares: NameSet(0),
+                    shares: NameSet::default(),
                     extractable: true,
                     label: LabelId(0),
                 },

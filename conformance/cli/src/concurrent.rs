@@ -12,7 +12,10 @@ use hsm_conformance::concurrent::{
 };
 use hsm_conformance::verdict::Verdict;
 use hsm_conformance::Error;
-use hsm_model::state::MAX_CLIENTS;
+use hsm_model::state::{Capacity, Large};
+
+/// Most threads: one client each, at the capacity campaigns run at.
+const MAX_CLIENTS: usize = Large::CLIENTS;
 use hsm_model::Families;
 
 /// Runs the concurrent campaign of `hsmspec conform --concurrent THREADS`.

@@ -544,6 +544,16 @@ pub const LINKS: &[Link] = &[
         faults: &[],
     },
     Link {
+        rule: "D67 the state is generic over its capacity: one step function, small for the checker, large for replay, scenarios and campaigns",
+        model: &[("state.rs", "Capacity"), ("config.rs", "validate_for")],
+        properties: &[],
+        tests: &[
+            ("model/tests/capacity.rs", "small_and_large_states_answer_every_action_alike"),
+            ("model/tests/capacity.rs", "the_spec_defaults_fit_the_large_capacity_and_not_the_small_one"),
+        ],
+        faults: &[],
+    },
+    Link {
         rule: "D50 protocol version 2: a step answered with every HSM's observation, `unsupported` makes the run INCOMPLETE, version 1 still spoken (not in the model)",
         model: &[],
         properties: &[],

@@ -19,7 +19,13 @@
 use crate::check::ProgressLine;
 use clap::Args;
 use hsm_conformance::Error;
-use hsm_model::state::{MAX_CLIENTS, MAX_HSMS, MAX_KEY_IDS, MAX_NAMES};
+use hsm_model::state::{Capacity, Small};
+
+// The scaling study runs the checker, at its capacity.
+const MAX_CLIENTS: usize = Small::CLIENTS;
+const MAX_HSMS: usize = Small::HSMS;
+const MAX_KEY_IDS: usize = Small::KEY_IDS;
+const MAX_NAMES: usize = Small::NAMES;
 use hsm_model::Config;
 use plotters::prelude::*;
 use std::io::{BufRead, BufReader, Read};

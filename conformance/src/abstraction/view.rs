@@ -7,7 +7,7 @@ use super::Abstraction;
 use crate::error::{diverged, Error};
 use crate::protocol::{role, Observation};
 use hsm_model::state::{ClientId, HsmId};
-use hsm_model::State;
+use hsm_model::LargeState;
 
 /// A user as compared: (name, role, failed logins, locked).
 type UserRow = (String, &'static str, u64, bool);
@@ -17,7 +17,7 @@ type KeyRow = (u8, &'static str, String, Vec<String>, bool, String);
 impl Abstraction {
     /// Compares HSM `h` as the system shows it with the model's state: `Err` describes the
     /// first difference.
-    pub fn check_view(&self, model: &State, h: usize, got: &Observation) -> Result<(), Error> {
+    pub fn check_view(&self, model: &LargeState, h: usize, got: &Observation) -> Result<(), Error> {
         let cfg = self.config();
         let m = &model.hsms[h];
         if got.activated != model.activated {

@@ -5,7 +5,7 @@
 use super::ImplSut;
 use crate::error::{diverged, Error};
 use hsm_impl::{HsmError, AUDIT_CAPACITY};
-use hsm_model::{Action, ErrorCode, Op, Outcome, Role, State};
+use hsm_model::{Action, ErrorCode, LargeState, Op, Outcome, Role};
 
 /// Milliseconds since the Unix epoch (the audit records' clock).
 pub fn now_unix_ms() -> u64 {
@@ -24,7 +24,7 @@ impl ImplSut {
     pub(super) fn check_audit(
         &mut self,
         a: &Action,
-        before: &State,
+        before: &LargeState,
         expected: &Outcome,
         started: u64,
         ended: u64,
@@ -127,7 +127,12 @@ impl ImplSut {
 
     /// After an Ok ListUsers: the audit log as the acting session reads it (a CO: the records
     /// up to this call; anyone else: Forbidden or NotLoggedIn, as the table's CO-only rows).
-    pub(super) fn audit_law(&self, a: &Action, before: &State, out: &Outcome) -> Result<(), Error> {
+    pub(super) fn audit_law(
+        &self,
+        a: &Action,
+        before: &LargeState,
+        out: &Outcome,
+    ) -> Result<(), Error> {
         if !(matches!(a.op, Op::ListUsers) && out.is_ok()) {
             return Ok(());
         }

@@ -14,7 +14,7 @@ use crate::protocol::{Reply, Request, Server};
 use crate::sut::{ProtocolSut, SutFactory, SystemUnderTest, Transport};
 use hsm_impl as imp;
 use hsm_impl::{Cluster, HsmError, Session};
-use hsm_model::{Action, Config, KeyKind, Outcome, Role, State};
+use hsm_model::{Action, Config, KeyKind, LargeState, Outcome, Role};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -376,7 +376,7 @@ impl SystemUnderTest for ImplSut {
     fn step(
         &mut self,
         action: &Action,
-        before: &State,
+        before: &LargeState,
         expected: &Outcome,
     ) -> Result<Outcome, Error> {
         if let Some(m) = self.creation.take() {
@@ -401,7 +401,7 @@ impl SystemUnderTest for ImplSut {
         self.inner.observe()
     }
 
-    fn check_state(&mut self, model: &State) -> Result<(), Error> {
+    fn check_state(&mut self, model: &LargeState) -> Result<(), Error> {
         self.inner.check_state(model)
     }
 }

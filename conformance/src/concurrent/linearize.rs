@@ -14,7 +14,7 @@ use crate::protocol::{Observation, Reply, Step};
 use crate::runner::beyond_capacity;
 use hsm_model::state::{ClientId, HsmId};
 use hsm_model::story::outcome_text;
-use hsm_model::{Config, State};
+use hsm_model::{Config, LargeState};
 use std::collections::HashSet;
 
 /// One operation of a concurrent history, as it was sent and answered.
@@ -64,7 +64,7 @@ struct Search<'a> {
     cfg: &'a Config,
     ops: &'a [Op],
     finals: &'a [Observation],
-    dead: HashSet<(u128, State, u64)>,
+    dead: HashSet<(u128, LargeState, u64)>,
     nodes: usize,
     budget: usize,
     capacity: bool,
@@ -84,7 +84,7 @@ impl Search<'_> {
     fn extend(
         &mut self,
         done: u128,
-        state: &State,
+        state: &LargeState,
         abs: &Abstraction,
         order: &mut Vec<usize>,
     ) -> Option<Vec<usize>> {
@@ -182,7 +182,7 @@ impl Search<'_> {
 /// there, against the final observation of every HSM, exploring at most `budget` nodes.
 pub fn judge(
     cfg: &Config,
-    start: &State,
+    start: &LargeState,
     abs: &Abstraction,
     ops: &[Op],
     finals: &[Observation],

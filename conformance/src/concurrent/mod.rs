@@ -28,7 +28,7 @@ use crate::protocol::serve::{call, observe};
 use crate::protocol::{Observation, Reply, Request, Step};
 use crate::sut::{ProtocolSut, SystemUnderTest};
 use hsm_model::trace::TraceStep;
-use hsm_model::{Action, Config, Op as ModelOp, Operation, State};
+use hsm_model::{Action, Config, LargeState, Op as ModelOp, Operation};
 use linearize::{judge, Blocked, Judgement, Op};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Barrier};
@@ -169,7 +169,7 @@ pub fn concurrent_config(threads: usize) -> Config {
 /// Plans for `threads` threads of `steps` each, generated round-robin from `state`.
 fn plans(
     gen: &Generator,
-    state: &State,
+    state: &LargeState,
     threads: usize,
     steps: usize,
     rng: &mut Rng,
@@ -207,13 +207,13 @@ fn run_prefix(
     cfg: &Config,
     factory: &ImplFactory,
     prefix: &[Action],
-) -> Result<Result<(crate::protocol::Server, State, Abstraction), String>, Error> {
+) -> Result<Result<(crate::protocol::Server, LargeState, Abstraction), String>, Error> {
     let mut server = factory.server();
     if let Reply::Refused(m) = server.answer(&Request::reset(cfg)) {
         return Err(Error::Broken(m));
     }
     let mut sut = ProtocolSut::new(cfg, server);
-    let mut state = State::new_cluster();
+    let mut state = LargeState::new_cluster();
     for (i, a) in cfg.setup.iter().chain(prefix).enumerate() {
         let (expected, next) = cfg.step(&state, a);
         let step = i + 1;
@@ -339,7 +339,7 @@ pub fn judge_history(h: &History, start: &HistoryStart) -> Judgement {
 /// The model's state and the abstraction's bindings where a history's concurrent run began.
 pub struct HistoryStart {
     /// The model's state after the setup and the prefix.
-    pub state: State,
+    pub state: LargeState,
     /// The bindings after them.
     pub abstraction: Abstraction,
 }
@@ -549,7 +549,7 @@ pub fn history_start(h: &History) -> HistoryStart {
         .setup
         .iter()
         .chain(&h.prefix)
-        .fold(State::new_cluster(), |s, a| cfg.step(&s, a).1);
+        .fold(LargeState::new_cluster(), |s, a| cfg.step(&s, a).1);
     HistoryStart {
         state,
         abstraction: Abstraction::with_bindings(cfg, h.bindings.clone()),
@@ -566,7 +566,7 @@ pub fn history_from_json(text: &str) -> Result<History, Error> {
             h.format, h.version
         )));
     }
-    h.config.validate()?;
+    h.config.validate_for::<hsm_model::state::Large>()?;
     ops_of(&h).map_err(|e| Error::Usage(format!("an operation of the history: {e}")))?;
     Ok(h)
 }

@@ -237,7 +237,7 @@ impl Tables {
             None => add(
                 &mut self.names,
                 text,
-                MAX_NAMES - 2,
+                Large::NAMES - 2,
                 pos,
                 "user name beside admin and app_user",
             ),
@@ -266,7 +266,7 @@ impl Tables {
         add(
             &mut self.passwords,
             text,
-            8,
+            Large::PASSWORDS,
             pos,
             "password beside `password` and the AU's",
         )
@@ -383,10 +383,13 @@ impl Runner<'_> {
 
     fn key(&self, a: &Atom) -> Result<KeyId, Error> {
         match &a.kind {
-            TokKind::KeyId(n) if (1..=MAX_KEY_IDS as u64).contains(n) => Ok(KeyId(*n as u8)),
+            TokKind::KeyId(n) if (1..=Large::KEY_IDS as u64).contains(n) => Ok(KeyId(*n as u8)),
             TokKind::KeyId(n) => Err(at(
                 a.pos,
-                format!("key id #{n}: the model holds key ids #1 to #{MAX_KEY_IDS}"),
+                format!(
+                    "key id #{n}: the model holds key ids #1 to #{}",
+                    Large::KEY_IDS
+                ),
             )),
             TokKind::Word(_) => match self.binding(a, "a key")? {
                 Observation::Key(k) => Ok(*k),
@@ -890,10 +893,22 @@ pub(super) fn run(sc: &Scenario) -> Result<Compiled, Error> {
                 Slot::Label => {
                     let l = text_of(a, "a label")?;
                     if !l.is_empty() {
-                        add(&mut t.labels, &l, 3, a.pos, "label beside the empty one")?;
+                        add(
+                            &mut t.labels,
+                            &l,
+                            Large::VALUES,
+                            a.pos,
+                            "label beside the empty one",
+                        )?;
                     }
                 }
-                Slot::Data => add(&mut t.data, &text_of(a, "data")?, 3, a.pos, "datum")?,
+                Slot::Data => add(
+                    &mut t.data,
+                    &text_of(a, "data")?,
+                    Large::VALUES,
+                    a.pos,
+                    "datum",
+                )?,
                 _ => {}
             }
         }
@@ -919,7 +934,7 @@ pub(super) fn run(sc: &Scenario) -> Result<Compiled, Error> {
         add(
             &mut t.clients,
             &step.client.0,
-            MAX_CLIENTS,
+            Large::CLIENTS,
             step.client.1,
             "client",
         )?;
@@ -928,24 +943,28 @@ pub(super) fn run(sc: &Scenario) -> Result<Compiled, Error> {
     }
     let hsms = match sc.hsms {
         Some((n, pos)) => {
-            if !(1..=MAX_HSMS as u64).contains(&n) {
-                return Err(at(pos, format!("the model holds 1 to {MAX_HSMS} HSMs")));
+            if !(1..=Large::HSMS as u64).contains(&n) {
+                return Err(at(
+                    pos,
+                    format!("the model holds 1 to {} HSMs", Large::HSMS),
+                ));
             }
             n
         }
         None => top_hsm + 1,
     };
-    if hsms > MAX_HSMS as u64 {
+    if hsms > Large::HSMS as u64 {
         let pos = sc
             .steps
             .iter()
-            .find_map(|s| s.hsm.filter(|h| h.0 >= MAX_HSMS as u64))
+            .find_map(|s| s.hsm.filter(|h| h.0 >= Large::HSMS as u64))
             .map_or(Pos::default(), |h| h.1);
         return Err(at(
             pos,
             format!(
-                "the model holds at most {MAX_HSMS} HSMs (0 to {})",
-                MAX_HSMS - 1
+                "the model holds at most {} HSMs (0 to {})",
+                Large::HSMS,
+                Large::HSMS - 1
             ),
         ));
     }
@@ -955,7 +974,7 @@ pub(super) fn run(sc: &Scenario) -> Result<Compiled, Error> {
             format!("HSM {n}, but the header says `hsms: {hsms}`"),
         ));
     }
-    let pool = POOL_CAPACITY as u8;
+    let pool = Large::POOL as u8;
     // Every field is set here; `small` only supplies what tests may plant.
     let mut cfg = Config::small();
     cfg.name = "scenario".into();
@@ -966,7 +985,7 @@ pub(super) fn run(sc: &Scenario) -> Result<Compiled, Error> {
     cfg.spellings = t.spellings.clone();
     cfg.au_password = au.clone();
     cfg.passwords = t.passwords.clone();
-    cfg.key_ids = MAX_KEY_IDS as u8;
+    cfg.key_ids = Large::KEY_IDS as u8;
     cfg.kinds = KeyKind::ALL.to_vec();
     cfg.wrong_logins = true;
     cfg.non_extractable = true;
@@ -986,7 +1005,8 @@ pub(super) fn run(sc: &Scenario) -> Result<Compiled, Error> {
     cfg.families = Families::all();
     cfg.setup = vec![];
     cfg.symmetry = false;
-    cfg.validate().map_err(|e| at(au_pos, e.to_string()))?;
+    cfg.validate_for::<Large>()
+        .map_err(|e| at(au_pos, e.to_string()))?;
     // Second pass: every step on the model.
     let mut r = Runner {
         sc,
@@ -994,7 +1014,7 @@ pub(super) fn run(sc: &Scenario) -> Result<Compiled, Error> {
         cfg,
         bindings: BTreeMap::new(),
     };
-    let mut state = State::new_cluster();
+    let mut state = LargeState::new_cluster();
     let mut steps = Vec::new();
     for (step, &op) in sc.steps.iter().zip(&ops) {
         let (args, extractable) = slots(step, op)?;
@@ -1047,7 +1067,8 @@ pub(super) fn run(sc: &Scenario) -> Result<Compiled, Error> {
         let (outcome, next) = r.cfg.step(&state, &action);
         if next.flags & flags::CAPACITY_EXCEEDED != 0 {
             return Err(at(step.op.1, format!(
-                "this step goes beyond the model's capacity ({MAX_KEY_IDS} key ids, {POOL_CAPACITY} objects of each kind that left an HSM, the foreign masked object included)"
+                "this step goes beyond the model's capacity ({} key ids, {} objects of each kind that left an HSM, the foreign masked object included)",
+                Large::KEY_IDS, Large::POOL
             )));
         }
         let agrees = match (&want, expect, &outcome) {
