@@ -1,6 +1,8 @@
-//! Scenarios on the command line: `replay` of the committed directory passes, a wrong
-//! expectation fails with its line, a mistake in the file is unreadable input, `convert`
-//! writes traces that replay the same, and a scenario goes through `--sut-cmd` like a trace.
+//! Scenarios on the command line: `replay` of the committed directory passes, with its summary,
+//! JSON and JUnit reports; a directory with failing and unreadable files fails and counts
+//! them; a wrong expectation fails with its file, line and both outcomes, a mistake in the
+//! file is unreadable input, `convert` writes traces that replay the same, and a scenario goes
+//! through `--sut-cmd` like a trace.
 
 use clap::Parser;
 use hsm_conformance::verdict::Status;
@@ -40,21 +42,121 @@ fn report(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("report")).expect("json")
 }
 
+/// The JUnit report's test cases: (name, "ok" or the kind of non-success).
+fn junit_cases(path: &Path) -> Vec<(String, String)> {
+    let xml = std::fs::read_to_string(path).expect("the JUnit report");
+    let mut cases = Vec::new();
+    for chunk in xml.split("<testcase ").skip(1) {
+        let name = chunk
+            .split("name=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or("")
+            .to_string();
+        let body = chunk.split("</testcase>").next().unwrap_or(chunk);
+        let kind = ["failure", "error", "skipped"]
+            .into_iter()
+            .find(|k| body.contains(&format!("<{k}")))
+            .unwrap_or("ok");
+        cases.push((name, kind.to_string()));
+    }
+    cases
+}
+
 #[test]
 fn replay_of_the_scenario_directory_passes_and_counts_every_file() {
     let dir = scratch("dir");
     let rep = dir.join("report.json");
+    let xml = dir.join("junit.xml");
     let v = run(&[
         root().join("scenarios").display().to_string(),
         "--report".into(),
         rep.display().to_string(),
+        "--junit".into(),
+        xml.display().to_string(),
     ])
     .expect("readable");
     assert_eq!(v.status, Status::Pass, "{}", v.line());
     let r = report(&rep);
+    assert_eq!(r["schema"], "hsmspec-replay/2");
     let files = r["files"].as_array().expect("files");
     assert!(files.len() >= 30, "{} files", files.len());
     assert!(files.iter().all(|f| f["verdict"] == "conforms"));
+    assert_eq!(r["summary"]["conform"], files.len());
+    let cases = junit_cases(&xml);
+    assert_eq!(cases.len(), files.len());
+    assert!(
+        cases
+            .iter()
+            .all(|(n, k)| n.ends_with(".scenario") && k == "ok"),
+        "{cases:?}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A directory with a conforming scenario, one whose expectation the spec contradicts, one
+/// the implementation diverges on... and an unreadable file: every file is replayed, the
+/// summary counts each kind, the verdict is FAIL (exit 1) with the failing files named, and the
+/// JUnit report has one case per file: ok, failure, error. Unreadable files alone are exit 2,
+/// and the report then says INCOMPLETE, never PASS.
+#[test]
+fn replay_of_a_directory_with_failing_and_unreadable_files() {
+    let dir = scratch("mixed");
+    let files = dir.join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    let good = std::fs::read_to_string(root().join("scenarios/share-limit.scenario")).unwrap();
+    std::fs::write(files.join("a-good.scenario"), &good).unwrap();
+    std::fs::write(
+        files.join("b-wrong.scenario"),
+        good.replacen("-> ShareLimit", "-> ok", 1),
+    )
+    .unwrap();
+    std::fs::write(files.join("c-garbled.json"), "{ not a trace").unwrap();
+    std::fs::write(
+        files.join("notes.txt"),
+        "not replayed: neither .json nor .scenario",
+    )
+    .unwrap();
+    let rep = dir.join("report.json");
+    let xml = dir.join("junit.xml");
+    let args = |d: &Path| {
+        vec![
+            d.display().to_string(),
+            "--report".into(),
+            rep.display().to_string(),
+            "--junit".into(),
+            xml.display().to_string(),
+        ]
+    };
+    let v = run(&args(&files)).expect("a failure outranks unreadable input");
+    assert_eq!((v.status, v.code()), (Status::Fail, 1), "{}", v.line());
+    assert!(v.line().contains("b-wrong.scenario"), "{}", v.line());
+    assert!(
+        v.line().contains("c-garbled.json: unreadable"),
+        "{}",
+        v.line()
+    );
+    let r = report(&rep);
+    assert_eq!(r["verdict"]["status"], "FAIL");
+    assert_eq!(
+        (
+            &r["summary"]["conform"],
+            &r["summary"]["disagree_with_spec"],
+            &r["summary"]["unreadable"]
+        ),
+        (&1.into(), &1.into(), &1.into())
+    );
+    let kinds: Vec<String> = junit_cases(&xml).into_iter().map(|(_, k)| k).collect();
+    assert_eq!(kinds, ["ok", "failure", "error"]);
+
+    // Unreadable files and nothing wrong: a usage error (exit 2); the report is INCOMPLETE.
+    std::fs::remove_file(files.join("b-wrong.scenario")).unwrap();
+    assert!(run(&args(&files)).is_err(), "unreadable input");
+    let r = report(&rep);
+    assert_eq!(r["verdict"]["status"], "INCOMPLETE");
+    assert_eq!(r["summary"]["conform"], 1);
+    let kinds: Vec<String> = junit_cases(&xml).into_iter().map(|(_, k)| k).collect();
+    assert_eq!(kinds, ["ok", "error"]);
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -78,7 +180,8 @@ fn a_wrong_expectation_fails_with_its_line_and_a_mistake_is_unreadable() {
     .expect("readable");
     assert_eq!((v.status, v.code()), (Status::Fail, 1));
     assert!(
-        v.line().contains(&format!("line {line}"))
+        v.line().contains("wrong.scenario")
+            && v.line().contains(&format!("line {line}"))
             && v.line().contains("expects `ok`")
             && v.line().contains("answers `ShareLimit`"),
         "{}",
