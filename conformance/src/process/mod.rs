@@ -76,7 +76,8 @@ fn say_hello(
             let version = h.version.unwrap_or(1);
             if !versions.contains(&version) {
                 return Err(Error::Refused(format!(
-                    "the implementation answered hello with protocol version {version}; the runner speaks {versions:?}"
+                    "the implementation answered hello with protocol version {version}; the runner speaks {}",
+                    crate::protocol::versions_text(&versions)
                 )));
             }
             client.set_version(version);
