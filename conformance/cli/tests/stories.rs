@@ -299,6 +299,27 @@ fn conform_and_replay_tell_a_failure_step_by_step() {
         .is_some_and(|l| l.starts_with("verdict: FAIL")));
     let story = section(&out.stdout, "   1. ", "reproduce:");
     insta::assert_snapshot!("replay_failure", story);
+
+    // The failure is saved as a scenario too, for people: it diverges the same way, on the line
+    // of the step the saved trace diverged at.
+    let scenario = saved.replace(".json", ".scenario");
+    assert!(Path::new(&scenario).exists(), "no scenario beside {saved}");
+    let again = run(&["replay", &scenario, "--sut-cmd", &sut]);
+    assert_eq!(again.code, 1, "{}{}", again.stdout, again.stderr);
+    let step_of = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("verdict: FAIL ("))
+            .and_then(|l| l.split("diverged at step ").nth(1))
+            .and_then(|l| l.split(|c: char| !c.is_ascii_digit()).next())
+            .map(str::to_string)
+    };
+    assert_eq!(
+        step_of(&again.stdout),
+        step_of(&out.stdout),
+        "{}",
+        again.stdout
+    );
+    assert!(again.stdout.contains("(line "), "{}", again.stdout);
 }
 
 /// Every command on its success and failure paths: nothing in stdout or stderr outside JSON
