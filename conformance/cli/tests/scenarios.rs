@@ -1,8 +1,8 @@
 //! Scenarios on the command line: `replay` of the committed directory passes, with its summary,
 //! JSON and JUnit reports; a directory with failing and unreadable files fails and counts
 //! them; a wrong expectation fails with its file, line and both outcomes, a mistake in the
-//! file is unreadable input, `convert` writes traces that replay the same, and a scenario goes
-//! through `--sut-cmd` like a trace.
+//! file is unreadable input, `convert` writes traces that replay the same, and the scenarios go
+//! through `--sut-cmd` like traces.
 
 use clap::Parser;
 use hsm_conformance::verdict::Status;
@@ -218,17 +218,26 @@ fn converted_traces_replay_and_a_scenario_runs_through_sut_cmd() {
     std::fs::write(&bad, "{}").unwrap();
     let argv = vec!["t".to_string(), bad.display().to_string()];
     assert!(convert(&Convert::parse_from(argv).args).is_err());
-    // The same scenario through the process protocol.
+    // The whole directory of scenarios through the process protocol.
     let cmd = format!("{} serve-impl", env!("CARGO_BIN_EXE_hsmspec"));
+    let rep = dir.join("sut-report.json");
     let v = run(&[
-        root()
-            .join("scenarios/wrap-unwrap-d10.scenario")
-            .display()
-            .to_string(),
+        root().join("scenarios").display().to_string(),
         "--sut-cmd".into(),
         cmd,
+        "--report".into(),
+        rep.display().to_string(),
     ])
     .expect("readable");
     assert_eq!(v.status, Status::Pass, "{}", v.line());
+    let r = report(&rep);
+    assert!(
+        r["implementation"]
+            .as_str()
+            .is_some_and(|i| i.contains("serve-impl")),
+        "{}",
+        r["implementation"]
+    );
+    assert!(r["summary"]["conform"].as_u64().is_some_and(|n| n >= 30));
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -203,6 +203,35 @@ fn conform_and_replay_documents_validate_on_pass_and_on_failure() {
     assert_valid("replay", &doc);
     assert_eq!(code, 1);
     assert_eq!(doc["files"][0]["verdict"], "diverges");
+
+    // A directory of scenarios, and one whose expectation the spec contradicts (its line is in
+    // the document), and one a process diverges on (the line of the divergent step).
+    let (code, doc, _) = run(&["replay", "--json", "conformance/scenarios"]);
+    assert_valid("replay", &doc);
+    assert_eq!(code, 0);
+    assert!(doc["summary"]["conform"].as_u64().is_some_and(|n| n >= 30));
+    let text = std::fs::read_to_string(root().join("conformance/scenarios/share-limit.scenario"))
+        .expect("a committed scenario");
+    let wrong = dir.join("wrong.scenario");
+    std::fs::write(&wrong, text.replacen("-> ShareLimit", "-> ok", 1)).expect("write");
+    let wrong = wrong.display().to_string();
+    let (code, doc, _) = run(&["replay", "--json", &wrong]);
+    assert_valid("replay", &doc);
+    assert_eq!(code, 1);
+    assert_eq!(doc["files"][0]["verdict"], "disagrees_with_spec");
+    assert!(doc["files"][0]["line"].is_u64(), "{doc}");
+    let logout = root().join("conformance/scenarios/sessions.scenario");
+    let (code, doc, _) = run(&[
+        "replay",
+        "--json",
+        &logout.display().to_string(),
+        "--sut-cmd",
+        &sut,
+    ]);
+    assert_valid("replay", &doc);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["files"][0]["verdict"], "diverges");
+    assert!(doc["files"][0]["line"].is_u64(), "{doc}");
 }
 
 #[test]
