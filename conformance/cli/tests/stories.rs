@@ -435,6 +435,28 @@ fn no_command_prints_rust_debug_text() {
             "check bad bound",
             vec!["check", "--config", "accounts", "--hsms", "99"],
         ),
+        (
+            "conform bad protocol version",
+            vec!["conform", "--sut-cmd", "true", "--protocol-version", "9"],
+        ),
+        (
+            "conform missing profile",
+            vec![
+                "conform",
+                "--sut-cmd",
+                "true",
+                "--profile",
+                "/nonexistent/profile.json",
+            ],
+        ),
+        (
+            "conform profile that is none",
+            vec!["conform", "--sut-cmd", "true", "--profile", &no_format],
+        ),
+        (
+            "replay rerun with sut-cmd",
+            vec!["replay", "--rerun", "1", "--sut-cmd", "true", &good],
+        ),
         ("check bad ops", vec!["check", "--ops", "nonesuch"]),
         (
             "explore bad config",
@@ -445,6 +467,18 @@ fn no_command_prints_rust_debug_text() {
     ] {
         outputs.push((what, run(&args)));
     }
+    let version = &outputs
+        .iter()
+        .find(|(w, _)| *w == "conform bad protocol version")
+        .expect("ran")
+        .1;
+    assert!(
+        version
+            .stderr
+            .contains("this build speaks versions 1 and 2"),
+        "{}",
+        version.stderr
+    );
     // `scale` on small runs (one finished, one cut at its limit), `explore` serving, with its
     // port taken, and `serve-impl` answering a session: what a person reads of each.
     let scale_out = dir.join("scale").display().to_string();

@@ -138,7 +138,8 @@ impl ProcessFactory {
     pub fn with_max_version(mut self, v: u64) -> Result<ProcessFactory, Error> {
         if !VERSIONS.contains(&v) {
             return Err(Error::Usage(format!(
-                "protocol version {v}: this build speaks {VERSIONS:?}"
+                "protocol version {v}: this build speaks {}",
+                crate::protocol::versions_text(&VERSIONS)
             )));
         }
         self.max_version = v;

@@ -767,6 +767,14 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn versions_are_said_in_words() {
+        assert_eq!(versions_text(&[]), "no version");
+        assert_eq!(versions_text(&[2]), "version 2");
+        assert_eq!(versions_text(&VERSIONS), "versions 1 and 2");
+        assert_eq!(versions_text(&[1, 2, 3]), "versions 1, 2 and 3");
+    }
+
+    #[test]
     fn a_step_travels_as_documented() {
         let req = Request::Step(Step {
             cluster: 0,
