@@ -506,6 +506,7 @@ pub const LINKS: &[Link] = &[
         tests: &[
             (CLI_SCENARIOS, "replay_of_the_scenario_directory_passes_and_counts_every_file"),
             (CLI_SCENARIOS, "replay_of_a_directory_with_failing_and_unreadable_files"),
+            (CLI_SCENARIOS, "a_wrong_expectation_in_any_scenario_names_its_file_line_and_both_outcomes"),
         ],
         faults: &[],
     },

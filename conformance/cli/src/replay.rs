@@ -206,7 +206,18 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
                 .into(),
         ));
     }
-    for file in &crate::scenario::expand(&args.files) {
+    // The reports this run writes are not files to replay, even inside a directory replayed.
+    let same = |a: &std::path::Path, b: &std::path::Path| match (a.canonicalize(), b.canonicalize())
+    {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    let outputs: Vec<&PathBuf> = args.report.iter().chain(&args.junit).collect();
+    let files: Vec<PathBuf> = crate::scenario::expand(&args.files)
+        .into_iter()
+        .filter(|f| !outputs.iter().any(|o| same(f, o)))
+        .collect();
+    for file in &files {
         let started = std::time::Instant::now();
         let mut r = replay_file(file, factory, args);
         r.seconds = started.elapsed().as_secs_f64();

@@ -157,6 +157,20 @@ fn replay_of_a_directory_with_failing_and_unreadable_files() {
     assert_eq!(r["summary"]["conform"], 1);
     let kinds: Vec<String> = junit_cases(&xml).into_iter().map(|(_, k)| k).collect();
     assert_eq!(kinds, ["ok", "error"]);
+
+    // A report written inside the directory replayed is not replayed itself, on any run.
+    std::fs::remove_file(files.join("c-garbled.json")).unwrap();
+    let inside = files.join("report.json");
+    for _ in 0..2 {
+        let v = run(&[
+            files.display().to_string(),
+            "--report".into(),
+            inside.display().to_string(),
+        ])
+        .expect("readable");
+        assert_eq!(v.status, Status::Pass, "{}", v.line());
+    }
+    assert_eq!(report(&inside)["files"].as_array().map(Vec::len), Some(1));
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -239,5 +253,87 @@ fn converted_traces_replay_and_a_scenario_runs_through_sut_cmd() {
         r["implementation"]
     );
     assert!(r["summary"]["conform"].as_u64().is_some_and(|n| n >= 30));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// In every committed scenario, replacing one expected outcome by a wrong one (its last step's
+/// that binds nothing: an error code by `ok`, an `ok` by an error code) fails that file, and
+/// only it, with the file, the line and both outcomes, in the verdict and in the report.
+#[test]
+fn a_wrong_expectation_in_any_scenario_names_its_file_line_and_both_outcomes() {
+    let dir = scratch("every-wrong");
+    let files_dir = dir.join("files");
+    let _ = std::fs::remove_dir_all(&files_dir);
+    std::fs::create_dir_all(&files_dir).unwrap();
+    let mut planted = Vec::new();
+    for entry in std::fs::read_dir(root().join("scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "scenario") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let (n, line) = lines
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, l)| {
+                l.contains(" -> ") && !l.contains(" = ") && !l.trim_start().starts_with('#')
+            })
+            .unwrap_or_else(|| panic!("{}: no step to change", path.display()));
+        let (step, expected) = line.rsplit_once(" -> ").unwrap();
+        let expected = expected.trim();
+        let wrong = if expected.starts_with("ok") {
+            "NoSuchKey"
+        } else {
+            "ok"
+        };
+        let mut changed: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        changed[n] = format!("{step} -> {wrong}");
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        std::fs::write(files_dir.join(&name), changed.join("\n") + "\n").unwrap();
+        let model = expected.split_whitespace().next().unwrap().to_string();
+        planted.push((name, n + 1, wrong, model));
+    }
+    assert!(planted.len() >= 30, "{} scenarios", planted.len());
+    let rep = dir.join("report.json");
+    let v = run(&[
+        files_dir.display().to_string(),
+        "--report".into(),
+        rep.display().to_string(),
+    ])
+    .expect("readable: the files are well-formed, only wrong");
+    assert_eq!((v.status, v.code()), (Status::Fail, 1));
+    let r = report(&rep);
+    let files = r["files"].as_array().expect("files");
+    assert_eq!(files.len(), planted.len());
+    assert_eq!(r["summary"]["disagree_with_spec"], planted.len());
+    for (name, line, wrong, model) in &planted {
+        let f = files
+            .iter()
+            .find(|f| {
+                f["file"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with(name.as_str()))
+            })
+            .unwrap_or_else(|| panic!("{name} not in the report"));
+        assert_eq!(f["verdict"], "disagrees_with_spec", "{name}: {f}");
+        assert_eq!(f["line"], *line, "{name}: {f}");
+        let message = f["message"].as_str().unwrap_or("");
+        assert!(
+            message.contains(&format!("line {line}, "))
+                && message.contains(&format!("expects `{wrong}`"))
+                && message.contains(&format!("answers `{model}")),
+            "{name}: {message}"
+        );
+        // The verdict line names the file with the same words.
+        assert!(
+            v.line().contains(&format!(
+                "{name}: the scenario disagrees with the spec: line {line}, "
+            )),
+            "{name}: {}",
+            v.line()
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
