@@ -227,3 +227,59 @@ fn every_scenario_is_linked_from_the_docs() {
         .collect();
     assert!(unlinked.is_empty(), "no page of docs/ links {unlinked:?}");
 }
+
+/// Each page of `docs/` that states rules links the scenarios that show them, and every link
+/// to a scenario, on any page, names a committed one.
+#[test]
+fn each_rules_page_links_its_scenarios_and_every_link_resolves() {
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    let committed: Vec<String> = scenario_files()
+        .iter()
+        .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let rules_pages = [
+        "roles.md",
+        "lifecycle.md",
+        "operations.md",
+        "hazards.md",
+        "security.md",
+        "decisions.md",
+        "permissions.md",
+        "properties.md",
+    ];
+    let mut wrong = Vec::new();
+    for entry in std::fs::read_dir(&docs).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let page = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let links: Vec<&str> = text
+            .split("](../conformance/scenarios/")
+            .skip(1)
+            .filter_map(|rest| rest.split(')').next())
+            // A link to the directory itself.
+            .filter(|l| !l.is_empty())
+            .collect();
+        for link in &links {
+            if !committed.iter().any(|c| c == link) {
+                wrong.push(format!(
+                    "{page} links {link}, which is no committed scenario"
+                ));
+            }
+        }
+        if rules_pages.contains(&page.as_str()) && links.len() < 3 {
+            wrong.push(format!(
+                "{page} states rules but links {} scenarios",
+                links.len()
+            ));
+        }
+    }
+    for page in rules_pages {
+        if !docs.join(page).exists() {
+            wrong.push(format!("{page} is gone"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

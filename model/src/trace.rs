@@ -152,13 +152,21 @@ impl Trace {
         let format = value.get("format").and_then(|f| f.as_str());
         if format != Some(FORMAT) {
             return Err(TraceError::UnsupportedTrace(format!(
-                "format is {format:?}, expected \"{FORMAT}\""
+                "{}, expected \"{FORMAT}\"",
+                match format {
+                    Some(f) => format!("format is {}", crate::story::quoted(f)),
+                    None => "no format field".to_string(),
+                }
             )));
         }
         let version = value.get("version").and_then(|v| v.as_u64());
         if version != Some(VERSION as u64) {
             return Err(TraceError::UnsupportedTrace(format!(
-                "version {version:?}, this build reads version {VERSION}"
+                "{}, this build reads version {VERSION}",
+                match version {
+                    Some(v) => format!("version {v}"),
+                    None => "no version number".to_string(),
+                }
             )));
         }
         let trace: Trace =

@@ -11,7 +11,9 @@ use hsm_conformance::adapter::ImplFactory;
 use hsm_conformance::coverage::{committed, missed, triple_text};
 use hsm_conformance::exhaustive::{exhaustive, exhaustive_configs, ExhaustiveResult};
 use hsm_conformance::failure::Failure;
-use hsm_conformance::generate::{campaign, runner_config, CampaignOptions, CampaignResult};
+use hsm_conformance::generate::{
+    campaign, runner_config, spec_policy_config, CampaignOptions, CampaignResult,
+};
 use hsm_conformance::process::ProcessFactory;
 use hsm_conformance::sut::SutFactory;
 use hsm_conformance::verdict::Verdict;
@@ -23,7 +25,8 @@ use std::time::Duration;
 /// `hsmspec conform`.
 #[derive(Args, Clone, Debug)]
 pub struct ConformArgs {
-    /// Random traces to run.
+    /// Random traces to run at the runner's small limits; a sixth as many (rounded up) run
+    /// after them at the spec's default policy.
     #[arg(long, default_value_t = 3000)]
     pub cases: u64,
     /// Steps per random trace.
@@ -38,7 +41,7 @@ pub struct ConformArgs {
     /// Write a JSON report here (the document `--json` prints).
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Print one JSON document on stdout (schema `hsmspec-conform/1`,
+    /// Print one JSON document on stdout (schema `hsmspec-conform/2`,
     /// docs/schema/hsmspec-output.schema.json); the text goes to stderr.
     #[arg(long)]
     pub json: bool,
@@ -218,9 +221,19 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
     let random = campaign(&cfg, &opts, factory, &|n| pb.set_position(n));
     pb.finish();
     let random = random?;
+    let default_policy = default_policy_run(
+        args,
+        &cfg,
+        &random,
+        adopted,
+        profile.as_ref(),
+        &opts,
+        factory,
+    )?;
     let mut exhaustive_results = Vec::new();
     let mut skipped = Vec::new();
-    if args.exhaustive && random.failures.is_empty() {
+    let clean = random.failures.is_empty() && default_policy.failures().is_empty();
+    if args.exhaustive && clean {
         for c in exhaustive_configs() {
             let Some(mut c) = restrict(&c, families) else {
                 skipped.push(c.name.clone());
@@ -248,6 +261,7 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
         cfg: &cfg,
         implementation: factory.describe(),
         random: &random,
+        default_policy: &default_policy,
         exhaustive: &exhaustive_results,
         skipped: &skipped,
         reachable: &reachable,
@@ -258,12 +272,90 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
     Ok(verdict)
 }
 
+/// The random campaign's run at the spec's default policy (SPEC's limits: lockout after 5
+/// failures, 7 shares per key), after the run at the runner's small limits: what it ran, or
+/// why it was not run.
+pub enum DefaultPolicyRun {
+    /// It ran, with this configuration.
+    Ran(Box<Config>, CampaignResult),
+    /// It was not run, for this reason (a sentence).
+    NotRun(String),
+}
+
+impl DefaultPolicyRun {
+    /// Its failures (none when it did not run).
+    fn failures(&self) -> &[Failure] {
+        match self {
+            DefaultPolicyRun::Ran(_, r) => &r.failures,
+            DefaultPolicyRun::NotRun(_) => &[],
+        }
+    }
+
+    /// Its result, when it ran.
+    fn result(&self) -> Option<&CampaignResult> {
+        match self {
+            DefaultPolicyRun::Ran(_, r) => Some(r),
+            DefaultPolicyRun::NotRun(_) => None,
+        }
+    }
+}
+
+/// Traces of the run at the default policy: a sixth of `--cases`, rounded up.
+pub fn default_policy_cases(cases: u64) -> u64 {
+    cases.div_ceil(6)
+}
+
+/// Runs the campaign again at the spec's default policy, a sixth as many traces, unless the
+/// first run failed (the campaign stops at its first failure) or the implementation runs
+/// limits of its own (it cannot be reset to the spec's).
+fn default_policy_run(
+    args: &ConformArgs,
+    cfg: &Config,
+    random: &CampaignResult,
+    adopted: Option<hsm_model::Policy>,
+    profile: Option<&hsm_conformance::profile::Profile>,
+    opts: &CampaignOptions,
+    factory: &dyn SutFactory,
+) -> Result<DefaultPolicyRun, Error> {
+    if !random.failures.is_empty() {
+        return Ok(DefaultPolicyRun::NotRun(
+            "not run: the campaign stopped at its first failure".into(),
+        ));
+    }
+    let mut spec = spec_policy_config();
+    spec.families = cfg.families;
+    if let Some(p) = profile {
+        spec = p.model_config(&spec);
+    }
+    if let Some(own) = adopted {
+        return Ok(DefaultPolicyRun::NotRun(if own == spec.policy {
+            "not run again: the implementation runs the spec's default policy, so the run above was at it".into()
+        } else {
+            format!(
+                "not run: the implementation runs limits of its own ({})",
+                hsm_model::story::policy_text(&own)
+            )
+        }));
+    }
+    let opts = CampaignOptions {
+        cases: default_policy_cases(args.cases),
+        // Other traces than the first run's.
+        seed: opts.seed.rotate_left(32),
+        ..opts.clone()
+    };
+    let pb = bar(opts.cases, args.quiet, "default policy");
+    let r = campaign(&spec, &opts, factory, &|n| pb.set_position(n));
+    pb.finish();
+    Ok(DefaultPolicyRun::Ran(Box::new(spec), r?))
+}
+
 /// What `hsmspec conform` ran, for its verdict and its reports.
 struct ConformRun<'a> {
     seed: u64,
     cfg: &'a Config,
     implementation: String,
     random: &'a CampaignResult,
+    default_policy: &'a DefaultPolicyRun,
     exhaustive: &'a [ExhaustiveResult],
     /// Exhaustive configurations left out because they need a family that is off.
     skipped: &'a [String],
@@ -287,6 +379,12 @@ impl ConformRun<'_> {
             .failures
             .iter()
             .map(|f| (format!("random-{}", f.case_seed), f))
+            .chain(
+                self.default_policy
+                    .failures()
+                    .iter()
+                    .map(|f| (format!("default-policy-{}", f.case_seed), f)),
+            )
             .chain(self.exhaustive.iter().flat_map(|e| {
                 e.failures
                     .iter()
@@ -323,6 +421,12 @@ impl ConformRun<'_> {
         for (op, n) in r
             .unsupported
             .iter()
+            .chain(
+                self.default_policy
+                    .result()
+                    .into_iter()
+                    .flat_map(|d| &d.unsupported),
+            )
             .chain(self.exhaustive.iter().flat_map(|e| &e.unsupported))
         {
             *unsupported.entry(*op).or_insert(0) += n;
@@ -340,6 +444,14 @@ impl ConformRun<'_> {
         }
         if r.traces < r.asked {
             v.incomplete(format!("{} of {} random traces ran", r.traces, r.asked));
+        }
+        if let Some(d) = self.default_policy.result() {
+            if d.traces < d.asked {
+                v.incomplete(format!(
+                    "{} of {} random traces at the spec's default policy ran",
+                    d.traces, d.asked
+                ));
+            }
         }
         if args.exhaustive {
             let ran: Vec<&str> = self.exhaustive.iter().map(|e| e.config.as_str()).collect();
@@ -365,10 +477,7 @@ impl ConformRun<'_> {
 
     fn print(&self, args: &ConformArgs, verdict: &Verdict) -> Result<(), Error> {
         let (random, exh, cfg) = (self.random, self.exhaustive, self.cfg);
-        let mut reached = random.triples.clone();
-        for e in exh {
-            reached.extend(e.triples.iter().copied());
-        }
+        let reached = self.reached();
         let families = cfg.families;
         let (missed, left_out) = self.missed();
         let off: Vec<&str> = hsm_model::Family::ALL
@@ -386,6 +495,18 @@ impl ConformRun<'_> {
             steps_per_s,
             random.failures.len()
         );
+        match self.default_policy {
+            DefaultPolicyRun::Ran(c, d) => say!(
+                "random at the spec's default policy ({}): {} of {} traces ran, {} steps, {:.2} s, {} failure(s)",
+                hsm_model::story::policy_text(&c.policy),
+                d.traces,
+                d.asked,
+                d.steps,
+                d.seconds,
+                d.failures.len()
+            ),
+            DefaultPolicyRun::NotRun(why) => say!("random at the spec's default policy: {why}"),
+        }
         for e in exh {
             say!(
                 "exhaustive {}: {} states, {} of {} transitions replayed, {} steps, {:.2} s, {} failure(s)",
@@ -419,6 +540,9 @@ impl ConformRun<'_> {
         }
         if let Some(p) = self.profile {
             let mut seen = random.deviations_seen.clone();
+            if let Some(d) = self.default_policy.result() {
+                seen.extend(d.deviations_seen.iter().copied());
+            }
             for e in exh {
                 seen.extend(e.deviations_seen.iter().copied());
             }
@@ -492,7 +616,7 @@ impl ConformRun<'_> {
                 .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
         }
         if let Some(path) = &args.junit {
-            let xml = junit(random, exh, &failures)
+            let xml = junit(random, self.default_policy, exh, &failures)
                 .map_err(|e| Error::Usage(format!("cannot write the JUnit report: {e}")))?;
             std::fs::write(path, xml)
                 .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
@@ -569,6 +693,7 @@ impl ConformRun<'_> {
                     "failures": random.failures.len(),
                 }),
             ),
+            ("default_policy", self.default_policy_json()),
             (
                 "exhaustive",
                 exh.iter()
@@ -603,13 +728,39 @@ impl ConformRun<'_> {
         serde_json::Value::Object(doc)
     }
 
-    /// The reachable triples not reached: those of the families tested, and those left out
-    /// with the families `--ops` switched off.
-    fn missed(&self) -> (Vec<hsm_model::Triple>, Vec<hsm_model::Triple>) {
+    /// The run at the default policy for machines: its policy and counts, or why it did not run.
+    fn default_policy_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self.default_policy {
+            DefaultPolicyRun::Ran(c, d) => json!({
+                "ran": true,
+                "policy": output::config_json(c)["policy"],
+                "asked": d.asked,
+                "traces": d.traces,
+                "steps": d.steps,
+                "seconds": d.seconds,
+                "failures": d.failures.len(),
+            }),
+            DefaultPolicyRun::NotRun(why) => json!({ "ran": false, "not_run": why }),
+        }
+    }
+
+    /// Every triple reached, by every run.
+    fn reached(&self) -> std::collections::BTreeSet<hsm_model::Triple> {
         let mut reached = self.random.triples.clone();
+        if let Some(d) = self.default_policy.result() {
+            reached.extend(d.triples.iter().copied());
+        }
         for e in self.exhaustive {
             reached.extend(e.triples.iter().copied());
         }
+        reached
+    }
+
+    /// The reachable triples not reached: those of the families tested, and those left out
+    /// with the families `--ops` switched off.
+    fn missed(&self) -> (Vec<hsm_model::Triple>, Vec<hsm_model::Triple>) {
+        let reached = self.reached();
         let families = self.cfg.families;
         let has = |op: hsm_model::Operation| self.profile.is_none_or(|p| p.has_operation(op));
         missed(self.reachable, &reached)
@@ -618,10 +769,11 @@ impl ConformRun<'_> {
     }
 }
 
-/// The JUnit XML report: one test case per campaign (the random one, each exhaustive
-/// configuration), failed with the divergence and the replayed trace (quick-junit writes it).
+/// The JUnit XML report: one test case per campaign (the random one, its run at the default
+/// policy, each exhaustive configuration), failed with the divergence and the replayed trace (quick-junit writes it).
 fn junit(
     random: &CampaignResult,
+    default_policy: &DefaultPolicyRun,
     exh: &[ExhaustiveResult],
     failures: &[(String, &Failure)],
 ) -> Result<String, Error> {
@@ -637,6 +789,13 @@ fn junit(
         random.seconds,
         failure_of("random-"),
     )];
+    if let Some(d) = default_policy.result() {
+        cases.push((
+            "random campaign at the spec's default policy".to_string(),
+            d.seconds,
+            failure_of("default-policy-"),
+        ));
+    }
     for e in exh {
         cases.push((
             format!("exhaustive {}", e.config),

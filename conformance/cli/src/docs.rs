@@ -127,6 +127,11 @@ pub fn permissions_page(ex: &Exploration) -> String {
             format!(" (not reached: {})", unreached.join(", "))
         }
     ));
+    out.push_str(&scenario_section(
+        "The table by example",
+        "its cells, role by role",
+        PERMISSION_SCENARIOS,
+    ));
     out
 }
 
@@ -297,7 +302,71 @@ pub fn properties_page(ex: &Exploration) -> Result<String, Error> {
          [permissions.md](permissions.md).\n",
         cells.len()
     ));
+    out.push_str(&scenario_section(
+        "The properties by example",
+        "invariants held and examples shown",
+        PROPERTY_SCENARIOS,
+    ));
     Ok(out)
+}
+
+/// A committed scenario, by its name and its text (compiled in: a missing file does not
+/// build).
+macro_rules! scenario {
+    ($name:literal) => {
+        (
+            $name,
+            include_str!(concat!("../../scenarios/", $name, ".scenario")),
+        )
+    };
+}
+
+/// The scenarios that show the permission table's cells, role by role.
+const PERMISSION_SCENARIOS: &[(&str, &str)] = &[
+    scenario!("preco-rights"),
+    scenario!("co-never-uses-keys"),
+    scenario!("create-user-check-order"),
+    scenario!("cu-rights"),
+    scenario!("owner-versus-shared"),
+    scenario!("au-rights"),
+    scenario!("unauthenticated"),
+];
+
+/// The scenarios that show the properties: invariants held at the spec's limits, and the
+/// examples (hazards included) written out by hand.
+const PROPERTY_SCENARIOS: &[(&str, &str)] = &[
+    scenario!("activation"),
+    scenario!("last-co"),
+    scenario!("share-limit"),
+    scenario!("zeroize"),
+    scenario!("clone-copies-users-and-keys"),
+    scenario!("sync-by-masked-objects"),
+    scenario!("masked-replay-d9"),
+    scenario!("wrap-unwrap-d10"),
+    scenario!("name-reuse-d12"),
+    scenario!("every-co-locked-out"),
+    scenario!("every-key-lost"),
+];
+
+/// A page's section that links the scenarios showing its rules, each with its one-line
+/// purpose (the scenario's first line).
+fn scenario_section(title: &str, what: &str, scenarios: &[(&str, &str)]) -> String {
+    let mut out = format!(
+        "\n## {title}\n\nScenarios written by hand from the spec that show {what}, each replayed by \
+         `cargo test` on the model and `hsm-impl` (`hsmspec replay conformance/scenarios`; the \
+         format: [formats.md](formats.md#scenarios)):\n\n"
+    );
+    for (name, text) in scenarios {
+        let purpose = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("scenario: "))
+            .unwrap_or("");
+        out.push_str(&format!(
+            "- [`{name}`](../conformance/scenarios/{name}.scenario): {purpose}\n"
+        ));
+    }
+    out
 }
 
 // ---- `hsmspec docs` -----------------------------------------------------------------------

@@ -8,6 +8,9 @@
 //! at the top of every state. Paths are concrete (no symmetry reduction: an actor keeps its
 //! name along a path), every enabled action is offered with its outcome (errors too), and an
 //! example whose families or bounds are off says so in its name.
+//!
+//! The Explorer's status names the model by its Rust type; [`serve`] puts a relay in front of
+//! stateright's server that answers the status with the configuration in words instead.
 
 use crate::check::ConfigArgs;
 use hsm_conformance::Error;
@@ -17,7 +20,10 @@ use hsm_model::trace::describe;
 use hsm_model::{Action, Config, HsmModel, State};
 use stateright::{Model, Property};
 use std::fmt;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// The configuration `explore` serves when `--config` names none (or names the suite): one
 /// that finishes in a moment, from a new cluster.
@@ -243,6 +249,143 @@ pub fn explore_config(config: &ConfigArgs) -> Result<Config, Error> {
     args.config()
 }
 
+/// The configuration in one line, for the Explorer's status (where stateright would name the
+/// model's Rust type): `configuration `accounts`: 1 HSM, 2 clients; …; families …`.
+pub fn config_line(cfg: &Config) -> String {
+    config_header(cfg)
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("; ")
+        .replacen("`; ", "`: ", 1)
+}
+
+/// Serves the Explorer of `model` on `listener` for as long as the process runs: stateright's
+/// own server listens on a port of 127.0.0.1 that only this relay uses, and the relay passes
+/// every request on, answering `/.status` with the configuration in words where stateright
+/// names the model's Rust type. Returns only if the inner server cannot listen.
+pub fn serve(model: ExplorerModel, listener: TcpListener) -> std::io::Result<()> {
+    let line = config_line(model.cfg);
+    let inner = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    std::thread::spawn(move || {
+        model.checker().serve(inner);
+    });
+    for conn in listener.incoming() {
+        let Ok(conn) = conn else { continue };
+        let line = line.clone();
+        std::thread::spawn(move || {
+            let _ = relay(conn, inner, &line);
+        });
+    }
+    Ok(())
+}
+
+/// Reads one HTTP request from `conn`: its method and path, and the request to send on
+/// (HTTP/1.0, so that the answer ends when the connection closes).
+fn read_request(conn: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
+    let bad = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_string());
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        if buf.len() > 64 * 1024 {
+            return Err(bad("request head too long"));
+        }
+        let n = conn.read(&mut chunk)?;
+        if n == 0 {
+            return Err(bad("connection closed before the request ended"));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next().unwrap_or("").split_whitespace();
+    let (method, path) = (first.next().unwrap_or("GET"), first.next().unwrap_or("/"));
+    let length: usize = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(0);
+    if length > 1024 * 1024 {
+        return Err(bad("request body too long"));
+    }
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = conn.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    body.truncate(length);
+    let mut out = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(&body);
+    Ok((path.to_string(), out))
+}
+
+/// Passes one request on to stateright's server and its answer back, with the status's model
+/// replaced by `line`.
+fn relay(mut conn: TcpStream, inner: std::net::SocketAddr, line: &str) -> std::io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let (path, request) = read_request(&mut conn)?;
+    // Stateright's server may still be starting.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut upstream = loop {
+        match TcpStream::connect(inner) {
+            Ok(s) => break s,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    upstream.set_read_timeout(Some(Duration::from_secs(600)))?;
+    upstream.write_all(&request)?;
+    let mut answer = Vec::new();
+    upstream.read_to_end(&mut answer)?;
+    if path == "/.status" {
+        if let Some(rewritten) = with_model_named(&answer, line) {
+            answer = rewritten;
+        }
+    }
+    conn.write_all(&answer)?;
+    conn.flush()
+}
+
+/// The HTTP answer `answer` (a JSON status of stateright's) with its `model` field set to
+/// `line`; `None` if it is not such an answer.
+fn with_model_named(answer: &[u8], line: &str) -> Option<Vec<u8>> {
+    let at = answer.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&answer[..at]).ok()?;
+    if !head.starts_with("HTTP/1.") || !head.lines().next()?.contains(" 200") {
+        return None;
+    }
+    if head.to_ascii_lowercase().contains("transfer-encoding") {
+        return None;
+    }
+    let mut status: serde_json::Value = serde_json::from_slice(&answer[at + 4..]).ok()?;
+    status.as_object_mut()?.insert("model".into(), line.into());
+    let body = serde_json::to_vec(&status).ok()?;
+    let mut out = String::new();
+    for h in head.split("\r\n") {
+        if h.to_ascii_lowercase().starts_with("content-length:") {
+            continue;
+        }
+        out.push_str(h);
+        out.push_str("\r\n");
+    }
+    out.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let mut out = out.into_bytes();
+    out.extend_from_slice(&body);
+    Some(out)
+}
+
 /// Runs `hsmspec explore`: stateright's Explorer, until interrupted.
 pub fn explore(config: &ConfigArgs, port: u16) -> ExitCode {
     let model = match explore_config(config).and_then(ExplorerModel::new) {
@@ -253,8 +396,20 @@ pub fn explore(config: &ConfigArgs, port: u16) -> ExitCode {
         }
     };
     let addr = format!("127.0.0.1:{port}");
+    let listener = match TcpListener::bind(&addr) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("hsmspec explore: cannot listen on {addr}: {e} (--port picks another)");
+            return ExitCode::from(hsm_conformance::verdict::USAGE_EXIT);
+        }
+    };
     eprintln!("{}", config_header(model.cfg));
     eprintln!("Explorer on http://{addr}/ (Ctrl-C to stop; --config picks another configuration)");
-    model.checker().serve(addr);
-    ExitCode::SUCCESS
+    match serve(model, listener) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hsmspec explore: cannot start the Explorer: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

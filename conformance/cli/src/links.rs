@@ -1,4 +1,5 @@
-//! The traceability mapping, written by hand: every SPEC rule and D-number → the model's
+//! The traceability mapping, written by hand: every rule (said in words, with the page of
+//! `docs/` that states it: the requirements text is not in the repository, D45) and D-number → the model's
 //! functions, the properties, the tests and the zoo faults that hold it.
 //! `conformance/cli/tests/docs.rs` checks that everything it names exists.
 
@@ -9,7 +10,8 @@ use hsm_model::checker::properties as p;
 /// One line of the traceability table: a rule of SPEC or a decision, and what covers it.
 #[derive(Clone, Copy, Debug)]
 pub struct Link {
-    /// The SPEC section or D-number, and the rule in a few words.
+    /// The rule in a few words, with a link to the page of `docs/` that states it (a D-number
+    /// first for a decision); never a section number of the requirements (D45).
     pub rule: &'static str,
     /// Model items implementing it: (file under `model/src/`, function or type name).
     pub model: &'static [(&'static str, &'static str)],
@@ -48,14 +50,14 @@ const PROFILE: &str = "conformance/tests/profile.rs";
 /// The traceability table, by hand: every test checks that each name cited exists.
 pub const LINKS: &[Link] = &[
     Link {
-        rule: "§1 PRECO `admin`/`password` only on HSM 0 of a new cluster",
+        rule: "[roles](roles.md): PRECO `admin`/`password` only on HSM 0 of a new cluster",
         model: &[("state.rs", "new_cluster")],
         properties: &[p::PRECO_ONLY_ON_HSM0_UNACTIVATED],
         tests: &[(EXH, "accounts"), (PLANTED, "a_preco_surviving_activation_is_caught")],
         faults: &["PrecoSurvivesActivation"],
     },
     Link {
-        rule: "§1 AU on every HSM from the start; nobody creates, deletes it or changes its password",
+        rule: "[roles](roles.md): AU on every HSM from the start; nobody creates, deletes it or changes its password",
         model: &[
             ("state.rs", "new_cluster"),
             ("step.rs", "create_user"),
@@ -67,7 +69,7 @@ pub const LINKS: &[Link] = &[
         faults: &["CloneCopiesAu"],
     },
     Link {
-        rule: "§1 a session is bound to one HSM; its role is its user's current role, read at every step",
+        rule: "[roles](roles.md): a session is bound to one HSM; its role is its user's current role, read at every step",
         model: &[("state.rs", "session_role"), ("step.rs", "caller")],
         properties: &[p::OK_ALLOWED_BY_TABLE, p::NO_SESSION_OF_GONE_USER],
         tests: &[(PLANTED, "deleting_a_logged_in_user_is_caught"), (EXH, "accounts")],
@@ -95,7 +97,7 @@ pub const LINKS: &[Link] = &[
         faults: &["ZeroizeKeepsKeys", "ZeroizeKeepsSessions"],
     },
     Link {
-        rule: "§3 check order: NotLoggedIn → Forbidden → the operation's own checks in order",
+        rule: "[operations](operations.md): check order: NotLoggedIn → Forbidden → the operation's own checks in order",
         model: &[("step.rs", "caller"), ("step.rs", "callers")],
         properties: &[p::OK_ALLOWED_BY_TABLE],
         tests: &[
@@ -105,7 +107,7 @@ pub const LINKS: &[Link] = &[
         faults: &["ChecksOutOfOrder", "UnauthenticatedSyncStatus"],
     },
     Link {
-        rule: "§3 nothing changes on an error, but a failed Login's counter",
+        rule: "[operations](operations.md): nothing changes on an error, but a failed Login's counter",
         model: &[("step.rs", "step")],
         properties: &[],
         tests: &[
@@ -116,28 +118,28 @@ pub const LINKS: &[Link] = &[
         faults: &["LockoutOneLate", "ErrorLeavesPartialEffect"],
     },
     Link {
-        rule: "§3–§4 Login: checks in order, counter per user per HSM, lockout at the threshold, success resets",
+        rule: "[operations](operations.md), credentials: Login: checks in order, counter per user per HSM, lockout at the threshold, success resets",
         model: &[("step.rs", "login")],
         properties: &[p::ALL_COS_LOCKED],
         tests: &[(EXH, "accounts"), (CEXH, "exhaustive_users")],
         faults: &["LockoutOneLate", "SuccessDoesNotResetCounter"],
     },
     Link {
-        rule: "§3 ChangePassword (CO): unlocks; not the AU; not a logged-in target",
+        rule: "[operations](operations.md): ChangePassword (CO): unlocks; not the AU; not a logged-in target",
         model: &[("step.rs", "change_password")],
         properties: &[p::OK_ALLOWED_BY_TABLE],
         tests: &[(CEXH, "exhaustive_users")],
         faults: &["ChangePasswordOfLoggedInUser"],
     },
     Link {
-        rule: "§3 CreateUser (CO): name, role, password, exists, user limit (AU counts)",
+        rule: "[operations](operations.md): CreateUser (CO): name, role, password, exists, user limit (AU counts)",
         model: &[("step.rs", "create_user")],
         properties: &[p::OK_ALLOWED_BY_TABLE],
         tests: &[(PLANTED, "a_cu_creating_users_breaks_the_table"), (CEXH, "exhaustive_users")],
         faults: &["CuMayCreateUsers", "ChecksOutOfOrder", "UserLimitIgnoresAu"],
     },
     Link {
-        rule: "§3 DeleteUser (CO): not protected, not logged in (the caller included), owns no keys",
+        rule: "[operations](operations.md): DeleteUser (CO): not protected, not logged in (the caller included), owns no keys",
         model: &[("step.rs", "delete_user")],
         properties: &[
             p::OWNERS_AND_SHARES_ARE_CUS,
@@ -187,35 +189,35 @@ pub const LINKS: &[Link] = &[
         faults: &[],
     },
     Link {
-        rule: "§3 key ids: one cluster-wide counter from 1, never reused (zeroize does not reset it)",
+        rule: "[operations](operations.md): key ids: one cluster-wide counter from 1, never reused (zeroize does not reset it)",
         model: &[("step.rs", "new_key_id")],
         properties: &[p::OWNER_NEVER_CHANGES],
         tests: &[(CEXH, "exhaustive_zeroize")],
         faults: &["KeyIdReusedAfterZeroize"],
     },
     Link {
-        rule: "§3 ShareKey / UnshareKey: owner only, CUs only, not the owner, share limit",
+        rule: "[operations](operations.md): ShareKey / UnshareKey: owner only, CUs only, not the owner, share limit",
         model: &[("step.rs", "share_key"), ("step.rs", "unshare_key")],
         properties: &[p::OWNERS_AND_SHARES_ARE_CUS],
         tests: &[(PLANTED, "a_share_limit_not_enforced_is_caught"), (CEXH, "exhaustive_keys")],
         faults: &["ShareLimitOneHigh"],
     },
     Link {
-        rule: "§3 WrapKey / UnwrapKey: owner and extractable to wrap; AES wrapping key; new key, no shares",
+        rule: "[operations](operations.md): WrapKey / UnwrapKey: owner and extractable to wrap; AES wrapping key; new key, no shares",
         model: &[("step.rs", "wrap_key"), ("step.rs", "unwrap_key")],
         properties: &[p::KEY_USE_NEEDS_ACCESS],
         tests: &[(EXH, "keys"), (CEXH, "exhaustive_keys")],
         faults: &["WrapIgnoresExtractable", "UnwrapKeepsShares"],
     },
     Link {
-        rule: "§3 crypto outcomes depend on material, not ids (Encrypt, Decrypt, Sign, Verify, Hmac)",
+        rule: "[operations](operations.md): crypto outcomes depend on material, not ids (Encrypt, Decrypt, Sign, Verify, Hmac)",
         model: &[("step.rs", "encrypt"), ("step.rs", "decrypt"), ("step.rs", "hmac")],
         properties: &[p::KEY_USE_NEEDS_ACCESS],
         tests: &[(CEXH, "exhaustive_keys"), (CEXH, "exhaustive_zeroize")],
         faults: &["CoMayUseKeys"],
     },
     Link {
-        rule: "§5 masked objects: only this cluster's, untampered; owner and shares unchanged",
+        rule: "[lifecycle](lifecycle.md), masked objects: only this cluster's, untampered; owner and shares unchanged",
         model: &[("step.rs", "insert_masked")],
         properties: &[p::OWNER_NEVER_CHANGES, p::OWNERS_AND_SHARES_ARE_CUS],
         tests: &[(PLANTED, "insert_changing_the_owner_is_caught"), (CEXH, "exhaustive_masking")],
@@ -236,7 +238,7 @@ pub const LINKS: &[Link] = &[
         faults: &["UnwrapKeepsShares"],
     },
     Link {
-        rule: "D11 §6 sync status: one digest per key; reveals the count",
+        rule: "D11 [operations](operations.md), sync status: one digest per key; reveals the count",
         model: &[("step.rs", "get_sync_status")],
         properties: &[],
         tests: &[(CEXH, "exhaustive_masking"), (CEXH, "exhaustive_fresh")],
@@ -250,14 +252,14 @@ pub const LINKS: &[Link] = &[
         faults: &[],
     },
     Link {
-        rule: "§7 a non-blank HSM of an active cluster always holds a CO",
+        rule: "[properties](properties.md): a non-blank HSM of an active cluster always holds a CO",
         model: &[("step.rs", "delete_user")],
         properties: &[p::ACTIVE_HSM_HAS_CO],
         tests: &[(PLANTED, "a_co_deleting_itself_is_caught")],
         faults: &[],
     },
     Link {
-        rule: "§8 the permission table (and the PRECO's column)",
+        rule: "[permissions](permissions.md): the permission table (and the PRECO's column)",
         model: &[("table.rs", "cell"), ("step.rs", "callers")],
         properties: &[p::OK_ALLOWED_BY_TABLE],
         tests: &[
@@ -377,7 +379,7 @@ pub const LINKS: &[Link] = &[
         faults: &[],
     },
     Link {
-        rule: "§3–§4 D27 names: lower-cased, then validated, in one place; stored, compared and sorted lower-case; traces record the spelling sent",
+        rule: "D27 [operations](operations.md), names: names: lower-cased, then validated, in one place; stored, compared and sorted lower-case; traces record the spelling sent",
         model: &[
             ("config.rs", "user_named"),
             ("config.rs", "stored_name"),
@@ -486,6 +488,45 @@ pub const LINKS: &[Link] = &[
         properties: &[],
         tests: &[
             (CDOCS, "the_protocol_page_lists_every_error_code_and_a_whole_session"),
+            (CDOCS, "no_docs_page_cites_spec_sections"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D46 the random campaign adds a run at the spec's default policy, in the summary, the document and the JUnit report (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[(SCHEMA, "conform_and_replay_documents_validate_on_pass_and_on_failure")],
+        faults: &[],
+    },
+    Link {
+        rule: "D47 replay of files and directories: a summary of every judgement, a JSON document and a JUnit report; unreadable files are never PASS (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (CLI_SCENARIOS, "replay_of_the_scenario_directory_passes_and_counts_every_file"),
+            (CLI_SCENARIOS, "replay_of_a_directory_with_failing_and_unreadable_files"),
+            (CLI_SCENARIOS, "a_wrong_expectation_in_any_scenario_names_its_file_line_and_both_outcomes"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D48 the Explorer's page names the configuration in words; a port in use is a usage error (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (EXPLORER, "the_explorer_shows_names_roles_outcomes_and_the_configuration"),
+            (STORIES, "no_command_prints_rust_debug_text"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D49 every page that states rules links the scenarios that show them; rules are said in words with their page (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (SCENARIOS, "each_rules_page_links_its_scenarios_and_every_link_resolves"),
+            (SCENARIOS, "every_scenario_is_linked_from_the_docs"),
             (CDOCS, "no_docs_page_cites_spec_sections"),
         ],
         faults: &[],

@@ -1,6 +1,9 @@
-//! `hsmspec replay`: saved traces replayed on the model and a system under test, every file to
-//! its first divergence, with a summary that counts them. The verdict is decided here (exit 0
-//! all conform; 1 a divergence or a trace that disagrees with the spec; 2 unreadable input).
+//! `hsmspec replay`: saved traces and scenarios (files, or directories of them) replayed on the
+//! model and a system under test, every file to its first divergence, with a summary that
+//! counts them and, for CI, a JSON document (`--json`, `--report`) and a JUnit report
+//! (`--junit`). The verdict is decided here (exit 0 all conform; 1 a divergence, a trace that
+//! disagrees with the spec, or a file left undecided or untested; 2 unreadable input when
+//! nothing failed).
 
 use crate::options::{shell_quote, writable, SutArgs};
 use crate::{output, say};
@@ -23,10 +26,13 @@ pub struct ReplayArgs {
     /// `--json` prints).
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Print one JSON document on stdout (schema `hsmspec-replay/1`,
+    /// Print one JSON document on stdout (schema `hsmspec-replay/2`,
     /// docs/schema/hsmspec-output.schema.json); the text goes to stderr.
     #[arg(long)]
     pub json: bool,
+    /// Write a JUnit XML report here: one test case per file.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
     /// For a concurrent history (hsmspec-history JSON): also run its plans this many times on
     /// fresh systems and say how often no order explains the new history. The verdict stays
     /// the record's: a race need not come back.
@@ -75,41 +81,82 @@ pub struct ReplayedFile {
     pub line: Option<usize>,
     /// What went wrong, in one line.
     pub message: Option<String>,
+    /// Wall-clock seconds spent on the file (every run of it).
+    pub seconds: f64,
+    /// What the text output said of the file (the story of a divergent run), for the JUnit
+    /// report.
+    #[serde(skip)]
+    pub text: String,
 }
 
-/// Runs `hsmspec replay`: every file against the model and the system under test; a summary
-/// counts conforming, diverging and unreadable files.
-pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
-    crate::output::text_to_stderr(args.json);
-    writable(&args.report, "cannot write the report")?;
-    let factory = args.sut.factory()?;
-    let factory = &*factory;
-    let mut results = Vec::new();
-    if args.rerun > 0 && args.sut.sut_cmd.is_some() {
-        return Err(Error::Usage(
-            "--rerun runs a history's plans on hsm-impl in process; it does not take --sut-cmd"
-                .into(),
-        ));
+/// How many files ended with each judgement, for the summary.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct Summary {
+    /// Files that conform.
+    pub conform: usize,
+    /// Files on which the system under test diverged.
+    pub diverge: usize,
+    /// Files with an expectation the model contradicts.
+    pub disagree_with_spec: usize,
+    /// Files that could not be read.
+    pub unreadable: usize,
+    /// Concurrent histories the linearizability search did not decide.
+    pub undecided: usize,
+    /// Files stopped untested where the system answered `unsupported`.
+    pub unsupported: usize,
+}
+
+impl Summary {
+    /// The counts of `files`.
+    pub fn of(files: &[ReplayedFile]) -> Summary {
+        let mut s = Summary::default();
+        for f in files {
+            *match f.verdict {
+                FileVerdict::Conforms => &mut s.conform,
+                FileVerdict::Diverges => &mut s.diverge,
+                FileVerdict::DisagreesWithSpec => &mut s.disagree_with_spec,
+                FileVerdict::Unreadable => &mut s.unreadable,
+                FileVerdict::Undecided => &mut s.undecided,
+                FileVerdict::Unsupported => &mut s.unsupported,
+            } += 1;
+        }
+        s
     }
-    for file in &crate::scenario::expand(&args.files) {
-        let r = replay_file(file, factory, args);
-        results.push(r);
+
+    /// The summary line: `replay: 3 files: 2 conform, 1 diverges, …` (the counts that are not
+    /// zero after the first three, which are always said).
+    pub fn line(&self, files: usize) -> String {
+        let mut parts = vec![
+            format!("{} conform", self.conform),
+            format!("{} diverge", self.diverge),
+            format!("{} disagree with the spec", self.disagree_with_spec),
+            format!("{} unreadable", self.unreadable),
+        ];
+        if self.undecided > 0 {
+            parts.push(format!("{} undecided", self.undecided));
+        }
+        if self.unsupported > 0 {
+            parts.push(format!(
+                "{} stopped untested (unsupported)",
+                self.unsupported
+            ));
+        }
+        format!(
+            "replay: {files} file{}: {}",
+            if files == 1 { "" } else { "s" },
+            parts.join(", ")
+        )
     }
-    let count = |v: FileVerdict| results.iter().filter(|r| r.verdict == v).count();
-    let (ok, diverge, disagree, unreadable) = (
-        count(FileVerdict::Conforms),
-        count(FileVerdict::Diverges),
-        count(FileVerdict::DisagreesWithSpec),
-        count(FileVerdict::Unreadable),
-    );
-    say!(
-        "replay: {} file{}: {ok} conform, {diverge} diverge, {disagree} disagree with the spec, {unreadable} unreadable",
-        results.len(),
-        if results.len() == 1 { "" } else { "s" }
-    );
+}
+
+/// The verdict of a replay: FAIL for a divergence or an expectation the spec contradicts;
+/// INCOMPLETE for what was not checked (an unreadable file, an undecided history, a trace
+/// stopped at an unsupported operation).
+pub fn replay_verdict(results: &[ReplayedFile]) -> Verdict {
     let mut verdict = Verdict::pass();
-    for r in &results {
+    for r in results {
         match r.verdict {
+            FileVerdict::Conforms => {}
             FileVerdict::Diverges => verdict.fail(match r.step {
                 Some(step) => format!(
                     "{}: diverged at step {step}{}",
@@ -128,9 +175,7 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
                 r.file,
                 r.step.unwrap_or(0)
             )),
-            FileVerdict::Unreadable if diverge + disagree > 0 => {
-                verdict.incomplete(format!("{}: unreadable", r.file))
-            }
+            FileVerdict::Unreadable => verdict.incomplete(format!("{}: unreadable", r.file)),
             FileVerdict::Undecided => verdict.incomplete(format!(
                 "{}: the linearizability search did not decide it",
                 r.file
@@ -141,9 +186,46 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
                 r.step.unwrap_or(0),
                 r.message.as_deref().unwrap_or("unsupported")
             )),
-            _ => {}
         }
     }
+    verdict
+}
+
+/// Runs `hsmspec replay`: every file against the model and the system under test; a summary
+/// counts conforming, diverging and unreadable files.
+pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
+    crate::output::text_to_stderr(args.json);
+    writable(&args.report, "cannot write the report")?;
+    writable(&args.junit, "cannot write the JUnit report")?;
+    let factory = args.sut.factory()?;
+    let factory = &*factory;
+    let mut results = Vec::new();
+    if args.rerun > 0 && args.sut.sut_cmd.is_some() {
+        return Err(Error::Usage(
+            "--rerun runs a history's plans on hsm-impl in process; it does not take --sut-cmd"
+                .into(),
+        ));
+    }
+    // The reports this run writes are not files to replay, even inside a directory replayed.
+    let same = |a: &std::path::Path, b: &std::path::Path| match (a.canonicalize(), b.canonicalize())
+    {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    let outputs: Vec<&PathBuf> = args.report.iter().chain(&args.junit).collect();
+    let files: Vec<PathBuf> = crate::scenario::expand(&args.files)
+        .into_iter()
+        .filter(|f| !outputs.iter().any(|o| same(f, o)))
+        .collect();
+    for file in &files {
+        let started = std::time::Instant::now();
+        let mut r = replay_file(file, factory, args);
+        r.seconds = started.elapsed().as_secs_f64();
+        results.push(r);
+    }
+    let summary = Summary::of(&results);
+    say!("{}", summary.line(results.len()));
+    let verdict = replay_verdict(&results);
     let mut doc = output::header(output::REPLAY_SCHEMA, "hsmspec replay");
     doc.insert("verdict".into(), serde_json::json!(verdict));
     doc.insert(
@@ -151,27 +233,81 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
         serde_json::json!(factory.describe()),
     );
     doc.insert("files".into(), serde_json::json!(results));
-    doc.insert(
-        "summary".into(),
-        serde_json::json!({ "conform": ok, "diverge": diverge, "disagree_with_spec": disagree, "unreadable": unreadable }),
-    );
+    doc.insert("summary".into(), serde_json::json!(summary));
     let doc = serde_json::Value::Object(doc);
     if let Some(path) = &args.report {
         std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap_or_default())
             .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
     }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, junit(&results, &factory.describe())?)
+            .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
+    }
     if args.json {
         output::print_document(&doc);
     }
-    if unreadable > 0 && diverge + disagree == 0 {
+    say!("{}", verdict.line());
+    // Unreadable input with nothing found wrong is a usage error (exit 2): what was asked
+    // could not be checked, and the fault is the input's.
+    if summary.unreadable > 0 && verdict.status != hsm_conformance::verdict::Status::Fail {
         return Err(Error::Usage(format!(
-            "{unreadable} of {} file{} could not be read",
+            "{} of {} file{} could not be read",
+            summary.unreadable,
             results.len(),
             if results.len() == 1 { "" } else { "s" }
         )));
     }
-    say!("{}", verdict.line());
     Ok(verdict)
+}
+
+/// The JUnit XML report: one test case per file (quick-junit writes it): a divergence or an
+/// expectation the spec contradicts is a failure, an unreadable file an error, an undecided or
+/// untested one skipped, each with its message and what the text output said of it.
+pub fn junit(results: &[ReplayedFile], implementation: &str) -> Result<String, Error> {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut suite = TestSuite::new(format!("hsmspec replay ({implementation})"));
+    for r in results {
+        let kind = match r.verdict {
+            FileVerdict::Conforms => None,
+            FileVerdict::Diverges | FileVerdict::DisagreesWithSpec => {
+                Some(Some(NonSuccessKind::Failure))
+            }
+            FileVerdict::Unreadable => Some(Some(NonSuccessKind::Error)),
+            FileVerdict::Undecided | FileVerdict::Unsupported => Some(None),
+        };
+        let status = match kind {
+            None => TestCaseStatus::success(),
+            Some(kind) => {
+                let mut status = match kind {
+                    Some(kind) => TestCaseStatus::non_success(kind),
+                    None => TestCaseStatus::skipped(),
+                };
+                status
+                    .set_message(r.message.clone().unwrap_or_default())
+                    .set_description(r.text.clone());
+                status
+            }
+        };
+        let mut case = TestCase::new(r.file.clone(), status);
+        case.set_classname("hsmspec.replay")
+            .set_time(std::time::Duration::from_secs_f64(r.seconds.max(0.0)));
+        suite.add_test_case(case);
+    }
+    let mut report = Report::new("hsmspec replay");
+    report.add_test_suite(suite);
+    report
+        .to_string()
+        .map_err(|e| Error::Usage(format!("cannot write the JUnit report: {e}")))
+}
+
+/// Prints a line of a file's text output and keeps it in the file's record (`out.text`).
+macro_rules! tell {
+    ($out:ident, $($arg:tt)*) => {{
+        let line = format!($($arg)*);
+        say!("{line}");
+        $out.text.push_str(&line);
+        $out.text.push('\n');
+    }};
 }
 
 /// Replays one file; prints what it finds.
@@ -190,11 +326,13 @@ fn replay_file(
         step: None,
         line: None,
         message: None,
+        seconds: 0.0,
+        text: String::new(),
     };
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
         Err(e) => {
-            say!("{}: cannot read: {e}", out.file);
+            tell!(out, "{}: cannot read: {e}", out.file);
             out.message = Some(e.to_string());
             return out;
         }
@@ -218,7 +356,7 @@ fn replay_file(
                 out.message = Some(why);
             }
             Err(e) => {
-                say!("{}: not a history: {e}", out.file);
+                tell!(out, "{}: not a history: {e}", out.file);
                 out.message = Some(e.to_string());
             }
         }
@@ -227,7 +365,7 @@ fn replay_file(
     let (trace, lines) = match crate::scenario::read_trace(file, &text) {
         Ok(t) => t,
         Err(e) => {
-            say!("{}: {}", out.file, e.message);
+            tell!(out, "{}: {}", out.file, e.message);
             if e.disagrees_at.is_some() {
                 out.verdict = FileVerdict::DisagreesWithSpec;
                 out.line = e.disagrees_at;
@@ -239,7 +377,8 @@ fn replay_file(
     out.steps = trace.steps.len();
     let record = FailureFile::record_of(&text);
     let flaky = record.as_ref().is_some_and(|r| r.flaky);
-    say!(
+    tell!(
+        out,
         "{} ({}, {} steps{}):",
         out.file,
         trace.name,
@@ -256,7 +395,7 @@ fn replay_file(
         let run = run_trace(&trace, factory);
         out.runs += 1;
         if let Some(e) = &run.input_error {
-            say!("{}", format_run(&trace.config, &run).trim_end());
+            tell!(out, "{}", format_run(&trace.config, &run).trim_end());
             out.message = Some(e.clone());
             out.verdict = if run.contradicts_spec {
                 out.step = Some(run.steps.len() + 1);
@@ -275,7 +414,7 @@ fn replay_file(
     }
     match last {
         Some(run) => {
-            say!("{}", format_run(&trace.config, &run).trim_end());
+            tell!(out, "{}", format_run(&trace.config, &run).trim_end());
             match &run.divergence {
                 Some(d) => {
                     out.verdict = FileVerdict::Diverges;
@@ -285,9 +424,10 @@ fn replay_file(
                         .as_ref()
                         .and_then(|l| l.get(d.step.wrapping_sub(1)).copied());
                     if let Some(line) = out.line {
-                        say!("step {} is line {line} of {}", d.step, out.file);
+                        tell!(out, "step {} is line {line} of {}", d.step, out.file);
                     }
-                    say!(
+                    tell!(
+                        out,
                         "reproduce: hsmspec replay {}{}",
                         shell_quote(&out.file),
                         sut.replay_options()
@@ -301,7 +441,8 @@ fn replay_file(
                 }
                 None => {
                     out.verdict = FileVerdict::Conforms;
-                    say!(
+                    tell!(
+                        out,
                         "conforms: no divergence{}",
                         if out.runs > 1 {
                             format!(" in {} runs", out.runs)

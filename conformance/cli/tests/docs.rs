@@ -227,7 +227,8 @@ fn no_docs_page_cites_spec_sections() {
         if path.extension().is_some_and(|e| e == "md") {
             let text = read(&path);
             for (i, line) in text.lines().enumerate() {
-                if line.contains("SPEC §") {
+                // A section sign is a section number of the requirements, which are not here.
+                if line.contains('§') {
                     cited.push(format!("{}:{}: {line}", path.display(), i + 1));
                 }
             }

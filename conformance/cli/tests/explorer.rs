@@ -5,18 +5,9 @@
 
 use hsmspec::explore::{explore_config, ExplorerModel, DEFAULT_CONFIG};
 use serde_json::Value;
-use stateright::Model;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
-
-/// A port nothing listens on now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// GET `path` from the Explorer on `port`, as JSON; retried while the server starts.
 fn get(port: u16, path: &str) -> Value {
@@ -53,10 +44,9 @@ fn serve(config: &str) -> u16 {
         no_symmetry: false,
     };
     let model = ExplorerModel::new(explore_config(&args).expect("a configuration")).expect("valid");
-    let port = free_port();
-    std::thread::spawn(move || {
-        model.checker().serve(("127.0.0.1", port));
-    });
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener.local_addr().expect("its address").port();
+    std::thread::spawn(move || hsmspec::explore::serve(model, listener));
     port
 }
 
@@ -140,8 +130,17 @@ fn the_explorer_shows_names_roles_outcomes_and_the_configuration() {
     assert!(text(change, "state").contains("cluster: activated"));
     assert!(text(change, "state").contains("client 1 on HSM 0: logged in as admin"));
 
-    // Examples switched off in this configuration say so.
+    // The status names the configuration in words, not the wrapper's Rust type.
     let status = get(port, "/.status");
+    let model = status["model"]
+        .as_str()
+        .expect("the status names the model");
+    assert!(
+        model.starts_with("configuration `accounts`: 1 HSM, ") && model.contains("policy: "),
+        "{model}"
+    );
+    assert!(!model.contains("Model") && !model.contains("::"), "{model}");
+    // Examples switched off in this configuration say so.
     let names: Vec<String> = status["properties"]
         .as_array()
         .expect("properties")

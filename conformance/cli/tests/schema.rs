@@ -136,13 +136,39 @@ fn conform_and_replay_documents_validate_on_pass_and_on_failure() {
         "--json",
         "--failures-dir",
     ];
+    let junit = dir.join("junit.xml").display().to_string();
     let mut pass: Vec<&str> = vec!["conform"];
     pass.extend(common);
-    pass.push(&dir_s);
-    let (code, doc, _) = run(&pass);
+    pass.extend([dir_s.as_str(), "--junit", &junit]);
+    let (code, doc, stderr) = run(&pass);
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit report");
+    assert!(
+        xml.contains("tests=\"2\"")
+            && xml.contains("name=\"random campaign at the spec&apos;s default policy\""),
+        "{xml}"
+    );
     assert_valid("conform", &doc);
     assert_eq!(code, 0, "{doc}");
     assert_eq!(doc["verdict"]["status"], "PASS");
+    assert_eq!(doc["schema"], "hsmspec-conform/2");
+    // After the run at the runner's small limits, a sixth as many traces at SPEC's default
+    // policy (lockout after 5 failures, 7 shares per key): in the document and in the text.
+    let spec = &doc["default_policy"];
+    assert_eq!(spec["ran"], true, "{spec}");
+    assert_eq!(spec["asked"], 4);
+    assert_eq!(spec["traces"], 4);
+    assert_eq!(spec["failures"], 0);
+    assert_eq!(spec["policy"]["lockout_threshold"], 5);
+    assert_eq!(spec["policy"]["max_shares"], 7);
+    assert_eq!(
+        doc["config"]["policy"]["max_shares"], 1,
+        "the first run's small limits"
+    );
+    assert!(
+        stderr.contains("random at the spec's default policy (")
+            && stderr.contains("4 of 4 traces ran"),
+        "{stderr}"
+    );
 
     let sut = format!(
         "python3 {} {HSMSPEC} deny-logout",
@@ -156,6 +182,10 @@ fn conform_and_replay_documents_validate_on_pass_and_on_failure() {
     assert_valid("conform", &doc);
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(doc["verdict"]["status"], "FAIL");
+    assert_eq!(doc["default_policy"]["ran"], false);
+    assert!(doc["default_policy"]["not_run"]
+        .as_str()
+        .is_some_and(|w| w.contains("stopped at its first failure")));
     let failure = &doc["failures"][0];
     let saved = failure["saved"].as_str().expect("the trace was saved");
     assert!(failure["steps"]
@@ -173,6 +203,35 @@ fn conform_and_replay_documents_validate_on_pass_and_on_failure() {
     assert_valid("replay", &doc);
     assert_eq!(code, 1);
     assert_eq!(doc["files"][0]["verdict"], "diverges");
+
+    // A directory of scenarios, and one whose expectation the spec contradicts (its line is in
+    // the document), and one a process diverges on (the line of the divergent step).
+    let (code, doc, _) = run(&["replay", "--json", "conformance/scenarios"]);
+    assert_valid("replay", &doc);
+    assert_eq!(code, 0);
+    assert!(doc["summary"]["conform"].as_u64().is_some_and(|n| n >= 30));
+    let text = std::fs::read_to_string(root().join("conformance/scenarios/share-limit.scenario"))
+        .expect("a committed scenario");
+    let wrong = dir.join("wrong.scenario");
+    std::fs::write(&wrong, text.replacen("-> ShareLimit", "-> ok", 1)).expect("write");
+    let wrong = wrong.display().to_string();
+    let (code, doc, _) = run(&["replay", "--json", &wrong]);
+    assert_valid("replay", &doc);
+    assert_eq!(code, 1);
+    assert_eq!(doc["files"][0]["verdict"], "disagrees_with_spec");
+    assert!(doc["files"][0]["line"].is_u64(), "{doc}");
+    let logout = root().join("conformance/scenarios/sessions.scenario");
+    let (code, doc, _) = run(&[
+        "replay",
+        "--json",
+        &logout.display().to_string(),
+        "--sut-cmd",
+        &sut,
+    ]);
+    assert_valid("replay", &doc);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["files"][0]["verdict"], "diverges");
+    assert!(doc["files"][0]["line"].is_u64(), "{doc}");
 }
 
 #[test]
@@ -189,13 +248,13 @@ fn table_json_validates() {
 fn the_schema_rejects_a_document_without_its_verdict_or_with_unknown_fields() {
     let v = validator("replay");
     let good = json!({
-        "schema": "hsmspec-replay/1",
+        "schema": "hsmspec-replay/2",
         "tool": "hsmspec replay",
         "version": "0.1.0",
         "verdict": { "status": "PASS", "reasons": [], "failures": [], "not_checked": [] },
         "implementation": "hsm-impl",
         "files": [],
-        "summary": { "conform": 0, "diverge": 0, "disagree_with_spec": 0, "unreadable": 0 },
+        "summary": { "conform": 0, "diverge": 0, "disagree_with_spec": 0, "unreadable": 0, "undecided": 0, "unsupported": 0 },
     });
     assert!(v.is_valid(&good));
     let mut no_verdict = good.clone();

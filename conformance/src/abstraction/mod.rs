@@ -409,8 +409,11 @@ impl Abstraction {
             ) => {
                 if hsms.iter().enumerate().any(|(n, h)| h.index != n as u64) {
                     return diverged(format!(
-                        "GetClusterInfo's HSM indexes are {:?}, not 0, 1, …",
-                        hsms.iter().map(|h| h.index).collect::<Vec<_>>()
+                        "GetClusterInfo's HSM indexes are {}, not 0, 1, … in order",
+                        hsms.iter()
+                            .map(|h| h.index.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ));
                 }
                 if let Some(id) = cluster_id {

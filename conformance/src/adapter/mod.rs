@@ -38,6 +38,26 @@ pub fn impl_policy(p: &hsm_model::Policy) -> imp::Policy {
     }
 }
 
+/// The implementation's policy in words, as `hsm_model::story::policy_text` says the model's
+/// (with the password hashes' work factor when it is not the cheap one of tests).
+pub fn impl_policy_text(p: &imp::Policy) -> String {
+    let mut text = format!(
+        "names of 1 to {} characters, passwords of {} to {}; locked after {} failed logins; at \
+         most {} users and {} keys per HSM, {} share(s) per key",
+        p.name_max_chars,
+        p.password_min_chars,
+        p.password_max_chars,
+        p.lockout_threshold,
+        p.max_users,
+        p.max_keys,
+        p.max_shares
+    );
+    if p.password_cost != imp::Policy::for_tests().password_cost {
+        text.push_str("; password hashes at another work factor than the tests' cheap one");
+    }
+    text
+}
+
 /// The model's role for the implementation's.
 pub fn role_of(r: imp::Role) -> Role {
     match r {
@@ -287,10 +307,11 @@ impl ImplSut {
         if cluster.hsm_count() != cfg.hsms as usize || *cluster.policy() != policy {
             creation.get_or_insert_with(|| {
                 format!(
-                    "the cluster was made with {} HSMs and policy {:?}, not {} and {policy:?}",
+                    "the cluster was made with {} HSMs and the policy ({}), not {} HSMs and ({})",
                     cluster.hsm_count(),
-                    cluster.policy(),
-                    cfg.hsms
+                    impl_policy_text(cluster.policy()),
+                    cfg.hsms,
+                    impl_policy_text(&policy)
                 )
             });
         }

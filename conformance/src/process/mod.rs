@@ -76,7 +76,8 @@ fn say_hello(
             let version = h.version.unwrap_or(1);
             if !versions.contains(&version) {
                 return Err(Error::Refused(format!(
-                    "the implementation answered hello with protocol version {version}; the runner speaks {versions:?}"
+                    "the implementation answered hello with protocol version {version}; the runner speaks {}",
+                    crate::protocol::versions_text(&versions)
                 )));
             }
             client.set_version(version);
@@ -137,7 +138,8 @@ impl ProcessFactory {
     pub fn with_max_version(mut self, v: u64) -> Result<ProcessFactory, Error> {
         if !VERSIONS.contains(&v) {
             return Err(Error::Usage(format!(
-                "protocol version {v}: this build speaks {VERSIONS:?}"
+                "protocol version {v}: this build speaks {}",
+                crate::protocol::versions_text(&VERSIONS)
             )));
         }
         self.max_version = v;

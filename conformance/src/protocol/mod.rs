@@ -27,6 +27,17 @@ pub const VERSION: u64 = 2;
 /// Every protocol version this build speaks, oldest first.
 pub const VERSIONS: [u64; 2] = [1, 2];
 
+/// Protocol versions as a person reads them: `version 2`, `versions 1 and 2`, `versions 1, 2
+/// and 3`, `no version`.
+pub fn versions_text(versions: &[u64]) -> String {
+    let v: Vec<String> = versions.iter().map(u64::to_string).collect();
+    match v.as_slice() {
+        [] => "no version".into(),
+        [one] => format!("version {one}"),
+        [init @ .., last] => format!("versions {} and {last}", init.join(", ")),
+    }
+}
+
 /// The capability of a v2 implementation that may have requests of different clients in
 /// flight at once, answered out of order and matched by id (declared in `hello`; the runner's
 /// campaigns send one request at a time so far).
@@ -754,6 +765,14 @@ impl Reply {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn versions_are_said_in_words() {
+        assert_eq!(versions_text(&[]), "no version");
+        assert_eq!(versions_text(&[2]), "version 2");
+        assert_eq!(versions_text(&VERSIONS), "versions 1 and 2");
+        assert_eq!(versions_text(&[1, 2, 3]), "versions 1, 2 and 3");
+    }
 
     #[test]
     fn a_step_travels_as_documented() {

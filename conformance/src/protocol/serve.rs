@@ -78,7 +78,9 @@ impl Server {
                 };
                 let Some(v) = VERSIONS.into_iter().rev().find(|v| theirs.contains(v)) else {
                     return Reply::Refused(format!(
-                        "protocol versions {theirs:?}: this server speaks {VERSIONS:?}"
+                        "the client speaks protocol {}; this server speaks {}",
+                        super::versions_text(theirs),
+                        super::versions_text(&VERSIONS)
                     ));
                 };
                 if let Some(p) = profile {

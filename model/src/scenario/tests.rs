@@ -157,6 +157,20 @@ fn a_v1_trace_converts_to_a_scenario_with_the_same_outcomes() {
                 path.display()
             );
         }
+        // And every outcome, Ok answers included, reads the same in words (names, keys and
+        // objects as text: the scenario numbers its names in another order than the trace).
+        let original = Trace::new(&trace.name, &trace.config, trace.steps.clone())
+            .replay_model()
+            .unwrap();
+        for (i, (s, o)) in back.steps.iter().zip(&original).enumerate() {
+            assert_eq!(
+                crate::story::outcome_text(&back.trace.config, &s.outcome),
+                crate::story::outcome_text(&trace.config, o),
+                "{} step {}\n{text}",
+                path.display(),
+                i + 1
+            );
+        }
         n += 1;
     }
     assert!(n >= 10, "{n} traces");
