@@ -586,7 +586,7 @@ pub const LINKS: &[Link] = &[
     },
     Link {
         rule: "D67 the state is generic over its capacity: one step function, small for the checker, large for replay, scenarios and campaigns",
-        model: &[("state.rs", "Capacity"), ("config.rs", "validate_for")],
+        model: &[("state.rs", "StateOf"), ("config.rs", "validate_for")],
         properties: &[],
         tests: &[
             ("model/tests/capacity.rs", "small_and_large_states_answer_every_action_alike"),
