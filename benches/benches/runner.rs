@@ -17,9 +17,10 @@
 //! (`target/release/hsmspec`): run `cargo build --release` first, or set `HSMSPEC_BIN` to a
 //! binary; without one it is skipped with a message.
 //!
-//! `cargo bench -p hsm-benches --bench runner` takes one and a half to two minutes once built,
-//! most of it `process` (ten passes of 1.5–5 s: its round trips are latency-bound, so the
-//! figure moves with the machine's scheduling more than the others do).
+//! `cargo bench -p hsm-benches --bench runner` takes about a minute and a quarter once built,
+//! most of it the two process benchmarks (their round trips are latency-bound, so their
+//! figures move with the machine's scheduling more than the others do: compare ratios within
+//! one run; docs/performance.md gives three).
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use hsm_conformance::adapter::{ImplFactory, ImplSut};

@@ -279,6 +279,8 @@ fn the_fault_zoo_is_caught_through_the_protocol() {
             in_memory_connector(imp),
             Duration::from_secs(20),
         );
+        // Through version 2: each step answered with its observation.
+        assert_eq!(f.hello(&cfg).expect("hello").version, 2, "{fault:?}");
         let r = campaign(&cfg, &opts(3000, 100), &f, &|_| {}).expect("campaign runs");
         match r.failures.first() {
             Some(fail) => {

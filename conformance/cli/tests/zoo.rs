@@ -216,7 +216,34 @@ fn caught(mode: &str, n: Option<u32>, cases: u32, steps: u32) -> Run {
         "`{mode}`: no failing trace saved:\n{}",
         r.text
     );
+    assert_spoke_version_2(&r, mode);
     r
+}
+
+/// The zoo is caught through protocol version 2: the first process's answer to `hello` says
+/// version 2, and every step of cluster 0 sent asks for its observation (the modes that break
+/// before the first step send none).
+fn assert_spoke_version_2(r: &Run, mode: &str) {
+    let lines = log_lines(&r.dir.join("protocol.log"));
+    let json = |t: &str| serde_json::from_str::<serde_json::Value>(t).expect("a JSON line");
+    let hello = lines
+        .iter()
+        .find(|(p, d, _)| *p == 1 && *d == '<')
+        .map(|(_, _, t)| json(t));
+    assert_eq!(
+        hello.as_ref().map(|h| &h["ok"]["version"]),
+        Some(&serde_json::Value::from(2)),
+        "`{mode}`: the run did not speak protocol version 2 (answer to hello: {hello:?})"
+    );
+    for (p, _, t) in lines.iter().filter(|(_, d, _)| *d == '>') {
+        let v = json(t);
+        if v["type"] == "step" && v["cluster"] == 0 {
+            assert_eq!(
+                v["observe"], true,
+                "`{mode}`: process {p}: a step of cluster 0 without `observe` (protocol version 2): {t}"
+            );
+        }
+    }
 }
 
 #[test]
