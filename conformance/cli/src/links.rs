@@ -579,4 +579,11 @@ Link {
         ],
         faults: &[],
     },
+    Link {
+        rule: "D81 the default suite ends with `families`, every operation family in one configuration; what it cannot reach is reached by `accounts` and `keys`",
+        model: &[("config.rs", "families"), ("config.rs", "all_families")],
+        properties: &[],
+        tests: &[(EXH, "families_reaches_an_ok_of_every_operation_but_hmac")],
+        faults: &[],
+    },
 ];

@@ -69,7 +69,7 @@ fn check_on_the_suite_is_one_document_with_the_suite_verdict() {
     assert_eq!(code, 0);
     assert_eq!(doc["schema"], "hsmspec-check/1");
     assert_eq!(doc["verdict"]["status"], "PASS");
-    assert_eq!(doc["configurations"].as_array().map(Vec::len), Some(4));
+    assert_eq!(doc["configurations"].as_array().map(Vec::len), Some(5));
     assert_eq!(doc["suite"]["error_codes_missing"], json!([]));
     let ids: Vec<&str> = doc["configurations"][0]["properties"]
         .as_array()
