@@ -4,3 +4,4 @@
 mod engine;
 mod planted;
 mod simulate;
+mod suite_faults;
