@@ -28,6 +28,8 @@
 //! - [`trace`]: the JSON trace format shared by the checker and the runner.
 //! - [`scenario`]: scenarios written by hand (text, bindings, expected outcomes), run on the
 //!   model into traces.
+//! - [`simulate`]: random walks of a bounded depth (TLC's simulation mode), every invariant
+//!   checked at every step.
 //! - [`error`]: the crate's one error type, [`Error`].
 
 pub mod action;
@@ -40,6 +42,7 @@ pub mod planted;
 pub mod policy;
 pub mod run;
 pub mod scenario;
+pub mod simulate;
 pub mod state;
 pub mod step;
 pub mod story;

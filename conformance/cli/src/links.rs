@@ -46,6 +46,7 @@ const CLI_SCENARIOS: &str = "conformance/cli/tests/scenarios.rs";
 const MODEL_SCENARIOS: &str = "model/src/scenario/tests.rs";
 const PROTOCOL: &str = "conformance/cli/tests/protocol.rs";
 const PROFILE: &str = "conformance/tests/profile.rs";
+const SIMULATE: &str = "model/src/tests/simulate.rs";
 
 /// The traceability table, by hand: every test checks that each name cited exists.
 pub const LINKS: &[Link] = &[
@@ -616,6 +617,24 @@ pub const LINKS: &[Link] = &[
             (PROFILE, "a_declared_deviation_the_system_does_not_have_fails"),
             (ZOO, "a_declared_deviation_passes_and_is_seen_an_undeclared_one_fails"),
         ],
+        faults: &[],
+    },
+Link {
+        rule: "D80 simulate: seeded swarm walks, every invariant on every successor; PASS is a sample, INCOMPLETE when cut",
+        model: &[("simulate.rs", "simulate")],
+        properties: &[],
+        tests: &[
+            (SIMULATE, "simulate_finds_every_planted_fault_on_default_within_its_budget"),
+            (SIMULATE, "simulate_passes_the_correct_model_on_the_same_budget_and_repeats_itself"),
+            (SCHEMA, "simulate_on_a_planted_fault_fails_validates_and_saves_a_trace_replay_reads"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D81 the default suite ends with `families`, every operation family in one configuration; what it cannot reach is reached by `accounts` and `keys`",
+        model: &[("config.rs", "families"), ("config.rs", "all_families")],
+        properties: &[],
+        tests: &[(EXH, "families_reaches_an_ok_of_every_operation_but_hmac")],
         faults: &[],
     },
 ];

@@ -1,9 +1,9 @@
 //! `hsmspec`: the command line of hsmspec. It fronts every crate: the model checker
-//! (`check`, `explore`) and the conformance runner (`conform`, `replay`).
+//! (`check`, `simulate`, `explore`) and the conformance runner (`conform`, `replay`).
 
 use clap::{Args, Parser, Subcommand};
 use hsm_conformance::verdict::exit;
-use hsmspec::{check, conform, docs, explore, replay, scale, scenario, serve, table};
+use hsmspec::{check, conform, docs, explore, replay, scale, scenario, serve, simulate, table};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -21,6 +21,10 @@ struct Cli {
 enum Command {
     /// Check every property of the model exhaustively over a bounded configuration.
     Check(check::CheckArgs),
+    /// Random walks of a bounded depth over a configuration too large to exhaust (TLC's
+    /// simulation mode), every invariant checked at every step (exit 0 PASS, 1 FAIL or
+    /// INCOMPLETE, 2 usage error).
+    Simulate(simulate::SimulateArgs),
     /// Measure how the exhaustive check grows as each bound grows on its own (each run in a
     /// child process); write scaling.md and scaling.svg.
     Scale(scale::ScaleArgs),
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => exit("check", check::check(&args)),
+        Command::Simulate(args) => exit("simulate", simulate::simulate(&args)),
         Command::Scale(args) => scale::scale(&args),
         Command::Explore(args) => explore::explore(&args.config, args.port),
         Command::Conform(args) => exit("conform", conform::conform(&args)),

@@ -69,7 +69,7 @@ fn check_on_the_suite_is_one_document_with_the_suite_verdict() {
     assert_eq!(code, 0);
     assert_eq!(doc["schema"], "hsmspec-check/1");
     assert_eq!(doc["verdict"]["status"], "PASS");
-    assert_eq!(doc["configurations"].as_array().map(Vec::len), Some(4));
+    assert_eq!(doc["configurations"].as_array().map(Vec::len), Some(5));
     assert_eq!(doc["suite"]["error_codes_missing"], json!([]));
     let ids: Vec<&str> = doc["configurations"][0]["properties"]
         .as_array()
@@ -271,4 +271,80 @@ fn the_schema_rejects_a_document_without_its_verdict_or_with_unknown_fields() {
     assert!(!v.is_valid(&bad_status), "a status that is no verdict");
     let whole = jsonschema::validator_for(&schema()).expect("a valid schema");
     assert!(!whole.is_valid(&no_verdict));
+}
+
+#[test]
+fn simulate_json_validates_on_a_pass() {
+    let (code, doc, _) = run(&[
+        "simulate", "--config", "masking", "--seed", "3", "--walks", "200", "--depth", "20",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["schema"], "hsmspec-simulate/1");
+    assert_eq!(doc["verdict"]["status"], "PASS");
+    assert_eq!(doc["walks"], 200);
+    assert!(doc["violation"].is_null());
+    assert_valid("simulate", &doc);
+}
+
+/// A planted fault: FAIL, the violation with its path in the document, and a trace file that
+/// `hsmspec replay` reads (it replays it: exit 0 or 1, never 2 for unreadable input).
+#[test]
+fn simulate_on_a_planted_fault_fails_validates_and_saves_a_trace_replay_reads() {
+    use hsm_model::planted::Planted;
+    use hsm_model::simulate::{simulate, SimulateOptions};
+    let mut cfg = hsm_model::Config::default_config();
+    cfg.planted = Some(Planted::DeleteLoggedInUser);
+    let options = SimulateOptions {
+        walks: 1000,
+        depth: 30,
+        seed: 5,
+        threads: 1,
+        deadline: None,
+        swarm: true,
+    };
+    let dir = scratch("simulate");
+    let file = dir.join("violation.json");
+    let args = hsmspec::simulate::SimulateArgs {
+        config: hsmspec::check::ConfigArgs {
+            config: "default".into(),
+            hsms: None,
+            clients: None,
+            names: None,
+            keys: None,
+            pool: None,
+            ops: None,
+            no_symmetry: false,
+        },
+        walks: options.walks,
+        depth: options.depth,
+        seed: Some(options.seed),
+        threads: 1,
+        timeout: None,
+        save_trace: file.clone(),
+        no_swarm: false,
+        json: true,
+    };
+    let verdict = hsmspec::simulate::simulate_config(cfg.clone(), &args).expect("runs");
+    assert!(!verdict.is_pass(), "{verdict:?}");
+    assert!(verdict
+        .line()
+        .contains("hsmspec simulate --config default --seed 5"));
+    let sim = simulate(&cfg, &options).unwrap();
+    let v = sim.violation.as_ref().expect("a violation");
+    let doc = hsmspec::simulate::document(&cfg, &options, &sim, Some(&file), &verdict);
+    assert_eq!(doc["verdict"]["status"], "FAIL");
+    assert_eq!(
+        doc["violation"]["path"].as_array().map(Vec::len),
+        Some(cfg.setup.len() + v.path.len())
+    );
+    assert_valid("simulate", &doc);
+    let trace = hsm_model::Trace::from_json(&std::fs::read_to_string(&file).expect("written"))
+        .expect("a trace file");
+    assert_eq!(trace.steps.len(), v.path.len());
+    let out = Command::new(HSMSPEC)
+        .args(["replay", &file.display().to_string()])
+        .output()
+        .expect("hsmspec runs");
+    assert_ne!(out.status.code(), Some(2), "{out:?}");
 }

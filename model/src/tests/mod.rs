@@ -3,3 +3,5 @@
 
 mod engine;
 mod planted;
+mod simulate;
+mod suite_faults;
