@@ -194,7 +194,7 @@ impl Generator {
         self.model.enabled_actions(s, &mut all);
         add_boundary_actions(&self.model.cfg, &mut all);
         if let Some(p) = &self.profile {
-            all.retain(|a| p.allows(a));
+            all.retain(|a| p.allows(&self.model.cfg, a));
         }
         if all.is_empty() {
             // Nothing the profile has is enabled: the one operation every system has.

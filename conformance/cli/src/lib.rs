@@ -18,4 +18,5 @@ pub mod replay;
 pub mod scale;
 pub mod scenario;
 pub mod serve;
+pub mod serve_pkcs11;
 pub mod table;
