@@ -44,6 +44,7 @@ const CLI_SCENARIOS: &str = "conformance/cli/tests/scenarios.rs";
 const MODEL_SCENARIOS: &str = "model/src/scenario/tests.rs";
 const PROTOCOL: &str = "conformance/cli/tests/protocol.rs";
 const PROFILE: &str = "conformance/tests/profile.rs";
+const PKCS11: &str = "conformance/cli/tests/pkcs11.rs";
 
 /// The traceability table, by hand: every test checks that each name cited exists.
 pub const LINKS: &[Link] = &[
@@ -564,6 +565,50 @@ pub const LINKS: &[Link] = &[
             (PROFILE, "a_campaign_generates_only_what_the_profile_has"),
             (PROFILE, "a_declared_deviation_the_system_does_not_have_fails"),
             (ZOO, "a_declared_deviation_passes_and_is_seen_an_undeclared_one_fails"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D52 a PKCS#11 token as the cluster: one HSM, the PRECO is the SO, activation by its first C_SetPIN, the CU is the User (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[(PKCS11, "softhsm2_passes_the_random_campaign_with_its_declared_deviations")],
+        faults: &[],
+    },
+    Link {
+        rule: "D53 a profile's shape: one HSM, no AU (never named, compared as absent) (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (PROFILE, "a_campaign_generates_only_what_the_profile_has"),
+            (PKCS11, "softhsm2_passes_the_random_campaign_with_its_declared_deviations"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D54 state-rewriting deviations: set_pin_clears_failures (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[(PKCS11, "each_softhsm2_deviation_has_a_trace_that_fails_without_it")],
+        faults: &[],
+    },
+    Link {
+        rule: "D55 the PKCS#11 bridge: a worker per client, re-initialised after a PIN change, keys by CKA_ID, one error table (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (PKCS11, "the_error_table_is_documented"),
+            (PKCS11, "softhsm2_passes_the_random_campaign_with_its_declared_deviations"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D56 SoftHSM2 in the test suite, required (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (PKCS11, "softhsm2_passes_the_random_campaign_with_its_declared_deviations"),
+            (PKCS11, "each_softhsm2_deviation_has_a_trace_that_fails_without_it"),
         ],
         faults: &[],
     },
