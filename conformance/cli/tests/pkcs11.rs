@@ -168,3 +168,121 @@ fn the_error_table_is_documented() {
         assert!(page.contains(&row), "docs/real-hsms.md lacks the row {row}");
     }
 }
+
+/// The processes whose environment carries `marker`.
+fn marked(marker: &str) -> Vec<u32> {
+    let needle = format!("HSMSPEC_PKCS11_MARKER={marker}");
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(env) = std::fs::read(e.path().join("environ")) {
+            if env.split(|b| *b == 0).any(|v| v == needle.as_bytes()) {
+                found.push(pid);
+            }
+        }
+    }
+    found
+}
+
+/// The token directories a bridge of process `pid` made.
+fn token_dirs(pid: u32) -> Vec<PathBuf> {
+    let prefix = format!("hsmspec-pkcs11-{pid}-");
+    std::fs::read_dir(std::env::temp_dir())
+        .expect("the temporary directory")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// A bridge with a token and two workers, its input open.
+fn bridge_with_a_token(marker: &str) -> (std::process::Child, std::process::ChildStdin) {
+    use std::io::{BufRead, Write};
+    let mut child = Command::new(HSMSPEC)
+        .args(["serve-pkcs11", "--module", SOFTHSM2])
+        .env("HSMSPEC_PKCS11_MARKER", marker)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the bridge starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let policy = r#"{"name_max_chars":31,"password_min_chars":4,"password_max_chars":255,"lockout_threshold":255,"max_shares":1,"max_users":3,"max_keys":65535}"#;
+    writeln!(
+        stdin,
+        r#"{{"id":1,"type":"hello","version":1,"versions":[1,2],"profile":"pkcs11","policy":{policy},"hsms":1,"clients":2,"au_password":"appliance-pw"}}"#
+    )
+    .and_then(|()| {
+        writeln!(
+            stdin,
+            r#"{{"id":2,"type":"reset","cluster":0,"hsms":1,"clients":2,"au_password":"appliance-pw","policy":{policy}}}"#
+        )
+    })
+    .expect("the bridge reads");
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    for id in 1..=2 {
+        let mut line = String::new();
+        out.read_line(&mut line).expect("an answer");
+        assert!(
+            line.contains(&format!(r#""id":{id}"#)) && line.contains(r#""ok""#),
+            "{line}"
+        );
+    }
+    (child, stdin)
+}
+
+fn wait_until_gone(marker: &str) -> Vec<u32> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = marked(marker);
+        if left.is_empty() || std::time::Instant::now() > deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn workers_are_reaped_and_tokens_removed_whether_the_bridge_ends_or_is_killed() {
+    require_softhsm2();
+    // Its input closes: it reaps its workers and removes its token.
+    let marker = format!("reap-{}-closed", std::process::id());
+    let (mut child, stdin) = bridge_with_a_token(&marker);
+    let pid = child.id();
+    assert!(
+        marked(&marker).len() >= 3,
+        "the bridge and its two workers run"
+    );
+    assert_eq!(token_dirs(pid).len(), 1, "one token directory");
+    drop(stdin);
+    assert!(child.wait().expect("the bridge ends").success());
+    assert_eq!(
+        wait_until_gone(&marker),
+        Vec::<u32>::new(),
+        "workers left running"
+    );
+    assert!(token_dirs(pid).is_empty(), "the token directory is removed");
+    // Killed with SIGKILL: its workers see their input close and exit; the next bridge
+    // removes the token directory it left.
+    let marker = format!("reap-{}-killed", std::process::id());
+    let (mut child, _stdin) = bridge_with_a_token(&marker);
+    let pid = child.id();
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    assert_eq!(
+        wait_until_gone(&marker),
+        Vec::<u32>::new(),
+        "workers left running"
+    );
+    assert_eq!(
+        token_dirs(pid).len(),
+        1,
+        "a killed bridge cannot remove its token"
+    );
+    let marker = format!("reap-{}-next", std::process::id());
+    let (mut next, stdin) = bridge_with_a_token(&marker);
+    assert!(token_dirs(pid).is_empty(), "the next bridge removes it");
+    drop(stdin);
+    next.wait().expect("the bridge ends");
+}

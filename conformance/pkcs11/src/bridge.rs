@@ -500,23 +500,22 @@ impl Run {
         Ok(())
     }
 
-    /// Before a step of stale worker `c` (session as `me`): re-opened if logged out; if it
-    /// is about to change a PIN, re-opened and logged in again (its old PINs would be
-    /// written back otherwise).
-    fn refresh(&mut self, c: usize, me: &Look, call: &Call) -> Result<(), Fail> {
-        if !self.stale[c] {
-            return Ok(());
-        }
-        if me.login == Login::Public {
+    /// Before a step of stale worker `c` (session as `me`): re-opened if logged out.
+    fn refresh(&mut self, c: usize, me: &Look) -> Result<(), Fail> {
+        if self.stale[c] && me.login == Login::Public {
             return self.reopen(c, false);
         }
-        if matches!(
-            call,
-            Call::ChangeOwnPassword { .. } | Call::ChangePassword { .. } | Call::CreateUser { .. }
-        ) {
-            return self.reopen(c, true);
-        }
         Ok(())
+    }
+
+    /// `C_SetPIN` in worker `c`: a stale worker is re-opened and logged in again first (it
+    /// would check the old PIN against the PINs it read at `C_Initialize`). The login clears
+    /// only the failure flag of the PIN about to be changed, which the change clears too.
+    fn set_pin(&mut self, c: usize, job: &Job) -> Answer {
+        if self.stale[c] {
+            self.reopen(c, true)?;
+        }
+        self.workers[c].ask(job)
     }
 
     fn ask(&mut self, c: usize, job: &Job) -> Answer {
@@ -526,7 +525,7 @@ impl Run {
     /// Runs `call` for client `c`, whose session is as `me` says.
     fn call(&mut self, c: usize, me: &Look, call: &Call) -> Reply {
         let login = me.login;
-        if let Err(f) = self.refresh(c, me, call) {
+        if let Err(f) = self.refresh(c, me) {
             return reply(&f, Context::Other, login);
         }
         let map = |f: Fail, ctx: Context| reply(&f, ctx, login);
@@ -619,7 +618,7 @@ impl Run {
                     old,
                     new: password.clone(),
                 };
-                match self.ask(c, &job) {
+                match self.set_pin(c, &job) {
                     Ok(_) => {
                         if so {
                             self.so_pin = password.clone();
@@ -670,7 +669,12 @@ impl Run {
                     return err(ErrorCode::NoSuchUser);
                 };
                 let so = matches!(job, Job::SetPin { .. });
-                match self.ask(c, &job) {
+                let answer = if so {
+                    self.set_pin(c, &job)
+                } else {
+                    self.ask(c, &job)
+                };
+                match answer {
                     Ok(_) => {
                         if so {
                             self.so_pin = password.clone();
@@ -937,4 +941,52 @@ pub fn serve<R: BufRead, W: Write>(
     }
     bridge.run = None;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_requests_are_refused_saying_why_and_nothing_starts() {
+        let mut b = Bridge::new(
+            Path::new("/nonexistent/module.so"),
+            WorkerCommand {
+                program: "/nonexistent/hsmspec".into(),
+                args: Vec::new(),
+            },
+        );
+        let input = concat!(
+            "not json\n",
+            "\n",
+            "{\"id\":2,\"type\":\"frobnicate\"}\n",
+            "{\"id\":3,\"type\":\"step\",\"cluster\":0,\"client\":0,\"hsm\":0,\"op\":\"Logout\",\"args\":{}}\n",
+            "{\"id\":4,\"type\":\"observe\",\"cluster\":0,\"hsm\":1}\n",
+            "{\"id\":5,\"type\":\"reset\",\"cluster\":0,\"hsms\":2,\"clients\":2,\"au_password\":\"x\",",
+            "\"policy\":{\"name_max_chars\":31,\"password_min_chars\":4,\"password_max_chars\":255,",
+            "\"lockout_threshold\":2,\"max_shares\":1,\"max_users\":3,\"max_keys\":65535}}\n",
+        );
+        let mut out = Vec::new();
+        serve(input.as_bytes(), &mut out, &mut b).expect("serves");
+        let lines: Vec<serde_json::Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines.len(),
+            5,
+            "one answer per request, none for the blank line"
+        );
+        let refused = |i: usize, says: &str| {
+            let r = lines[i]["refused"].as_str().unwrap_or_default();
+            assert!(r.contains(says), "answer {i}: {}", lines[i]);
+        };
+        refused(0, "not a JSON object");
+        refused(1, "malformed request");
+        refused(2, "no token: send reset first");
+        refused(3, "one cluster of one HSM");
+        refused(4, "2 HSMs");
+        assert!(b.run.is_none());
+    }
 }
