@@ -165,6 +165,13 @@ impl Profile {
         !self.without.iter().any(|w| w == op.name())
     }
 
+    /// Whether the class can reach triple `t` at all: its operation is one the class has, and
+    /// (without the AU) no AU session runs it. Coverage counts the others as left out.
+    pub fn reaches(&self, t: &hsm_model::Triple) -> bool {
+        self.has_operation(t.1)
+            && (self.appliance_user || t.0 != hsm_model::table::Column::Role(Role::ApplianceUser))
+    }
+
     /// Whether the campaign may generate `a` in configuration `cfg`: its operation is one the
     /// class has, a CreateUser creates a role it can create, and (without the AU) it names
     /// no user that is the AU, in any spelling.
