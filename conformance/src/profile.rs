@@ -441,4 +441,124 @@ mod tests {
         assert_eq!(p.compared(&cfg, &s), (s, None));
         assert_eq!(profile("[]").compared(&cfg, &s), (s, None));
     }
+
+    #[test]
+    fn a_class_without_the_au_never_names_it_lists_it_or_compares_it() {
+        use hsm_model::state::{ADMIN, PRECO_PASSWORD};
+        let p = Profile::parse(
+            r#"{"format":"hsmspec-profile","name":"t","hsms":1,"appliance_user":false}"#,
+        )
+        .unwrap();
+        let cfg = crate::generate::runner_config();
+        assert_eq!(p.model_config(&cfg).hsms, 1);
+        let login = |name| Action {
+            client: ClientId(0),
+            hsm: HsmId(0),
+            op: Op::Login {
+                name,
+                password: PRECO_PASSWORD,
+            },
+        };
+        // Every spelling of the AU's name is kept out; the PRECO's is not.
+        let mut au_spellings = 0;
+        for n in cfg.spelled_name_ids() {
+            let is_au = cfg.user_named(n) == Some(APP_USER);
+            au_spellings += is_au as usize;
+            assert_eq!(p.allows(&cfg, &login(n)), !is_au, "{}", cfg.name_text(n));
+        }
+        assert!(au_spellings >= 2, "app_user and App_User");
+        assert!(p.allows(&cfg, &login(ADMIN)));
+        let entry = |name, role| hsm_model::action::UserEntry {
+            name,
+            role,
+            locked: false,
+        };
+        let listed = Ok(Observation::Users(vec![
+            entry(ADMIN, Role::PreCryptoOfficer),
+            entry(APP_USER, Role::ApplianceUser),
+        ]));
+        let s = State::new_cluster();
+        let list = Action {
+            op: Op::ListUsers,
+            ..login(ADMIN)
+        };
+        assert_eq!(
+            p.expected(&s, &list, &listed),
+            (
+                Ok(Observation::Users(vec![entry(
+                    ADMIN,
+                    Role::PreCryptoOfficer
+                )])),
+                None
+            )
+        );
+        let (c, d) = p.compared(&cfg, &s);
+        assert_eq!(d, None, "the shape is no deviation");
+        assert!(c.hsms.iter().all(|h| h.users[APP_USER.index()].is_none()));
+        assert!(c.hsms[0].users[ADMIN.index()].is_some());
+        assert!(
+            s.hsms[0].users[APP_USER.index()].is_some(),
+            "the model keeps its AU"
+        );
+    }
+
+    #[test]
+    fn wrap_order_and_set_pin_rewrite_only_their_case() {
+        use hsm_model::state::{Key, LabelId, Material, NameId, NameSet, ADMIN};
+        let all = profile(r#"["wrap_checks_kind_first","set_pin_clears_failures"]"#);
+        let none = profile("[]");
+        let mut s = State::new_cluster();
+        let key = |kind| Key {
+            kind,
+            material: Material(1),
+            owner: NameId(2),
+            shares: NameSet::default(),
+            extractable: false,
+            label: LabelId(0),
+        };
+        s.hsms[0].keys[0] = Some(key(hsm_model::KeyKind::HmacSha256));
+        s.hsms[0].keys[1] = Some(key(hsm_model::KeyKind::Aes256));
+        let wrap = |wrapping| Action {
+            client: ClientId(0),
+            hsm: HsmId(0),
+            op: Op::WrapKey {
+                key: KeyId(2),
+                wrapping,
+            },
+        };
+        let spec = Err(ErrorCode::NotExtractable);
+        assert_eq!(
+            all.expected(&s, &wrap(KeyId(1)), &spec),
+            (
+                Err(ErrorCode::WrongKeyKind),
+                Some(Deviation::WrapChecksKindFirst)
+            )
+        );
+        // Under an AES key the tie does not arise; undeclared, nothing changes.
+        assert_eq!(
+            all.expected(&s, &wrap(KeyId(2)), &spec),
+            (spec.clone(), None)
+        );
+        assert_eq!(
+            none.expected(&s, &wrap(KeyId(1)), &spec),
+            (spec.clone(), None)
+        );
+        // A successful change of one's own password clears one's counter.
+        s.sessions[0][0] = Some(ADMIN);
+        s.hsms[0].users[ADMIN.index()].as_mut().unwrap().failures = 1;
+        let change = Action {
+            client: ClientId(0),
+            hsm: HsmId(0),
+            op: Op::ChangeOwnPassword {
+                password: hsm_model::state::PasswordId(2),
+            },
+        };
+        let ok = Ok(Observation::Done);
+        let (n, d) = all.next_state(&s, &change, &ok, s);
+        assert_eq!(d, Some(Deviation::SetPinClearsFailures));
+        assert_eq!(n.hsms[0].users[ADMIN.index()].unwrap().failures, 0);
+        assert_eq!(none.next_state(&s, &change, &ok, s), (s, None));
+        let refused = Err(ErrorCode::InvalidPassword);
+        assert_eq!(all.next_state(&s, &change, &refused, s), (s, None));
+    }
 }
