@@ -45,6 +45,7 @@ const MODEL_SCENARIOS: &str = "model/src/scenario/tests.rs";
 const PROTOCOL: &str = "conformance/cli/tests/protocol.rs";
 const PROFILE: &str = "conformance/tests/profile.rs";
 const PKCS11: &str = "conformance/cli/tests/pkcs11.rs";
+const PROFILE_LAYER: &str = "conformance/src/profile.rs";
 
 /// The traceability table, by hand: every test checks that each name cited exists.
 pub const LINKS: &[Link] = &[
@@ -580,6 +581,7 @@ pub const LINKS: &[Link] = &[
         model: &[],
         properties: &[],
         tests: &[
+            (PROFILE_LAYER, "a_class_without_the_au_never_names_it_lists_it_or_compares_it"),
             (PROFILE, "a_campaign_generates_only_what_the_profile_has"),
             (PKCS11, "softhsm2_passes_the_random_campaign_with_its_declared_deviations"),
         ],
@@ -589,7 +591,10 @@ pub const LINKS: &[Link] = &[
         rule: "D54 state-rewriting deviations: set_pin_clears_failures (not in the model)",
         model: &[],
         properties: &[],
-        tests: &[(PKCS11, "each_softhsm2_deviation_has_a_trace_that_fails_without_it")],
+        tests: &[
+            (PROFILE_LAYER, "wrap_order_and_set_pin_rewrite_only_their_case"),
+            (PKCS11, "each_softhsm2_deviation_has_a_trace_that_fails_without_it"),
+        ],
         faults: &[],
     },
     Link {
@@ -598,6 +603,7 @@ pub const LINKS: &[Link] = &[
         properties: &[],
         tests: &[
             (PKCS11, "the_error_table_is_documented"),
+            (PKCS11, "workers_are_reaped_and_tokens_removed_whether_the_bridge_ends_or_is_killed"),
             (PKCS11, "softhsm2_passes_the_random_campaign_with_its_declared_deviations"),
         ],
         faults: &[],
