@@ -197,7 +197,7 @@ impl Generator {
         self.cfg.enabled_actions(s, &mut all);
         add_boundary_actions(&self.cfg, &mut all);
         if let Some(p) = &self.profile {
-            all.retain(|a| p.allows(a));
+            all.retain(|a| p.allows(&self.cfg, a));
         }
         if all.is_empty() {
             // Nothing the profile has is enabled: the one operation every system has.

@@ -11,6 +11,7 @@
 //! changed what was expected and the system agreed with it).
 
 use crate::error::Error;
+use hsm_model::state::APP_USER;
 use hsm_model::{Action, Config, ErrorCode, LargeState, Observation, Op, Operation, Outcome, Role};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -35,15 +36,28 @@ pub enum Deviation {
     /// answers NotLoggedIn or Forbidden (the key is not visible to the session). Outcome
     /// rewriting; an error either way, so nothing changes.
     HiddenKeys,
+    /// WrapKey checks the wrapping key's kind before the wrapped key's extractability: a
+    /// non-extractable key under a wrapping key that is not AES answers WrongKeyKind where
+    /// the spec answers NotExtractable (a tie of check order; SoftHSM2's C_WrapKey). Outcome
+    /// rewriting; an error either way.
+    WrapChecksKindFirst,
+    /// A successful change of one's own password clears one's failed-login counter (the spec:
+    /// only a successful login does; SoftHSM2's C_SetPIN clears CKF_*_PIN_COUNT_LOW). State
+    /// rewriting (D54): the model's state after such a step has the counter at 0, so that the
+    /// steps after it are compared with the counter the system has. Outcomes are never
+    /// changed by it while `no_lockout` holds (a counter then decides nothing).
+    SetPinClearsFailures,
 }
 
 impl Deviation {
     /// Every deviation.
-    pub const ALL: [Deviation; 4] = [
+    pub const ALL: [Deviation; 6] = [
         Deviation::NoLockout,
         Deviation::FailuresSinceLastSuccess,
         Deviation::LogoutAlwaysOk,
         Deviation::HiddenKeys,
+        Deviation::WrapChecksKindFirst,
+        Deviation::SetPinClearsFailures,
     ];
 
     /// Its name in a profile file.
@@ -53,6 +67,8 @@ impl Deviation {
             Deviation::FailuresSinceLastSuccess => "failures_since_last_success",
             Deviation::LogoutAlwaysOk => "logout_always_ok",
             Deviation::HiddenKeys => "hidden_keys",
+            Deviation::WrapChecksKindFirst => "wrap_checks_kind_first",
+            Deviation::SetPinClearsFailures => "set_pin_clears_failures",
         }
     }
 }
@@ -77,6 +93,20 @@ pub struct Profile {
     /// The deviations accepted, by name.
     #[serde(default)]
     pub deviations: Vec<Deviation>,
+    /// The shape of the class's cluster: how many HSMs it has (absent: the campaign's). A
+    /// PKCS#11 token is one HSM.
+    #[serde(default)]
+    pub hsms: Option<u8>,
+    /// Whether the class has the AU (absent: yes). Without it (D53) the model keeps its AU, but
+    /// no step names it (never generated), ListUsers is expected without it and the state is
+    /// compared without it: the class is held to the spec's cluster minus a user it never
+    /// meets. The model's user limit still counts it.
+    #[serde(default = "yes")]
+    pub appliance_user: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Profile {
@@ -88,6 +118,14 @@ impl Profile {
             return Err(Error::Usage(format!(
                 "format `{}`: a profile file says `{FORMAT}`",
                 p.format
+            )));
+        }
+        if p.hsms.is_some_and(|h| {
+            !(1..=<hsm_model::state::Large as hsm_model::state::Capacity>::HSMS as u8).contains(&h)
+        }) {
+            return Err(Error::Usage(format!(
+                "`hsms`: 1..={} HSMs, the model's capacity",
+                <hsm_model::state::Large as hsm_model::state::Capacity>::HSMS
             )));
         }
         if p.name.is_empty() {
@@ -127,10 +165,21 @@ impl Profile {
         !self.without.iter().any(|w| w == op.name())
     }
 
-    /// Whether the campaign may generate `a`: its operation is one the class has, and a
-    /// CreateUser creates a role it can create.
-    pub fn allows(&self, a: &Action) -> bool {
+    /// Whether the class can reach triple `t` at all: its operation is one the class has, and
+    /// (without the AU) no AU session runs it. Coverage counts the others as left out.
+    pub fn reaches(&self, t: &hsm_model::Triple) -> bool {
+        self.has_operation(t.1)
+            && (self.appliance_user || t.0 != hsm_model::table::Column::Role(Role::ApplianceUser))
+    }
+
+    /// Whether the campaign may generate `a` in configuration `cfg`: its operation is one the
+    /// class has, a CreateUser creates a role it can create, and (without the AU) it names
+    /// no user that is the AU, in any spelling.
+    pub fn allows(&self, cfg: &Config, a: &Action) -> bool {
         if !self.has_operation(a.op.operation()) {
+            return false;
+        }
+        if !self.appliance_user && names_the_au(cfg, &a.op) {
             return false;
         }
         match (&a.op, &self.create_roles) {
@@ -144,6 +193,9 @@ impl Profile {
     /// The configuration the model runs for this profile: policy rewriting (`no_lockout`).
     pub fn model_config(&self, cfg: &Config) -> Config {
         let mut c = cfg.clone();
+        if let Some(h) = self.hsms {
+            c.hsms = h;
+        }
         if self.has(Deviation::NoLockout) {
             c.policy.lockout_threshold = u8::MAX;
         }
@@ -154,8 +206,35 @@ impl Profile {
     /// `spec`, and the deviation that changed it, if any (outcome rewriting). The state after
     /// the step is the spec's in every case: each rewriting turns an error into an outcome
     /// that changes nothing.
-    pub fn expected(&self, a: &Action, spec: &Outcome) -> (Outcome, Option<Deviation>) {
+    pub fn expected(
+        &self,
+        s: &LargeState,
+        a: &Action,
+        spec: &Outcome,
+    ) -> (Outcome, Option<Deviation>) {
         match (&a.op, spec) {
+            (Op::WrapKey { wrapping, .. }, Err(ErrorCode::NotExtractable))
+                if self.has(Deviation::WrapChecksKindFirst)
+                    && s.hsm(a.hsm)
+                        .and_then(|h| h.key(*wrapping))
+                        .is_some_and(|w| w.kind != hsm_model::KeyKind::Aes256) =>
+            {
+                (
+                    Err(ErrorCode::WrongKeyKind),
+                    Some(Deviation::WrapChecksKindFirst),
+                )
+            }
+            // The class's shape, not a deviation: no AU to list.
+            (Op::ListUsers, Ok(Observation::Users(users))) if !self.appliance_user => (
+                Ok(Observation::Users(
+                    users
+                        .iter()
+                        .filter(|u| u.name != APP_USER)
+                        .copied()
+                        .collect(),
+                )),
+                None,
+            ),
             (Op::Logout, Err(ErrorCode::NotLoggedIn)) if self.has(Deviation::LogoutAlwaysOk) => {
                 (Ok(Observation::Done), Some(Deviation::LogoutAlwaysOk))
             }
@@ -168,11 +247,43 @@ impl Profile {
         }
     }
 
+    /// The model's state after `a` (in state `s`, answered `spec`, leading to `next`) as the
+    /// lockstep goes on from it (state rewriting, D54: `set_pin_clears_failures`), and the
+    /// deviation that changed it.
+    pub fn next_state(
+        &self,
+        s: &LargeState,
+        a: &Action,
+        spec: &Outcome,
+        next: LargeState,
+    ) -> (LargeState, Option<Deviation>) {
+        let mut n = next;
+        if let (Op::ChangeOwnPassword { .. }, Ok(_), true) =
+            (&a.op, spec, self.has(Deviation::SetPinClearsFailures))
+        {
+            if let Some(me) = s.session(a.client, a.hsm) {
+                if let Some(u) = n.hsms[a.hsm.index()].users[me.index()].as_mut() {
+                    if u.failures != 0 {
+                        u.failures = 0;
+                        return (n, Some(Deviation::SetPinClearsFailures));
+                    }
+                }
+            }
+        }
+        (n, None)
+    }
+
     /// The model's state after a step of `cfg` as the system is compared with it (comparison
     /// rewriting: `failures_since_last_success` compares a counter as at most 1, but never
     /// hides a lock: a locked user keeps its count), and the deviation that changed it.
     pub fn compared(&self, cfg: &Config, s: &LargeState) -> (LargeState, Option<Deviation>) {
         let mut c = *s;
+        if !self.appliance_user {
+            // The class's shape, not a deviation: the AU is compared as absent.
+            for h in c.hsms.iter_mut() {
+                h.users[APP_USER.index()] = None;
+            }
+        }
         let mut changed = false;
         let threshold = cfg.policy.lockout_threshold;
         if self.has(Deviation::FailuresSinceLastSuccess) {
@@ -196,6 +307,20 @@ impl Profile {
                 .collect()
         })
     }
+}
+
+/// Whether `op` names a user that is the AU (after lower-casing, as the model resolves names).
+fn names_the_au(cfg: &Config, op: &Op) -> bool {
+    let name = match op {
+        Op::Login { name, .. }
+        | Op::ChangePassword { name, .. }
+        | Op::CreateUser { name, .. }
+        | Op::DeleteUser { name }
+        | Op::ShareKey { name, .. }
+        | Op::UnshareKey { name, .. } => *name,
+        _ => return false,
+    };
+    cfg.user_named(name) == Some(APP_USER)
 }
 
 /// The deviations a run saw, by name, for reports.
@@ -258,31 +383,50 @@ mod tests {
         );
         let logout = at(Op::Logout);
         let spec = Err(ErrorCode::NotLoggedIn);
-        assert_eq!(none.expected(&logout, &spec), (spec.clone(), None));
         assert_eq!(
-            all.expected(&logout, &spec),
+            none.expected(&LargeState::new_cluster(), &logout, &spec),
+            (spec.clone(), None)
+        );
+        assert_eq!(
+            all.expected(&LargeState::new_cluster(), &logout, &spec),
             (Ok(Observation::Done), Some(Deviation::LogoutAlwaysOk))
         );
         let delete = at(Op::DeleteKey { key: KeyId(1) });
         for code in [ErrorCode::NotLoggedIn, ErrorCode::Forbidden] {
             assert_eq!(
-                all.expected(&delete, &Err(code)),
+                all.expected(&LargeState::new_cluster(), &delete, &Err(code)),
                 (Err(ErrorCode::NoSuchKey), Some(Deviation::HiddenKeys))
             );
-            assert_eq!(none.expected(&delete, &Err(code)).1, None);
+            assert_eq!(
+                none.expected(&LargeState::new_cluster(), &delete, &Err(code))
+                    .1,
+                None
+            );
         }
         // Not a key-naming operation, or another error: unchanged.
         assert_eq!(
-            all.expected(&at(Op::ListUsers), &Err(ErrorCode::Forbidden))
-                .1,
+            all.expected(
+                &LargeState::new_cluster(),
+                &at(Op::ListUsers),
+                &Err(ErrorCode::Forbidden)
+            )
+            .1,
             None
         );
-        assert_eq!(all.expected(&delete, &Err(ErrorCode::NotOwner)).1, None);
+        assert_eq!(
+            all.expected(
+                &LargeState::new_cluster(),
+                &delete,
+                &Err(ErrorCode::NotOwner)
+            )
+            .1,
+            None
+        );
         let cfg = Config::small();
         assert_eq!(all.model_config(&cfg).policy.lockout_threshold, u8::MAX);
         assert_eq!(none.model_config(&cfg), cfg);
-        assert!(!all.allows(&at(Op::Clone { from: HsmId(1) })));
-        assert!(all.allows(&at(Op::Logout)));
+        assert!(!all.allows(&cfg, &at(Op::Clone { from: HsmId(1) })));
+        assert!(all.allows(&cfg, &at(Op::Logout)));
     }
 
     #[test]
@@ -306,5 +450,125 @@ mod tests {
             .failures = 3;
         assert_eq!(p.compared(&cfg, &s), (s, None));
         assert_eq!(profile("[]").compared(&cfg, &s), (s, None));
+    }
+
+    #[test]
+    fn a_class_without_the_au_never_names_it_lists_it_or_compares_it() {
+        use hsm_model::state::{ADMIN, PRECO_PASSWORD};
+        let p = Profile::parse(
+            r#"{"format":"hsmspec-profile","name":"t","hsms":1,"appliance_user":false}"#,
+        )
+        .unwrap();
+        let cfg = crate::generate::runner_config();
+        assert_eq!(p.model_config(&cfg).hsms, 1);
+        let login = |name| Action {
+            client: ClientId(0),
+            hsm: HsmId(0),
+            op: Op::Login {
+                name,
+                password: PRECO_PASSWORD,
+            },
+        };
+        // Every spelling of the AU's name is kept out; the PRECO's is not.
+        let mut au_spellings = 0;
+        for n in cfg.spelled_name_ids() {
+            let is_au = cfg.user_named(n) == Some(APP_USER);
+            au_spellings += is_au as usize;
+            assert_eq!(p.allows(&cfg, &login(n)), !is_au, "{}", cfg.name_text(n));
+        }
+        assert!(au_spellings >= 2, "app_user and App_User");
+        assert!(p.allows(&cfg, &login(ADMIN)));
+        let entry = |name, role| hsm_model::action::UserEntry {
+            name,
+            role,
+            locked: false,
+        };
+        let listed = Ok(Observation::Users(vec![
+            entry(ADMIN, Role::PreCryptoOfficer),
+            entry(APP_USER, Role::ApplianceUser),
+        ]));
+        let s = LargeState::new_cluster();
+        let list = Action {
+            op: Op::ListUsers,
+            ..login(ADMIN)
+        };
+        assert_eq!(
+            p.expected(&s, &list, &listed),
+            (
+                Ok(Observation::Users(vec![entry(
+                    ADMIN,
+                    Role::PreCryptoOfficer
+                )])),
+                None
+            )
+        );
+        let (c, d) = p.compared(&cfg, &s);
+        assert_eq!(d, None, "the shape is no deviation");
+        assert!(c.hsms.iter().all(|h| h.users[APP_USER.index()].is_none()));
+        assert!(c.hsms[0].users[ADMIN.index()].is_some());
+        assert!(
+            s.hsms[0].users[APP_USER.index()].is_some(),
+            "the model keeps its AU"
+        );
+    }
+
+    #[test]
+    fn wrap_order_and_set_pin_rewrite_only_their_case() {
+        use hsm_model::state::{Key, LabelId, Material, NameId, NameSet, ADMIN};
+        let all = profile(r#"["wrap_checks_kind_first","set_pin_clears_failures"]"#);
+        let none = profile("[]");
+        let mut s = LargeState::new_cluster();
+        let key = |kind| Key {
+            kind,
+            material: Material(1),
+            owner: NameId(2),
+            shares: NameSet::default(),
+            extractable: false,
+            label: LabelId(0),
+        };
+        s.hsms[0].keys[0] = Some(key(hsm_model::KeyKind::HmacSha256));
+        s.hsms[0].keys[1] = Some(key(hsm_model::KeyKind::Aes256));
+        let wrap = |wrapping| Action {
+            client: ClientId(0),
+            hsm: HsmId(0),
+            op: Op::WrapKey {
+                key: KeyId(2),
+                wrapping,
+            },
+        };
+        let spec = Err(ErrorCode::NotExtractable);
+        assert_eq!(
+            all.expected(&s, &wrap(KeyId(1)), &spec),
+            (
+                Err(ErrorCode::WrongKeyKind),
+                Some(Deviation::WrapChecksKindFirst)
+            )
+        );
+        // Under an AES key the tie does not arise; undeclared, nothing changes.
+        assert_eq!(
+            all.expected(&s, &wrap(KeyId(2)), &spec),
+            (spec.clone(), None)
+        );
+        assert_eq!(
+            none.expected(&s, &wrap(KeyId(1)), &spec),
+            (spec.clone(), None)
+        );
+        // A successful change of one's own password clears one's counter.
+        s.sessions[0][0] = Some(ADMIN);
+        s.hsms[0].users[ADMIN.index()].as_mut().unwrap().failures = 1;
+        let change = Action {
+            client: ClientId(0),
+            hsm: HsmId(0),
+            op: Op::ChangeOwnPassword {
+                password: hsm_model::state::PasswordId(2),
+            },
+        };
+        let ok = Ok(Observation::Done);
+        let (n, d) = all.next_state(&s, &change, &ok, s);
+        assert_eq!(d, Some(Deviation::SetPinClearsFailures));
+        assert_eq!(n.hsms[0].users[ADMIN.index()].unwrap().failures, 0);
+        assert_eq!(none.next_state(&s, &change, &ok, s), (s, None));
+        let refused = Err(ErrorCode::InvalidPassword);
+        assert_eq!(all.next_state(&s, &change, &refused, s), (s, None));
     }
 }

@@ -174,8 +174,12 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
         // The profile's layer over the spec: the outcome the system must answer, and the
         // state it is compared with (the lockstep state stays the spec's).
         let (expected, answered) = match profile {
-            Some(p) => p.expected(&a, &spec),
+            Some(p) => p.expected(&state, &a, &spec),
             None => (spec.clone(), None),
+        };
+        let (next, kept) = match profile {
+            Some(p) => p.next_state(&state, &a, &spec, next),
+            None => (next, None),
         };
         let (compared, shown) = match profile {
             Some(p) => p.compared(cfg, &next),
@@ -215,7 +219,7 @@ pub fn run_trace(trace: &Trace, factory: &dyn SutFactory) -> TraceRun {
             return run;
         }
         run.deviations_seen
-            .extend(answered.into_iter().chain(shown));
+            .extend(answered.into_iter().chain(shown).chain(kept));
         state = next;
     }
     run

@@ -25,9 +25,20 @@ impl SutFactory for Profiled {
     }
 }
 
+/// A committed profile, for `hsm-impl`: a token's shape (one HSM, no AU) is the bridge's
+/// (docs/real-hsms.md); `hsm-impl` has the AU and the campaign's HSMs, so it is held to the
+/// profile's operations and deviations on the spec's cluster.
 fn committed(name: &str) -> Profile {
     let path = format!("{}/profiles/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    Profile::read(std::path::Path::new(&path)).expect("the committed profile parses")
+    let mut p = Profile::read(std::path::Path::new(&path)).expect("the committed profile parses");
+    assert_eq!(
+        (p.hsms, p.appliance_user),
+        (Some(1), false),
+        "a token's shape"
+    );
+    p.hsms = None;
+    p.appliance_user = true;
+    p
 }
 
 fn opts(cases: u64) -> CampaignOptions {

@@ -532,10 +532,15 @@ impl ConformRun<'_> {
         );
         if !off.is_empty() || self.profile.is_some() {
             say!(
-                "left out: {} reachable triples not tested (operation families switched off by --ops: {}; operations the profile does not have: {})",
+                "left out: {} reachable triples not tested (operation families switched off by --ops: {}; operations the profile does not have: {}{})",
                 left_out.len(),
                 list(&off),
-                list(&self.profile.map(|p| p.without.iter().map(String::as_str).collect::<Vec<_>>()).unwrap_or_default())
+                list(&self.profile.map(|p| p.without.iter().map(String::as_str).collect::<Vec<_>>()).unwrap_or_default()),
+                if self.profile.is_some_and(|p| !p.appliance_user) {
+                    "; every AU session: the profile has no AU"
+                } else {
+                    ""
+                }
             );
         }
         if let Some(p) = self.profile {
@@ -762,10 +767,10 @@ impl ConformRun<'_> {
     fn missed(&self) -> (Vec<hsm_model::Triple>, Vec<hsm_model::Triple>) {
         let reached = self.reached();
         let families = self.cfg.families;
-        let has = |op: hsm_model::Operation| self.profile.is_none_or(|p| p.has_operation(op));
+        let has = |t: &hsm_model::Triple| self.profile.is_none_or(|p| p.reaches(t));
         missed(self.reachable, &reached)
             .into_iter()
-            .partition(|t| families.contains(t.1.family()) && has(t.1))
+            .partition(|t| families.contains(t.1.family()) && has(t))
     }
 }
 

@@ -18,5 +18,6 @@ pub mod replay;
 pub mod scale;
 pub mod scenario;
 pub mod serve;
+pub mod serve_pkcs11;
 pub mod simulate;
 pub mod table;

@@ -47,6 +47,8 @@ const MODEL_SCENARIOS: &str = "model/src/scenario/tests.rs";
 const PROTOCOL: &str = "conformance/cli/tests/protocol.rs";
 const PROFILE: &str = "conformance/tests/profile.rs";
 const SIMULATE: &str = "model/src/tests/simulate.rs";
+const PKCS11: &str = "conformance/cli/tests/pkcs11.rs";
+const PROFILE_LAYER: &str = "conformance/src/profile.rs";
 
 /// The traceability table, by hand: every test checks that each name cited exists.
 pub const LINKS: &[Link] = &[
@@ -631,10 +633,59 @@ Link {
         faults: &[],
     },
     Link {
+        rule: "D52 a PKCS#11 token as the cluster: one HSM, the PRECO is the SO, activation by its first C_SetPIN, the CU is the User (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[(PKCS11, "softhsm2_passes_the_random_campaign_with_its_declared_deviations")],
+        faults: &[],
+    },
+    Link {
+        rule: "D53 a profile's shape: one HSM, no AU (never named, compared as absent) (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (PROFILE_LAYER, "a_class_without_the_au_never_names_it_lists_it_or_compares_it"),
+            (PROFILE, "a_campaign_generates_only_what_the_profile_has"),
+            (PKCS11, "softhsm2_passes_the_random_campaign_with_its_declared_deviations"),
+        ],
+        faults: &[],
+    },
+    Link {
         rule: "D81 the default suite ends with `families`, every operation family in one configuration; what it cannot reach is reached by `accounts` and `keys`",
         model: &[("config.rs", "families"), ("config.rs", "all_families")],
         properties: &[],
         tests: &[(EXH, "families_reaches_an_ok_of_every_operation_but_hmac")],
+        faults: &[],
+    },
+    Link {
+        rule: "D54 state-rewriting deviations: set_pin_clears_failures (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (PROFILE_LAYER, "wrap_order_and_set_pin_rewrite_only_their_case"),
+            (PKCS11, "each_softhsm2_deviation_has_a_trace_that_fails_without_it"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D55 the PKCS#11 bridge: a worker per client, re-initialised after a PIN change, keys by CKA_ID, one error table (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (PKCS11, "the_error_table_is_documented"),
+            (PKCS11, "workers_are_reaped_and_tokens_removed_whether_the_bridge_ends_or_is_killed"),
+            (PKCS11, "softhsm2_passes_the_random_campaign_with_its_declared_deviations"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D56 SoftHSM2 in the test suite, required (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (PKCS11, "softhsm2_passes_the_random_campaign_with_its_declared_deviations"),
+            (PKCS11, "each_softhsm2_deviation_has_a_trace_that_fails_without_it"),
+        ],
         faults: &[],
     },
 ];

@@ -3,7 +3,9 @@
 
 use clap::{Args, Parser, Subcommand};
 use hsm_conformance::verdict::exit;
-use hsmspec::{check, conform, docs, explore, replay, scale, scenario, serve, simulate, table};
+use hsmspec::{
+    check, conform, docs, explore, replay, scale, scenario, serve, serve_pkcs11, simulate, table,
+};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -45,6 +47,10 @@ enum Command {
     Docs(docs::DocsArgs),
     /// Serve hsm-impl behind the process protocol (docs/protocol.md) on stdin/stdout.
     ServeImpl,
+    /// Serve a PKCS#11 module (one fresh token per trace, one worker process per client)
+    /// behind the process protocol; hold it to a profile with `conform --profile`
+    /// (docs/real-hsms.md).
+    ServePkcs11(serve_pkcs11::ServePkcs11Args),
 }
 
 #[derive(Args)]
@@ -75,5 +81,6 @@ fn main() -> ExitCode {
         Command::Table(args) => table::table(&args),
         Command::Docs(args) => docs::docs(&args),
         Command::ServeImpl => serve::serve_impl(),
+        Command::ServePkcs11(args) => serve_pkcs11::serve_pkcs11(&args),
     }
 }
