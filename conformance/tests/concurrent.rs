@@ -5,8 +5,9 @@ use hsm_conformance::adapter::ImplFactory;
 use hsm_conformance::concurrent::linearize::Judgement;
 use hsm_conformance::concurrent::{
     concurrent_campaign, concurrent_config, describe, history_from_json, history_start,
-    judge_history, rerun, ConcurrentOptions,
+    judge_history, rerun, ConcurrentOptions, ProcessConcurrent,
 };
+use hsm_conformance::process::{in_memory_connector, ProcessFactory};
 use hsm_conformance::protocol::Call;
 use hsm_impl::{Cluster, Fault};
 use std::sync::Arc;
@@ -147,4 +148,88 @@ fn clones_in_both_directions_at_once_do_not_deadlock() {
     assert_eq!(r.run_failure, None, "a concurrent run did not finish");
     assert!(r.failures.is_empty(), "a history is not linearizable");
     assert_eq!(r.histories, 1000);
+}
+
+/// The same campaign through the process protocol: `serve` on a thread behind in-memory pipes,
+/// JSON lines both ways, one connection shared by every thread (protocol version 2's
+/// `concurrent` capability, answers out of order matched by id).
+fn through_the_protocol(f: ImplFactory) -> ProcessConcurrent {
+    ProcessConcurrent::new(ProcessFactory::new(
+        "through the protocol",
+        in_memory_connector(f),
+        std::time::Duration::from_secs(10),
+    ))
+}
+
+#[test]
+fn the_correct_implementation_is_linearizable_through_the_process_protocol() {
+    let cfg = concurrent_config(4);
+    let target = through_the_protocol(ImplFactory::correct());
+    let r = concurrent_campaign(&cfg, &opts(60, 4), &target, &|_| {}).expect("the campaign runs");
+    assert_eq!(r.run_failure, None);
+    assert!(r.failures.is_empty(), "a history is not linearizable");
+    assert_eq!(r.histories, 60);
+    // The threads' requests really were in flight at once: some operations overlap in time.
+    let (overlapping, ops) = (r.overlapping_ops, r.ops);
+    assert!(
+        overlapping * 4 > ops,
+        "only {overlapping} of {ops} operations overlapped another thread's"
+    );
+}
+
+#[test]
+fn every_race_fault_is_caught_through_the_process_protocol() {
+    let cfg = concurrent_config(3);
+    let mut missed = Vec::new();
+    for &fault in Fault::RACES {
+        let f = ImplFactory::with_constructor(
+            &format!("hsm-impl with {fault:?}"),
+            Arc::new(move |n, pw, p| Cluster::new_with_fault(n, pw, p, Some(fault))),
+        );
+        let target = through_the_protocol(f);
+        let r = concurrent_campaign(&cfg, &opts(1000, 3), &target, &|_| {}).expect("runs");
+        match r.failures.first() {
+            Some(fail) => {
+                let text = serde_json::to_string(&fail.history).expect("serialises");
+                let back = history_from_json(&text).expect("reads back");
+                assert!(
+                    matches!(
+                        judge_history(&back, &history_start(&back)),
+                        Judgement::NotLinearizable { .. }
+                    ),
+                    "{fault:?}: the saved history is judged otherwise"
+                );
+                println!(
+                    "{fault:?} through the protocol: history {} of {}, {} operations shrunk to {}",
+                    fail.case,
+                    r.histories,
+                    fail.original_ops,
+                    fail.history.ops.len()
+                );
+            }
+            None => missed.push((fault, r.histories, r.run_failure.clone())),
+        }
+    }
+    assert!(missed.is_empty(), "missed: {missed:?}");
+}
+
+/// A server without the capability (one that answers hello like a version 1 implementation)
+/// is refused before any history, with a usage error that says why.
+#[test]
+fn a_process_without_the_concurrent_capability_is_refused() {
+    let factory = ProcessFactory::new(
+        "version 1 only",
+        in_memory_connector(ImplFactory::correct()),
+        std::time::Duration::from_secs(10),
+    )
+    .with_max_version(1)
+    .expect("version 1 is spoken");
+    let target = ProcessConcurrent::new(factory);
+    match concurrent_campaign(&concurrent_config(2), &opts(5, 2), &target, &|_| {}) {
+        Err(hsm_conformance::Error::Usage(m)) => {
+            assert!(m.contains("`concurrent` capability"), "{m}")
+        }
+        Err(e) => panic!("another error: {e}"),
+        Ok(_) => panic!("a campaign ran against a process without the capability"),
+    }
 }

@@ -5,7 +5,6 @@
 use crate::conform::ConformArgs;
 use crate::options::{bar, shell_quote};
 use crate::say;
-use hsm_conformance::adapter::ImplFactory;
 use hsm_conformance::concurrent::{
     concurrent_campaign, concurrent_config, describe, history_from_json, history_start,
     judge_history, linearize::Judgement, rerun, ConcurrentOptions, Explanation, History,
@@ -38,14 +37,6 @@ pub fn conform_concurrent(
             )));
         }
     }
-    if args.sut.sut_cmd.is_some() {
-        return Err(Error::Usage(
-            "--concurrent runs hsm-impl in process: protocol version 2 lets a process under test \
-             declare the `concurrent` capability, but the concurrent campaign does not drive \
-             processes yet"
-                .into(),
-        ));
-    }
     if !(2..=MAX_CLIENTS).contains(&threads) {
         return Err(Error::Usage(format!(
             "--concurrent takes 2 to {MAX_CLIENTS} threads (one client each: the model holds {MAX_CLIENTS} clients)"
@@ -72,24 +63,38 @@ pub fn conform_concurrent(
         seed,
         ..ConcurrentOptions::default()
     };
-    let factory = ImplFactory::correct();
+    let target = match args.sut.concurrent_target(&cfg) {
+        Ok(t) => t,
+        // A process that cannot even say hello fails the campaign, as a trace's first step.
+        Err(e) if e.is_sut_failure() => {
+            let mut v = Verdict::pass();
+            say!("the implementation failed before the first history: {e}");
+            v.fail(format!(
+                "the implementation failed before the first history: {e}"
+            ));
+            say!("{}", v.line());
+            return Ok(v);
+        }
+        Err(e) => return Err(e),
+    };
     say!(
         "concurrent: {} histories of {threads} threads against {}: a sequential prefix of {} steps, then {} planned operations per thread at once",
         opts.histories,
-        hsm_conformance::sut::SutFactory::describe(&factory),
+        target.describe(),
         opts.prefix,
         opts.ops_per_thread
     );
     let pb = bar(opts.histories, args.quiet, "histories");
-    let r = concurrent_campaign(&cfg, &opts, &factory, &|n| pb.set_position(n));
+    let r = concurrent_campaign(&cfg, &opts, &*target, &|n| pb.set_position(n));
     pb.finish_and_clear();
     let r = r?;
     say!(
-        "concurrent: {} of {} histories ran, {} operations ({:.1} per history), {:.1} s ({:.0} histories/s; judging {:.2} s)",
+        "concurrent: {} of {} histories ran, {} operations ({:.1} per history; {} overlapped another thread's), {:.1} s ({:.0} histories/s; judging {:.2} s)",
         r.histories,
         r.asked,
         r.ops,
         r.ops as f64 / r.histories.max(1) as f64,
+        r.overlapping_ops,
         r.seconds,
         r.histories as f64 / r.seconds.max(1e-9),
         r.judge_seconds
@@ -102,8 +107,9 @@ pub fn conform_concurrent(
             .as_deref()
             .map_or(String::new(), |o| format!(" --ops {}", shell_quote(o)));
         say!(
-            "history {case}: {m}\nreproduce: hsmspec conform --concurrent {threads} --seed {seed} --histories {}{ops}   (a hang or deadlock is timing: it need not come back every run)",
-            case + 1
+            "history {case}: {m}\nreproduce: hsmspec conform --concurrent {threads} --seed {seed} --histories {}{ops}{}   (a hang, deadlock or crash under load is timing: it need not come back every run)",
+            case + 1,
+            sut_flags(args)
         );
     }
     for f in &r.failures {
@@ -140,6 +146,19 @@ pub fn conform_concurrent(
     Ok(v)
 }
 
+/// ` --sut-cmd '…'` (and its timeout) when the campaign ran against a process, for the
+/// command a failure prints.
+fn sut_flags(args: &ConformArgs) -> String {
+    match &args.sut.sut_cmd {
+        Some(cmd) => format!(
+            " --sut-cmd {} --timeout-ms {}",
+            shell_quote(cmd),
+            args.sut.timeout_ms
+        ),
+        None => String::new(),
+    }
+}
+
 /// What `hsmspec replay` found in a history file.
 pub enum HistoryVerdict {
     /// An order explains it.
@@ -151,8 +170,13 @@ pub enum HistoryVerdict {
 }
 
 /// Judges a history file on its record (and with `rerun`, runs its plans that many times on
-/// fresh in-process systems); prints what it finds.
-pub fn replay_history(file: &str, text: &str, reruns: usize) -> Result<HistoryVerdict, Error> {
+/// fresh systems: hsm-impl in process, or the process of `--sut-cmd`); prints what it finds.
+pub fn replay_history(
+    file: &str,
+    text: &str,
+    reruns: usize,
+    sut: &crate::options::SutArgs,
+) -> Result<HistoryVerdict, Error> {
     let h: History = history_from_json(text)?;
     say!(
         "{file} ({}, a concurrent history of {} threads, {} operations):",
@@ -187,9 +211,11 @@ pub fn replay_history(file: &str, text: &str, reruns: usize) -> Result<HistoryVe
         }
     };
     if reruns > 0 {
-        let failed = rerun(&h, &ImplFactory::correct(), reruns)?;
+        let target = sut.concurrent_target(&h.config)?;
+        let failed = rerun(&h, &*target, reruns)?;
         say!(
-            "re-run: {failed} of {reruns} new runs of its plans on hsm-impl were not linearizable (a race need not come back: the verdict is the record's)"
+            "re-run: {failed} of {reruns} new runs of its plans on {} were not linearizable (a race need not come back: the verdict is the record's)",
+            target.describe()
         );
     }
     Ok(verdict)

@@ -546,6 +546,21 @@ pub const LINKS: &[Link] = &[
         faults: &[],
     },
     Link {
+        rule: "D72 concurrent campaigns reach a process through one shared connection, answers matched by id (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (CONCURRENT, "every_race_fault_is_caught_through_the_process_protocol"),
+            (CONCURRENT, "a_process_without_the_concurrent_capability_is_refused"),
+            (CLI_CONCURRENT, "conform_concurrent_4_passes_through_serve_impl"),
+            (
+                CLI_CONCURRENT,
+                "a_process_that_dies_mid_campaign_fails_it_with_a_command_to_reproduce",
+            ),
+        ],
+        faults: &[],
+    },
+    Link {
         rule: "D60 scenarios are a line-oriented text format lexed with winnow; every mistake in a file has its line and column",
         model: &[("scenario/syntax.rs", "parse_line"), ("scenario/mod.rs", "Scenario")],
         properties: &[],

@@ -38,14 +38,47 @@ pub struct SutArgs {
 }
 
 impl SutArgs {
+    /// With --sut-cmd, the process factory it names (timeout, protocol version, profile and
+    /// protocol log as given).
+    pub fn process_factory(&self) -> Result<Option<ProcessFactory>, Error> {
+        let Some(cmd) = &self.sut_cmd else {
+            return Ok(None);
+        };
+        Ok(Some(
+            ProcessFactory::command(cmd, Duration::from_millis(self.timeout_ms))
+                .with_max_version(self.protocol_version)?
+                .with_profile(self.read_profile()?)
+                .with_log(self.protocol_log()?),
+        ))
+    }
+
+    /// With --sut-cmd, what concurrent campaigns run against: the process, once its `hello`
+    /// declares the `concurrent` capability (a usage error when it does not); else `hsm-impl`
+    /// in process.
+    pub fn concurrent_target(
+        &self,
+        cfg: &hsm_model::Config,
+    ) -> Result<Box<dyn hsm_conformance::concurrent::ConcurrentTarget>, Error> {
+        if self.profile.is_some() {
+            return Err(Error::Usage(
+                "--profile with a concurrent history: concurrent campaigns hold an implementation to the whole spec; profiles are not supported there yet"
+                    .into(),
+            ));
+        }
+        Ok(match self.process_factory()? {
+            Some(f) => {
+                let target = hsm_conformance::concurrent::ProcessConcurrent::new(f);
+                target.connection(cfg)?;
+                Box::new(target)
+            }
+            None => Box::new(ImplFactory::correct()),
+        })
+    }
+
     /// The factory: a process factory with --sut-cmd, else `hsm-impl` linked in.
     pub fn factory(&self) -> Result<Box<dyn SutFactory>, Error> {
-        Ok(match &self.sut_cmd {
-            Some(cmd) => {
-                let f = ProcessFactory::command(cmd, Duration::from_millis(self.timeout_ms))
-                    .with_max_version(self.protocol_version)?
-                    .with_profile(self.read_profile()?)
-                    .with_log(self.protocol_log()?);
+        Ok(match self.process_factory()? {
+            Some(f) => {
                 // A profile the implementation does not implement is a usage error before any
                 // trace (other failures of hello are the first trace's, as without a profile).
                 if self.profile.is_some() {

@@ -34,7 +34,8 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub junit: Option<PathBuf>,
     /// For a concurrent history (hsmspec-history JSON): also run its plans this many times on
-    /// fresh systems and say how often no order explains the new history. The verdict stays
+    /// fresh systems (hsm-impl, or with --sut-cmd a process that declares the `concurrent`
+    /// capability) and say how often no order explains the new history. The verdict stays
     /// the record's: a race need not come back.
     #[arg(long, default_value_t = 0)]
     pub rerun: usize,
@@ -201,10 +202,10 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
     let factory = &*factory;
     let mut results = Vec::new();
     if args.rerun > 0 && args.sut.sut_cmd.is_some() {
-        return Err(Error::Usage(
-            "--rerun runs a history's plans on hsm-impl in process; it does not take --sut-cmd"
-                .into(),
-        ));
+        // Re-runs of histories go through the process only if it can take them: said before
+        // any file is read.
+        args.sut
+            .concurrent_target(&hsm_conformance::concurrent::concurrent_config(2))?;
     }
     // The reports this run writes are not files to replay, even inside a directory replayed.
     let same = |a: &std::path::Path, b: &std::path::Path| match (a.canonicalize(), b.canonicalize())
@@ -344,7 +345,7 @@ fn replay_file(
     if is_history {
         use crate::concurrent::{replay_history, HistoryVerdict};
         out.runs = 1;
-        match replay_history(&out.file, &text, args.rerun) {
+        match replay_history(&out.file, &text, args.rerun, &args.sut) {
             Ok(HistoryVerdict::Linearizable) => out.verdict = FileVerdict::Conforms,
             Ok(HistoryVerdict::NotLinearizable) => {
                 out.verdict = FileVerdict::Diverges;

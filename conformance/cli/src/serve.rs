@@ -10,7 +10,7 @@ pub fn serve_impl() -> ExitCode {
     let stdout = std::io::stdout();
     match hsm_conformance::protocol::serve(
         stdin.lock(),
-        std::io::BufWriter::new(stdout.lock()),
+        std::io::BufWriter::new(stdout),
         &mut ImplFactory::correct().server(),
     ) {
         Ok(()) => ExitCode::SUCCESS,

@@ -74,6 +74,116 @@ fn conform_concurrent_passes_on_hsm_impl_and_refuses_what_it_cannot_do() {
         text.contains("50 of 50 histories ran") && text.contains("verdict: PASS"),
         "{text}"
     );
+    // A process that ends before it says hello fails the campaign (as a first step would).
     let (code, text) = hsmspec(&["conform", "--concurrent", "3", "--sut-cmd", "true"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("verdict: FAIL"), "{text}");
+}
+
+const PYTHON_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/python_hsm.py");
+
+fn serve_impl() -> String {
+    format!("{} serve-impl", env!("CARGO_BIN_EXE_hsmspec"))
+}
+
+/// `conform --concurrent 4` through the process protocol: `hsmspec serve-impl` declares the
+/// `concurrent` capability and answers each client's steps on its own thread; the runner
+/// shares one connection among the four threads. It passes, and operations really overlap.
+#[test]
+fn conform_concurrent_4_passes_through_serve_impl() {
+    let sut = serve_impl();
+    let (code, text) = hsmspec(&[
+        "conform",
+        "--concurrent",
+        "4",
+        "--histories",
+        "40",
+        "--seed",
+        "5",
+        "--quiet",
+        "--sut-cmd",
+        &sut,
+    ]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("40 of 40 histories ran"), "{text}");
+    assert!(text.contains("verdict: PASS"), "{text}");
+    let overlapped: u64 = text
+        .split("; ")
+        .find_map(|p| p.strip_suffix(" overlapped another thread's), ").or(None))
+        .or_else(|| {
+            text.split(" overlapped another thread's")
+                .next()
+                .and_then(|t| t.rsplit(' ').next())
+        })
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(overlapped > 0, "no operation overlapped another: {text}");
+}
+
+/// An implementation that does not declare `concurrent` (the Python example speaks version 2
+/// without it) is a usage error before any history, saying why.
+#[test]
+fn conform_concurrent_refuses_a_process_without_the_capability() {
+    let sut = format!("python3 {PYTHON_EXAMPLE}");
+    let (code, text) = hsmspec(&["conform", "--concurrent", "2", "--sut-cmd", &sut]);
     assert_eq!(code, 2, "{text}");
+    assert!(text.contains("`concurrent` capability"), "{text}");
+}
+
+/// A process that dies in the middle of a campaign (its input cut after 150 lines) fails it,
+/// and the failure prints the command that runs the campaign again through the same process.
+#[test]
+fn a_process_that_dies_mid_campaign_fails_it_with_a_command_to_reproduce() {
+    let sut = format!("stdbuf -oL head -n 150 | {}", serve_impl());
+    let (code, text) = hsmspec(&[
+        "conform",
+        "--concurrent",
+        "3",
+        "--histories",
+        "50",
+        "--seed",
+        "9",
+        "--quiet",
+        "--sut-cmd",
+        &sut,
+    ]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("verdict: FAIL"), "{text}");
+    assert!(
+        text.contains("reproduce: hsmspec conform --concurrent 3 --seed 9")
+            && text.contains("--sut-cmd"),
+        "{text}"
+    );
+}
+
+/// `replay --rerun` runs a saved history's plans again through a process that can take them.
+#[test]
+fn replay_reruns_a_history_through_a_process() {
+    let dir = std::env::temp_dir().join(format!("hsmspec-history-rerun-{}", std::process::id()));
+    let path = saved_failure(Fault::KeyIdHandedOutTwice, &dir);
+    let sut = serve_impl();
+    let (code, text) = hsmspec(&[
+        "replay",
+        path.to_str().unwrap(),
+        "--rerun",
+        "3",
+        "--sut-cmd",
+        &sut,
+    ]);
+    assert_eq!(code, 1, "the record is still not linearizable: {text}");
+    assert!(
+        text.contains("0 of 3 new runs of its plans on process"),
+        "the correct build behind the process is linearizable on re-runs: {text}"
+    );
+    let sut = format!("python3 {PYTHON_EXAMPLE}");
+    let (code, text) = hsmspec(&[
+        "replay",
+        path.to_str().unwrap(),
+        "--rerun",
+        "1",
+        "--sut-cmd",
+        &sut,
+    ]);
+    assert_eq!(code, 2, "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -24,9 +24,10 @@ use crate::abstraction::{Abstraction, Bindings};
 use crate::adapter::ImplFactory;
 use crate::error::Error;
 use crate::generate::{case_seed, Generator, Rng};
-use crate::protocol::serve::{call, observe};
-use crate::protocol::{Observation, Reply, Request, Step};
-use crate::sut::{ProtocolSut, SystemUnderTest};
+use crate::process::{ProcessFactory, SharedClient, SharedTransport};
+use crate::protocol::serve::observe;
+use crate::protocol::{Observation, Reply, Request, Step, CONCURRENT};
+use crate::sut::{ProtocolSut, SutFactory, SystemUnderTest, Transport};
 use hsm_model::trace::TraceStep;
 use hsm_model::{Action, Config, LargeState, Op as ModelOp, Operation};
 use linearize::{judge, Blocked, Judgement, Op};
@@ -145,6 +146,9 @@ pub struct ConcurrentResult {
     pub histories: u64,
     /// Operations run concurrently, over all histories.
     pub ops: u64,
+    /// Of those, the operations whose interval overlapped an operation of another thread (the
+    /// run was concurrent, not one thread after another).
+    pub overlapping_ops: u64,
     /// Wall-clock seconds (running and judging).
     pub seconds: f64,
     /// Seconds spent judging.
@@ -201,18 +205,180 @@ fn plans(
     out
 }
 
-/// The cluster after the setup and the prefix, run in lockstep: the server, the model's state
-/// and the abstraction's bindings there; `Err` is the prefix's divergence, described.
-fn run_prefix(
-    cfg: &Config,
-    factory: &ImplFactory,
-    prefix: &[Action],
-) -> Result<Result<(crate::protocol::Server, LargeState, Abstraction), String>, Error> {
-    let mut server = factory.server();
-    if let Reply::Refused(m) = server.answer(&Request::reset(cfg)) {
-        return Err(Error::Broken(m));
+/// A cluster as the concurrent run drives it: many threads' steps at once, then every HSM
+/// observed. `Err` is a system that broke (a process that crashed, hung or broke the protocol):
+/// a failure of the run, not a question of order.
+pub trait ConcurrentSystem: Send + Sync {
+    /// Runs one step of cluster 0 and answers its reply, while other threads do the same.
+    fn step(&self, step: &Step) -> Result<Reply, String>;
+    /// HSM `hsm` of cluster 0 as it shows without logging in.
+    fn observe(&self, hsm: usize) -> Result<Observation, String>;
+}
+
+/// What a concurrent campaign runs against: it makes a fresh cluster of a configuration, runs
+/// the setup and the sequential prefix on it in lockstep, and hands it over for the
+/// concurrent run. `hsm-impl` in process ([`ImplFactory`]) is one; an implementation behind
+/// the process protocol that declares the `concurrent` capability ([`ProcessConcurrent`]) is
+/// the other.
+pub trait ConcurrentTarget: Sync {
+    /// A fresh cluster of `cfg` after its setup and `prefix`: the system, the model's state
+    /// and the abstraction's bindings there. `Ok(Err(message))`: the prefix diverged, or the
+    /// system broke.
+    fn start(&self, cfg: &Config, prefix: &[Action]) -> Result<Result<Started, String>, Error>;
+    /// A one-line description for reports.
+    fn describe(&self) -> String;
+}
+
+/// A cluster ready for the concurrent run.
+pub struct Started {
+    /// The system.
+    pub system: Arc<dyn ConcurrentSystem>,
+    /// The model's state after the setup and the prefix.
+    pub state: LargeState,
+    /// The abstraction's bindings there.
+    pub abstraction: Abstraction,
+}
+
+impl ConcurrentSystem for crate::protocol::Server {
+    fn step(&self, step: &Step) -> Result<Reply, String> {
+        Ok(self.answer_step(step))
     }
-    let mut sut = ProtocolSut::new(cfg, server);
+    fn observe(&self, hsm: usize) -> Result<Observation, String> {
+        let served = self
+            .cluster(0)
+            .ok_or_else(|| "no cluster after reset".to_string())?;
+        observe(served, hsm)
+    }
+}
+
+impl ConcurrentTarget for ImplFactory {
+    fn start(&self, cfg: &Config, prefix: &[Action]) -> Result<Result<Started, String>, Error> {
+        let mut server = self.server();
+        if let Reply::Refused(m) = server.answer(&Request::reset(cfg)) {
+            return Err(Error::Broken(m));
+        }
+        let mut sut = ProtocolSut::new(cfg, server);
+        Ok(run_prefix(cfg, &mut sut, prefix).map(|state| Started {
+            system: Arc::new(sut.transport),
+            state,
+            abstraction: sut.abstraction,
+        }))
+    }
+    fn describe(&self) -> String {
+        SutFactory::describe(self)
+    }
+}
+
+/// An implementation behind the process protocol, for concurrent campaigns: one connection
+/// (one process) for the whole campaign, shared by the threads of each concurrent run
+/// (protocol version 2's `concurrent` capability: requests of different clients in flight at
+/// once, answered out of order, matched by id). A connection that broke is dropped and the
+/// next history starts a new process.
+pub struct ProcessConcurrent {
+    factory: ProcessFactory,
+    conn: std::sync::Mutex<Option<Arc<SharedClient>>>,
+}
+
+impl ProcessConcurrent {
+    /// Concurrent runs against `factory`'s implementation.
+    pub fn new(factory: ProcessFactory) -> ProcessConcurrent {
+        ProcessConcurrent {
+            factory,
+            conn: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The campaign's connection: the one kept, unless it broke; else a new one, after a
+    /// `hello` that must declare the `concurrent` capability ([`Error::Usage`] when it does
+    /// not, [`Error::Refused`] when it refuses).
+    pub fn connection(&self, cfg: &Config) -> Result<Arc<SharedClient>, Error> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| Error::Broken("the connection's lock broke".into()))?;
+        if let Some(c) = conn.as_ref().filter(|c| c.broken_because().is_none()) {
+            return Ok(c.clone());
+        }
+        let (client, hello) = self.factory.connect(cfg)?;
+        if hello.version < 2 || !hello.capabilities.iter().any(|c| c == CONCURRENT) {
+            return Err(Error::Usage(format!(
+                "{} does not declare the `concurrent` capability in hello (protocol version 2: requests of different clients in flight at once), so a concurrent campaign cannot drive it; it answered protocol version {}{}",
+                self.factory.describe(),
+                hello.version,
+                if hello.capabilities.is_empty() {
+                    " with no capabilities".to_string()
+                } else {
+                    format!(" with the capabilities {}", hello.capabilities.join(", "))
+                }
+            )));
+        }
+        let shared = Arc::new(client.share());
+        *conn = Some(shared.clone());
+        Ok(shared)
+    }
+}
+
+impl ConcurrentTarget for ProcessConcurrent {
+    fn start(&self, cfg: &Config, prefix: &[Action]) -> Result<Result<Started, String>, Error> {
+        let client = self.connection(cfg)?;
+        let mut transport = SharedTransport::new(client.clone());
+        match transport.call(&Request::reset(cfg)) {
+            Ok(Reply::Ok(crate::protocol::Answer::Reset(r))) => {
+                if let Some(p) = r.policy.filter(|p| *p != cfg.policy) {
+                    return Err(Error::Refused(format!(
+                        "the implementation runs the policy ({}), the configuration `{}` needs ({})",
+                        hsm_model::story::policy_text(&p),
+                        cfg.name,
+                        hsm_model::story::policy_text(&cfg.policy)
+                    )));
+                }
+            }
+            Ok(Reply::Refused(r)) => {
+                return Err(Error::Refused(format!(
+                    "the implementation refused reset: {r}"
+                )))
+            }
+            Ok(other) => return Ok(Err(format!("reset was answered {}", other.text()))),
+            Err(e) => return Ok(Err(format!("reset: {e}"))),
+        }
+        let mut sut = ProtocolSut::new(cfg, transport);
+        Ok(run_prefix(cfg, &mut sut, prefix).map(|state| Started {
+            system: client,
+            state,
+            abstraction: sut.abstraction,
+        }))
+    }
+    fn describe(&self) -> String {
+        self.factory.describe()
+    }
+}
+
+impl ConcurrentSystem for SharedClient {
+    fn step(&self, step: &Step) -> Result<Reply, String> {
+        self.call(&Request::Step(step.clone()), false)
+            .map(|(reply, _)| reply)
+            .map_err(|e| e.to_string())
+    }
+    fn observe(&self, hsm: usize) -> Result<Observation, String> {
+        let request = Request::Observe {
+            cluster: 0,
+            hsm: hsm as u64,
+        };
+        match self.call(&request, false) {
+            Ok((Reply::Ok(crate::protocol::Answer::Observed(o)), _)) => Ok(o),
+            Ok((other, _)) => Err(format!("observe HSM {hsm} was answered {}", other.text())),
+            Err(e) => Err(format!("observe HSM {hsm}: {e}")),
+        }
+    }
+}
+
+/// Runs the setup and `prefix` on `sut` in lockstep with the model (every step compared, every
+/// state checked): the model's state after them, or the divergence described.
+fn run_prefix<T: Transport>(
+    cfg: &Config,
+    sut: &mut ProtocolSut<T>,
+    prefix: &[Action],
+) -> Result<LargeState, String> {
     let mut state = LargeState::new_cluster();
     for (i, a) in cfg.setup.iter().chain(prefix).enumerate() {
         let (expected, next) = cfg.step(&state, a);
@@ -220,38 +386,38 @@ fn run_prefix(
         match sut.step(a, &state, &expected) {
             Ok(got) if got == expected => {}
             Ok(got) => {
-                return Ok(Err(format!(
+                return Err(format!(
                     "the sequential prefix diverged at step {step}: model {}, implementation {}",
                     hsm_model::story::outcome_text(cfg, &expected),
                     hsm_model::story::outcome_text(cfg, &got)
-                )))
+                ))
             }
             Err(e) => {
-                return Ok(Err(format!(
+                return Err(format!(
                     "the sequential prefix diverged at step {step}: {e}"
-                )))
+                ))
             }
         }
         if let Err(e) = sut.check_state(&next) {
-            return Ok(Err(format!(
+            return Err(format!(
                 "the sequential prefix diverged at step {step}: state after the step: {e}"
-            )));
+            ));
         }
         state = next;
     }
-    Ok(Ok((sut.transport, state, sut.abstraction)))
+    Ok(state)
 }
 
 /// How long a concurrent run may take before the system counts as hung (a deadlock): a run
 /// takes ~20 ms here.
 pub const RUN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
 
-/// Runs every thread's plan at once on cluster 0 of `server`; the operations in invocation
-/// order, or, when the threads have not all finished within [`RUN_DEADLINE`], what hung. (A
-/// thread blocked inside the system cannot be stopped: it is left behind, and the process
-/// ends it.)
+/// Runs every thread's plan at once on cluster 0 of `system`; the operations in invocation
+/// order, or, when the threads have not all finished within [`RUN_DEADLINE`] or the system
+/// broke, what went wrong. (A thread blocked inside the system cannot be stopped: it is left
+/// behind, and the process ends it.)
 fn run_concurrently(
-    server: Arc<crate::protocol::Server>,
+    system: Arc<dyn ConcurrentSystem>,
     abs: &Abstraction,
     plans: &[Vec<TraceStep>],
 ) -> Result<Vec<RecordedOp>, String> {
@@ -260,14 +426,11 @@ fn run_concurrently(
     let (tx, rx) = std::sync::mpsc::channel();
     for (t, plan) in plans.iter().enumerate() {
         let barrier = barrier.clone();
-        let server = server.clone();
+        let system = system.clone();
         let mut local = abs.clone();
         let plan = plan.clone();
         let tx = tx.clone();
         std::thread::spawn(move || {
-            let Some(served) = server.cluster(0) else {
-                return;
-            };
             let mut out = Vec::new();
             barrier.wait();
             for step in &plan {
@@ -278,9 +441,17 @@ fn run_concurrently(
                 let Request::Step(request) = local.request_of(a) else {
                     continue;
                 };
-                let session = &served.sessions[a.client.index()][a.hsm.index()];
                 let invoked = start.elapsed().as_micros() as u64;
-                let reply = call(session, &request.call, &mut None);
+                let reply = match system.step(&request) {
+                    Ok(r) => r,
+                    Err(broke) => {
+                        let _ = tx.send(Err(format!(
+                            "the system broke during the concurrent run (thread {t}, {}): {broke}",
+                            request.call.name()
+                        )));
+                        return;
+                    }
+                };
                 let answered = start.elapsed().as_micros() as u64;
                 // The thread's own bindings, for its later requests: the handle or bytes it was
                 // answered stand for what its plan expected. (Only for sending: the judge binds
@@ -296,7 +467,7 @@ fn run_concurrently(
                     answered_us: answered,
                 });
             }
-            let _ = tx.send(out);
+            let _ = tx.send(Ok(out));
         });
     }
     drop(tx);
@@ -305,7 +476,8 @@ fn run_concurrently(
     for done in 0..plans.len() {
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
-            Ok(ops) => all.extend(ops),
+            Ok(Ok(ops)) => all.extend(ops),
+            Ok(Err(broke)) => return Err(broke),
             Err(_) => {
                 return Err(format!(
                     "the concurrent run did not finish within {} s: {} of {} threads still inside the system (a deadlock?)",
@@ -427,7 +599,7 @@ fn explanation(j: &Judgement) -> Explanation {
 pub fn run_history(
     cfg: &Config,
     gen: &Generator,
-    factory: &ImplFactory,
+    target: &dyn ConcurrentTarget,
     opts: &ConcurrentOptions,
     seed: u64,
     name: &str,
@@ -440,21 +612,25 @@ pub fn run_history(
         .skip(cfg.setup.len())
         .map(|s| s.action)
         .collect();
-    run_planned(cfg, gen, factory, &prefix, None, opts, &mut rng, name)
+    run_planned(cfg, gen, target, &prefix, None, opts, &mut rng, name)
 }
 
 #[allow(clippy::too_many_arguments)]
 fn run_planned(
     cfg: &Config,
     gen: &Generator,
-    factory: &ImplFactory,
+    target: &dyn ConcurrentTarget,
     prefix: &[Action],
     given: Option<&[Vec<TraceStep>]>,
     opts: &ConcurrentOptions,
     rng: &mut Rng,
     name: &str,
 ) -> Result<Result<(History, HistoryStart), String>, Error> {
-    let (server, state, abstraction) = match run_prefix(cfg, factory, prefix)? {
+    let Started {
+        system,
+        state,
+        abstraction,
+    } = match target.start(cfg, prefix)? {
         Ok(x) => x,
         Err(m) => return Ok(Err(m)),
     };
@@ -462,17 +638,20 @@ fn run_planned(
         Some(p) => p.to_vec(),
         None => plans(gen, &state, opts.threads, opts.ops_per_thread, rng),
     };
-    let server = Arc::new(server);
-    let ops = match run_concurrently(server.clone(), &abstraction, &plans) {
+    let ops = match run_concurrently(system.clone(), &abstraction, &plans) {
         Ok(ops) => ops,
-        Err(hung) => return Ok(Err(hung)),
+        Err(failed) => return Ok(Err(failed)),
     };
-    let served = server
-        .cluster(0)
-        .ok_or_else(|| Error::Broken("no cluster after reset".into()))?;
     let mut observations = Vec::new();
     for h in 0..cfg.hsms as usize {
-        observations.push(observe(served, h).map_err(Error::Divergence)?);
+        match system.observe(h) {
+            Ok(o) => observations.push(o),
+            Err(m) => {
+                return Ok(Err(format!(
+                    "after the concurrent run, the system could not be observed: {m}"
+                )))
+            }
+        }
     }
     let history = History {
         format: FORMAT.into(),
@@ -488,12 +667,12 @@ fn run_planned(
     Ok(Ok((history, HistoryStart { state, abstraction })))
 }
 
-/// Runs a concurrent campaign of `cfg` against `factory`'s clusters; stops at the first
+/// Runs a concurrent campaign of `cfg` against `target`'s clusters; stops at the first
 /// history no order explains (shrunk). `tick` is called after each history.
 pub fn concurrent_campaign(
     cfg: &Config,
     opts: &ConcurrentOptions,
-    factory: &ImplFactory,
+    target: &dyn ConcurrentTarget,
     tick: &dyn Fn(u64),
 ) -> Result<ConcurrentResult, Error> {
     let gen = Generator::new(cfg)?;
@@ -505,7 +684,7 @@ pub fn concurrent_campaign(
     for i in 0..opts.histories {
         let seed = case_seed(opts.seed, i);
         let name = format!("concurrent history {i} (seed {seed})");
-        let (history, hs) = match run_history(cfg, &gen, factory, opts, seed, &name)? {
+        let (history, hs) = match run_history(cfg, &gen, target, opts, seed, &name)? {
             Ok(x) => x,
             Err(m) => {
                 res.run_failure = Some((i, m));
@@ -514,6 +693,7 @@ pub fn concurrent_campaign(
         };
         res.histories += 1;
         res.ops += history.ops.len() as u64;
+        res.overlapping_ops += overlapping(&history.ops) as u64;
         let judging = Instant::now();
         let verdict = judge_history(&history, &hs);
         match verdict {
@@ -538,6 +718,17 @@ pub fn concurrent_campaign(
     }
     res.seconds = start.elapsed().as_secs_f64();
     Ok(res)
+}
+
+/// How many of `ops` overlap in time an operation of another thread.
+pub fn overlapping(ops: &[RecordedOp]) -> usize {
+    ops.iter()
+        .filter(|a| {
+            ops.iter().any(|b| {
+                a.thread != b.thread && a.invoked_us < b.answered_us && b.invoked_us < a.answered_us
+            })
+        })
+        .count()
 }
 
 /// Where `h`'s concurrent run began: the model's state after its setup and prefix (run on the
@@ -571,9 +762,10 @@ pub fn history_from_json(text: &str) -> Result<History, Error> {
     Ok(h)
 }
 
-/// Runs `h`'s plans again, `times` times, on fresh systems: how many of the new histories no
-/// order explains (a race need not come back: this is information, not the verdict).
-pub fn rerun(h: &History, factory: &ImplFactory, times: usize) -> Result<usize, Error> {
+/// Runs `h`'s plans again, `times` times, on fresh systems of `target`: how many of the new
+/// histories no order explains (a race need not come back: this is information, not the
+/// verdict).
+pub fn rerun(h: &History, target: &dyn ConcurrentTarget, times: usize) -> Result<usize, Error> {
     let gen = Generator::new(&h.config)?;
     let opts = ConcurrentOptions {
         histories: 1,
@@ -588,7 +780,7 @@ pub fn rerun(h: &History, factory: &ImplFactory, times: usize) -> Result<usize, 
         match run_planned(
             &h.config,
             &gen,
-            factory,
+            target,
             &h.prefix,
             Some(&h.plans),
             &opts,

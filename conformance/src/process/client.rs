@@ -89,6 +89,18 @@ pub fn in_memory_connector(factory: ImplFactory) -> Connector {
     })
 }
 
+/// What a [`Client`] is made of, taken out of it.
+pub(crate) struct Parts {
+    pub(crate) writer: Option<BufWriter<Box<dyn Write + Send>>>,
+    pub(crate) next_id: u64,
+    pub(crate) lines: Receiver<Result<String, String>>,
+    pub(crate) child: Option<ProcessGroup>,
+    pub(crate) timeout: Duration,
+    pub(crate) log: Option<Logged>,
+    pub(crate) version: u64,
+    pub(crate) broken: Option<String>,
+}
+
 /// One live connection speaking the protocol: requests with increasing ids, answers read by a
 /// thread so that every request has a timeout. Once broken every later request fails with the
 /// same reason.
@@ -197,6 +209,22 @@ impl Client {
         }
     }
 
+    /// Everything the connection is made of, leaving a dead client behind (whose drop ends
+    /// nothing): for [`Client::share`].
+    pub(crate) fn take_parts(&mut self) -> Parts {
+        let (_tx, dead) = mpsc::channel();
+        Parts {
+            writer: self.writer.take(),
+            next_id: self.next_id,
+            lines: std::mem::replace(&mut self.lines, dead),
+            child: self.child.take(),
+            timeout: self.timeout,
+            log: self.log.take(),
+            version: self.version,
+            broken: self.broken.take(),
+        }
+    }
+
     /// Why the connection is broken, if it is.
     pub fn broken_because(&self) -> Option<&str> {
         self.broken.as_deref()
@@ -296,14 +324,9 @@ impl Transport for Client {
             )));
         }
         let text = self.answer_line(&what)?;
-        let mut v: serde_json::Map<String, Value> = match serde_json::from_str(text.trim()) {
-            Ok(Value::Object(m)) => m,
-            _ => {
-                return Err(self.fail(format!(
-                    "garbage answer to {what}: `{}` is not a JSON object",
-                    clip(text.trim())
-                )))
-            }
+        let mut v = match answer_object(&text) {
+            Ok(v) => v,
+            Err(m) => return Err(self.fail(format!("garbage answer to {what}: {m}"))),
         };
         if v.get("id") != Some(&Value::from(id)) {
             return Err(self.fail(format!(
@@ -311,47 +334,15 @@ impl Transport for Client {
                 v.get("id").map_or("(none)".into(), Value::to_string)
             )));
         }
-        if observe {
-            match v
-                .remove("observed")
-                .map(serde_json::from_value::<Vec<Observation>>)
-            {
-                Some(Ok(views)) => self.views = Some(views),
-                Some(Err(e)) => {
-                    return Err(Error::Divergence(format!(
-                        "the `observed` of the answer to {what} is malformed: {e}"
-                    )))
+        match decode_answer(request, &what, &mut v, observe, self.version, &text) {
+            Ok((reply, views)) => {
+                if views.is_some() {
+                    self.views = views;
                 }
-                None => {
-                    return Err(Error::Divergence(format!(
-                    "the answer to {what} carries no `observed` (protocol version 2 asks for it)"
-                )))
-                }
+                Ok(reply)
             }
-        }
-        if let Some(ok) = v.remove("ok") {
-            let op = match request {
-                Request::Step(s) => s.call.name(),
-                r => r.kind(),
-            };
-            Answer::decode(request, ok).map(Reply::Ok).map_err(|e| {
-                Error::Divergence(format!(
-                    "the Ok answer to {op} is malformed: {e}: {}",
-                    clip(text.trim())
-                ))
-            })
-        } else if let Some(Value::String(e)) = v.remove("err") {
-            Ok(Reply::Err(e))
-        } else if let Some(Value::String(r)) = v.remove("refused") {
-            Ok(Reply::Refused(r))
-        } else if let (Some(Value::String(u)), true) = (v.remove("unsupported"), self.version >= 2)
-        {
-            Ok(Reply::Unsupported(u))
-        } else {
-            Err(self.fail(format!(
-                "malformed answer to {what}: none of `ok`, `err`, `refused`, `unsupported` (each a string) in `{}`",
-                clip(text.trim())
-            )))
+            Err(Bad::Divergence(m)) => Err(Error::Divergence(m)),
+            Err(Bad::Broken(m)) => Err(self.fail(m)),
         }
     }
 
@@ -376,4 +367,75 @@ impl Drop for Client {
             }
         }
     }
+}
+
+/// An answer line as a JSON object, or why it is not one.
+pub(crate) fn answer_object(text: &str) -> Result<serde_json::Map<String, Value>, String> {
+    match serde_json::from_str(text.trim()) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(format!("`{}` is not a JSON object", clip(text.trim()))),
+    }
+}
+
+/// What is wrong with an answer: the implementation answered something the runner cannot take
+/// ([`Bad::Divergence`]: the connection stays up), or broke the protocol ([`Bad::Broken`]).
+pub(crate) enum Bad {
+    Divergence(String),
+    Broken(String),
+}
+
+/// The reply in answer object `v` (its id already matched) to `request`, and the observations
+/// it carries when `observe` asked for them (protocol version 2). `text` is the line, for
+/// messages.
+pub(crate) fn decode_answer(
+    request: &Request,
+    what: &str,
+    v: &mut serde_json::Map<String, Value>,
+    observe: bool,
+    version: u64,
+    text: &str,
+) -> Result<(Reply, Option<Vec<Observation>>), Bad> {
+    let mut views = None;
+    if observe {
+        match v
+            .remove("observed")
+            .map(serde_json::from_value::<Vec<Observation>>)
+        {
+            Some(Ok(o)) => views = Some(o),
+            Some(Err(e)) => {
+                return Err(Bad::Divergence(format!(
+                    "the `observed` of the answer to {what} is malformed: {e}"
+                )))
+            }
+            None => {
+                return Err(Bad::Divergence(format!(
+                    "the answer to {what} carries no `observed` (protocol version 2 asks for it)"
+                )))
+            }
+        }
+    }
+    let reply = if let Some(ok) = v.remove("ok") {
+        let op = match request {
+            Request::Step(s) => s.call.name(),
+            r => r.kind(),
+        };
+        Reply::Ok(Answer::decode(request, ok).map_err(|e| {
+            Bad::Divergence(format!(
+                "the Ok answer to {op} is malformed: {e}: {}",
+                clip(text.trim())
+            ))
+        })?)
+    } else if let Some(Value::String(e)) = v.remove("err") {
+        Reply::Err(e)
+    } else if let Some(Value::String(r)) = v.remove("refused") {
+        Reply::Refused(r)
+    } else if let (Some(Value::String(u)), true) = (v.remove("unsupported"), version >= 2) {
+        Reply::Unsupported(u)
+    } else {
+        return Err(Bad::Broken(format!(
+            "malformed answer to {what}: none of `ok`, `err`, `refused`, `unsupported` (each a string) in `{}`",
+            clip(text.trim())
+        )));
+    };
+    Ok((reply, views))
 }

@@ -19,10 +19,12 @@
 pub mod client;
 pub mod group;
 pub mod log;
+pub mod shared;
 
 pub use client::{command_connector, in_memory_connector, Client, Connection, Connector};
 pub use group::ProcessGroup;
 pub use log::ProtocolLog;
+pub use shared::{SharedClient, SharedTransport};
 
 use crate::error::Error;
 use crate::protocol::{Answer, Observation, Password, Reply, Request, VERSIONS};
@@ -165,6 +167,12 @@ impl ProcessFactory {
             command_connector(command),
             timeout,
         )
+    }
+
+    /// Starts a new implementation and says hello with `cfg`'s policy and shape (its profile
+    /// must be the run's): the connection and what it said.
+    pub fn connect(&self, cfg: &Config) -> Result<(Client, Hello), Error> {
+        self.connect_client(cfg)
     }
 
     fn connect_client(&self, cfg: &Config) -> Result<(Client, Hello), Error> {

@@ -14,6 +14,7 @@ use hsm_impl::{Cluster, HsmError, Session};
 use hsm_model::KeyKind;
 use std::fmt::Debug;
 use std::io::{self, BufRead, Write};
+use std::sync::{mpsc, Condvar, Mutex, RwLock};
 
 /// One served cluster: the cluster and `sessions[client][hsm]`.
 pub struct Served {
@@ -32,6 +33,9 @@ pub struct Server {
     /// With [`Server::record_raw`], the `Debug` of every answer of `hsm-impl` before it is
     /// put in the protocol's terms (the secrets test reads them).
     raw: Option<Vec<String>>,
+    /// Whether `hello` declares the `concurrent` capability (version 2; set by [`serve`],
+    /// which answers steps of different clients at once).
+    concurrent: bool,
 }
 
 impl Server {
@@ -42,6 +46,7 @@ impl Server {
             label: label.to_string(),
             clusters: [None, None],
             raw: None,
+            concurrent: false,
         }
     }
 
@@ -92,7 +97,11 @@ impl Server {
                     version: Some(v),
                     implementation: Some(self.label.clone()),
                     policy: Some(*policy),
-                    capabilities: Vec::new(),
+                    capabilities: if v >= 2 && self.concurrent {
+                        vec![super::CONCURRENT.to_string()]
+                    } else {
+                        Vec::new()
+                    },
                     profile: None,
                 }))
             }
@@ -163,6 +172,12 @@ impl Server {
         let reply = self.run_step(step, &mut raw);
         self.raw = raw;
         reply
+    }
+
+    /// Answers a step without recording `hsm-impl`'s raw answers: what many threads may do at
+    /// once (each client's session is its own; the cluster's locks order the rest).
+    pub fn answer_step(&self, step: &Step) -> Reply {
+        self.run_step(step, &mut None)
     }
 
     fn run_step(&self, step: &Step, raw: &mut Option<Vec<String>>) -> Reply {
@@ -384,50 +399,191 @@ pub fn call(s: &Session, call: &Call, raw: &mut Option<Vec<String>>) -> Reply {
 /// a fault-zoo server serves a faulty implementation), with the policy the runner asks for and
 /// the cheap password-hash cost of the in-process adapter. A line that is not a request of
 /// the protocol is refused, saying why.
-pub fn serve<R: BufRead, W: Write>(
+///
+/// Protocol version 2's `concurrent` capability: a step of cluster 0 is answered on its
+/// client's own thread, so requests of different clients are in flight in `hsm-impl` at once
+/// and answered in the order they finish (matched by id); one client's steps run in the order
+/// they were sent. Every other request (hello, reset, observe, a step of cluster 1) waits
+/// until no step is in flight, then runs alone: a runner that sends one request at a time sees
+/// exactly the sequential server.
+pub fn serve<R: BufRead, W: Write + Send>(
     reader: R,
-    mut writer: W,
+    writer: W,
     server: &mut Server,
 ) -> io::Result<()> {
-    for line in reader.lines() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let mut observed = None;
-        let (id, reply) = match serde_json::from_str::<serde_json::Value>(&line) {
-            Ok(v @ serde_json::Value::Object(_)) => {
-                let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
-                let observe = v.get("observe") == Some(&serde_json::Value::Bool(true));
-                let reply = match serde_json::from_value::<Request>(v) {
-                    Ok(req) => {
-                        let reply = server.answer(&req);
-                        // Version 2: the step's answer carries every HSM of its cluster (left
-                        // out when they cannot be inspected: the runner says so).
-                        if let (true, Request::Step(step)) = (observe, &req) {
-                            observed = server.observe_all(step.cluster).ok();
-                        }
-                        reply
+    server.concurrent = true;
+    let server = RwLock::new(server);
+    let out = Mutex::new(Answers {
+        writer,
+        error: None,
+    });
+    let in_flight = InFlight::default();
+    std::thread::scope(|scope| {
+        let mut workers: Vec<Option<mpsc::Sender<Job>>> = Vec::new();
+        for line in reader.lines() {
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            if let Some(e) = out.lock().ok().and_then(|mut o| o.error.take()) {
+                return Err(e);
+            }
+            let (id, observe, request) = match serde_json::from_str::<serde_json::Value>(&line) {
+                Ok(v @ serde_json::Value::Object(_)) => {
+                    let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
+                    let observe = v.get("observe") == Some(&serde_json::Value::Bool(true));
+                    let req = serde_json::from_value::<Request>(v)
+                        .map_err(|e| Reply::Refused(format!("malformed request: {e}")));
+                    (id, observe, req)
+                }
+                _ => (
+                    serde_json::Value::Null,
+                    false,
+                    Err(Reply::Refused(format!(
+                        "not a JSON object: {}",
+                        super::clip(&line)
+                    ))),
+                ),
+            };
+            match request {
+                // A step of cluster 0: on its client's thread (a client past any cluster's
+                // clients is refused on the main thread, as every unknown session is).
+                Ok(Request::Step(step)) if step.cluster == 0 && step.client < CLIENT_THREADS => {
+                    let client = step.client as usize;
+                    if workers.len() <= client {
+                        workers.resize_with(client + 1, || None);
                     }
-                    Err(e) => Reply::Refused(format!("malformed request: {e}")),
-                };
-                (id, reply)
-            }
-            _ => (
-                serde_json::Value::Null,
-                Reply::Refused(format!("not a JSON object: {}", super::clip(&line))),
-            ),
-        };
-        let mut answer = reply.to_value();
-        if let serde_json::Value::Object(m) = &mut answer {
-            m.insert("id".into(), id);
-            if let Some(o) = observed {
-                m.insert("observed".into(), serde_json::json!(o));
+                    let worker = workers[client].get_or_insert_with(|| {
+                        let (tx, rx) = mpsc::channel::<Job>();
+                        let (server, out, in_flight) = (&server, &out, &in_flight);
+                        scope.spawn(move || {
+                            for job in rx {
+                                let (reply, observed) = match server.read() {
+                                    Ok(s) => {
+                                        let reply = s.answer_step(&job.step);
+                                        let observed =
+                                            job.observe.then(|| s.observe_all(0).ok()).flatten();
+                                        (reply, observed)
+                                    }
+                                    Err(_) => (Reply::Refused("the server broke".into()), None),
+                                };
+                                write_answer(out, job.id, reply, observed);
+                                in_flight.done();
+                            }
+                        });
+                        tx
+                    });
+                    in_flight.start();
+                    let job = Job { id, observe, step };
+                    if worker.send(job).is_err() {
+                        in_flight.done();
+                    }
+                }
+                // Anything else: alone, once every step in flight is answered.
+                other => {
+                    in_flight.wait_idle();
+                    let (reply, observed) = match other {
+                        Err(refusal) => (refusal, None),
+                        Ok(req) => match server.write() {
+                            Ok(mut s) => {
+                                let reply = s.answer(&req);
+                                // Version 2: the step's answer carries every HSM of its cluster
+                                // (left out when they cannot be inspected: the runner says so).
+                                let observed = match (observe, &req) {
+                                    (true, Request::Step(step)) => s.observe_all(step.cluster).ok(),
+                                    _ => None,
+                                };
+                                (reply, observed)
+                            }
+                            Err(_) => (Reply::Refused("the server broke".into()), None),
+                        },
+                    };
+                    write_answer(&out, id, reply, observed);
+                }
             }
         }
-        writer.write_all(answer.to_string().as_bytes())?;
-        writer.write_all(b"\n")?;
-        writer.flush()?;
+        drop(workers);
+        in_flight.wait_idle();
+        match out.lock().ok().and_then(|mut o| o.error.take()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    })
+}
+
+/// Most client threads [`serve`] starts: more than any configuration's clients.
+const CLIENT_THREADS: u64 = 64;
+
+/// A step waiting for its client's thread.
+struct Job {
+    id: serde_json::Value,
+    observe: bool,
+    step: Step,
+}
+
+/// Where answers go: the writer, and the first error writing to it.
+struct Answers<W> {
+    writer: W,
+    error: Option<io::Error>,
+}
+
+/// Writes one answer line (with its id, and the observation a v2 step asked for).
+fn write_answer<W: Write>(
+    out: &Mutex<Answers<W>>,
+    id: serde_json::Value,
+    reply: Reply,
+    observed: Option<Vec<Observation>>,
+) {
+    let mut answer = reply.to_value();
+    if let serde_json::Value::Object(m) = &mut answer {
+        m.insert("id".into(), id);
+        if let Some(o) = observed {
+            m.insert("observed".into(), serde_json::json!(o));
+        }
     }
-    Ok(())
+    let mut line = answer.to_string();
+    line.push('\n');
+    if let Ok(mut o) = out.lock() {
+        if o.error.is_none() {
+            let written = o
+                .writer
+                .write_all(line.as_bytes())
+                .and_then(|_| o.writer.flush());
+            if let Err(e) = written {
+                o.error = Some(e);
+            }
+        }
+    }
+}
+
+/// Steps handed to client threads and not yet answered.
+#[derive(Default)]
+struct InFlight {
+    count: Mutex<usize>,
+    idle: Condvar,
+}
+
+impl InFlight {
+    fn start(&self) {
+        if let Ok(mut n) = self.count.lock() {
+            *n += 1;
+        }
+    }
+    fn done(&self) {
+        if let Ok(mut n) = self.count.lock() {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.idle.notify_all();
+            }
+        }
+    }
+    fn wait_idle(&self) {
+        let Ok(mut n) = self.count.lock() else { return };
+        while *n > 0 {
+            match self.idle.wait(n) {
+                Ok(g) => n = g,
+                Err(_) => return,
+            }
+        }
+    }
 }
