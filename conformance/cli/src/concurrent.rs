@@ -7,7 +7,8 @@ use crate::options::{bar, shell_quote};
 use crate::say;
 use hsm_conformance::concurrent::{
     concurrent_campaign, concurrent_config, describe, history_from_json, history_start,
-    judge_history, linearize::Judgement, rerun, ConcurrentOptions, Explanation, History,
+    judge_history, linearize::Judgement, rerun, ConcurrentOptions, ConcurrentTarget, Explanation,
+    History,
 };
 use hsm_conformance::verdict::Verdict;
 use hsm_conformance::Error;
@@ -23,6 +24,18 @@ pub fn conform_concurrent(
     threads: usize,
     seed: u64,
     families: Families,
+) -> Result<Verdict, Error> {
+    conform_concurrent_with(args, threads, seed, families, None)
+}
+
+/// As [`conform_concurrent`], against `given` instead of what `args` name (the tests hold the
+/// command to each race fault of hsm-impl, which the normal build does not have).
+pub fn conform_concurrent_with(
+    args: &ConformArgs,
+    threads: usize,
+    seed: u64,
+    families: Families,
+    given: Option<&dyn ConcurrentTarget>,
 ) -> Result<Verdict, Error> {
     // Options of the sequential campaign that mean nothing here are refused, not ignored.
     for (given, flag) in [
@@ -63,19 +76,26 @@ pub fn conform_concurrent(
         seed,
         ..ConcurrentOptions::default()
     };
-    let target = match args.sut.concurrent_target(&cfg) {
-        Ok(t) => t,
-        // A process that cannot even say hello fails the campaign, as a trace's first step.
-        Err(e) if e.is_sut_failure() => {
-            let mut v = Verdict::pass();
-            say!("the implementation failed before the first history: {e}");
-            v.fail(format!(
-                "the implementation failed before the first history: {e}"
-            ));
-            say!("{}", v.line());
-            return Ok(v);
-        }
-        Err(e) => return Err(e),
+    let made;
+    let target: &dyn ConcurrentTarget = match given {
+        Some(t) => t,
+        None => match args.sut.concurrent_target(&cfg) {
+            Ok(t) => {
+                made = t;
+                &*made
+            }
+            // A process that cannot even say hello fails the campaign, as a trace's first step.
+            Err(e) if e.is_sut_failure() => {
+                let mut v = Verdict::pass();
+                say!("the implementation failed before the first history: {e}");
+                v.fail(format!(
+                    "the implementation failed before the first history: {e}"
+                ));
+                say!("{}", v.line());
+                return Ok(v);
+            }
+            Err(e) => return Err(e),
+        },
     };
     say!(
         "concurrent: {} histories of {threads} threads against {}: a sequential prefix of {} steps, then {} planned operations per thread at once",
@@ -85,7 +105,7 @@ pub fn conform_concurrent(
         opts.ops_per_thread
     );
     let pb = bar(opts.histories, args.quiet, "histories");
-    let r = concurrent_campaign(&cfg, &opts, &*target, &|n| pb.set_position(n));
+    let r = concurrent_campaign(&cfg, &opts, target, &|n| pb.set_position(n));
     pb.finish_and_clear();
     let r = r?;
     say!(

@@ -542,6 +542,10 @@ pub const LINKS: &[Link] = &[
             (CONCURRENT, "the_correct_implementation_is_linearizable"),
             (CONCURRENT, "every_race_fault_is_caught"),
             (CLI_CONCURRENT, "a_history_no_order_explains_fails_replay_and_says_why"),
+            (
+                CLI_CONCURRENT,
+                "conform_concurrent_4_fails_on_each_race_fault_with_a_replayable_history",
+            ),
         ],
         faults: &[],
     },

@@ -187,3 +187,68 @@ fn replay_reruns_a_history_through_a_process() {
     assert_eq!(code, 2, "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `conform --concurrent 4`'s own code, against hsm-impl with each race fault (the normal
+/// build has none, so the test hands the command its system): each fails, saves its shrunk
+/// history, and `hsmspec replay` of the file fails it again, on its record.
+#[test]
+fn conform_concurrent_4_fails_on_each_race_fault_with_a_replayable_history() {
+    use clap::Parser;
+    use hsm_model::Families;
+    use hsmspec::conform::ConformArgs;
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        conform: ConformArgs,
+    }
+    let base = std::env::temp_dir().join(format!("hsmspec-races-{}", std::process::id()));
+    for &fault in Fault::RACES {
+        let dir = base.join(format!("{fault:?}"));
+        let seed = 20_261_204;
+        let cli = Cli::parse_from([
+            "conform",
+            "--concurrent",
+            "4",
+            "--histories",
+            "1000",
+            "--quiet",
+            "--failures-dir",
+            dir.to_str().unwrap(),
+        ]);
+        let f = ImplFactory::with_constructor(
+            &format!("hsm-impl with {fault:?}"),
+            Arc::new(move |n, pw, p| Cluster::new_with_fault(n, pw, p, Some(fault))),
+        );
+        let v = hsmspec::concurrent::conform_concurrent_with(
+            &cli.conform,
+            4,
+            seed,
+            Families::all(),
+            Some(&f),
+        )
+        .expect("the campaign runs");
+        assert_eq!(
+            v.code(),
+            1,
+            "{fault:?} was not caught in 1000 histories of 4 threads"
+        );
+        let saved: Vec<_> = std::fs::read_dir(&dir)
+            .expect("the failures directory")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&format!("hsmspec-history-{seed}-")))
+            })
+            .collect();
+        assert_eq!(
+            saved.len(),
+            1,
+            "{fault:?}: one saved history, found {saved:?}"
+        );
+        let (code, text) = hsmspec(&["replay", saved[0].to_str().unwrap()]);
+        assert_eq!(code, 1, "{fault:?}: {text}");
+        assert!(text.contains("no order explains it"), "{fault:?}: {text}");
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}
