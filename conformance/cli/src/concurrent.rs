@@ -7,12 +7,13 @@ use crate::options::{bar, shell_quote};
 use crate::say;
 use hsm_conformance::concurrent::{
     concurrent_campaign, concurrent_config, describe, history_from_json, history_start,
-    judge_history, linearize::Judgement, rerun, ConcurrentOptions, ConcurrentTarget, Explanation,
-    History,
+    judge_history, linearize::Judgement, rerun, ConcurrentOptions, ConcurrentResult,
+    ConcurrentTarget, Explanation, History,
 };
 use hsm_conformance::verdict::Verdict;
 use hsm_conformance::Error;
 use hsm_model::state::{Capacity, Large};
+use serde_json::json;
 
 /// Most threads: one client each, at the capacity campaigns run at.
 const MAX_CLIENTS: usize = Large::CLIENTS;
@@ -40,9 +41,7 @@ pub fn conform_concurrent_with(
     // Options of the sequential campaign that mean nothing here are refused, not ignored.
     for (given, flag) in [
         (args.exhaustive, "--exhaustive"),
-        (args.report.is_some(), "--report"),
         (args.junit.is_some(), "--junit"),
-        (args.json, "--json"),
     ] {
         if given {
             return Err(Error::Usage(format!(
@@ -50,6 +49,7 @@ pub fn conform_concurrent_with(
             )));
         }
     }
+    crate::options::writable(&args.report, "cannot write the report")?;
     if !(2..=MAX_CLIENTS).contains(&threads) {
         return Err(Error::Usage(format!(
             "--concurrent takes 2 to {MAX_CLIENTS} threads (one client each: the model holds {MAX_CLIENTS} clients)"
@@ -77,37 +77,47 @@ pub fn conform_concurrent_with(
         ..ConcurrentOptions::default()
     };
     let made;
-    let target: &dyn ConcurrentTarget = match given {
-        Some(t) => t,
+    let target: Result<&dyn ConcurrentTarget, String> = match given {
+        Some(t) => Ok(t),
         None => match args.sut.concurrent_target(&cfg) {
             Ok(t) => {
                 made = t;
-                &*made
+                Ok(&*made)
             }
             // A process that cannot even say hello fails the campaign, as a trace's first step.
-            Err(e) if e.is_sut_failure() => {
-                let mut v = Verdict::pass();
-                say!("the implementation failed before the first history: {e}");
-                v.fail(format!(
-                    "the implementation failed before the first history: {e}"
-                ));
-                say!("{}", v.line());
-                return Ok(v);
-            }
+            Err(e) if e.is_sut_failure() => Err(e.to_string()),
             Err(e) => return Err(e),
         },
     };
-    say!(
-        "concurrent: {} histories of {threads} threads against {}: a sequential prefix of {} steps, then {} planned operations per thread at once",
-        opts.histories,
-        target.describe(),
-        opts.prefix,
-        opts.ops_per_thread
-    );
-    let pb = bar(opts.histories, args.quiet, "histories");
-    let r = concurrent_campaign(&cfg, &opts, target, &|n| pb.set_position(n));
-    pb.finish_and_clear();
-    let r = r?;
+    let (r, system) = match target {
+        Ok(target) => {
+            say!(
+                "concurrent: {} histories of {threads} threads against {}: a sequential prefix of {} steps, then {} planned operations per thread at once",
+                opts.histories,
+                target.describe(),
+                opts.prefix,
+                opts.ops_per_thread
+            );
+            let pb = bar(opts.histories, args.quiet, "histories");
+            let r = concurrent_campaign(&cfg, &opts, target, &|n| pb.set_position(n));
+            pb.finish_and_clear();
+            (r?, target.describe())
+        }
+        Err(e) => (
+            ConcurrentResult {
+                asked: opts.histories,
+                run_failure: Some((
+                    0,
+                    format!("the implementation failed before the first history: {e}"),
+                )),
+                ..ConcurrentResult::default()
+            },
+            args.sut
+                .sut_cmd
+                .as_deref()
+                .map_or("hsm-impl".into(), |c| format!("process `{c}`")),
+        ),
+    };
     say!(
         "concurrent: {} of {} histories ran, {} operations ({:.1} per history; {} overlapped another thread's), {:.1} s ({:.0} histories/s; judging {:.2} s)",
         r.histories,
@@ -120,18 +130,24 @@ pub fn conform_concurrent_with(
         r.judge_seconds
     );
     let mut v = Verdict::pass();
+    let mut run_failure = serde_json::Value::Null;
     if let Some((case, m)) = &r.run_failure {
         v.fail(format!("history {case}: {m}"));
         let ops = args
             .ops
             .as_deref()
             .map_or(String::new(), |o| format!(" --ops {}", shell_quote(o)));
-        say!(
-            "history {case}: {m}\nreproduce: hsmspec conform --concurrent {threads} --seed {seed} --histories {}{ops}{}   (a hang, deadlock or crash under load is timing: it need not come back every run)",
+        let reproduce = format!(
+            "hsmspec conform --concurrent {threads} --seed {seed} --histories {}{ops}{}",
             case + 1,
             sut_flags(args)
         );
+        say!(
+            "history {case}: {m}\nreproduce: {reproduce}   (a hang, deadlock or crash under load is timing: it need not come back every run)"
+        );
+        run_failure = json!({"history": case, "message": m, "reproduce": reproduce});
     }
+    let mut failures = Vec::new();
     for f in &r.failures {
         let path = args
             .failures_dir
@@ -150,6 +166,18 @@ pub fn conform_concurrent_with(
             shell_quote(&path.display().to_string())
         );
         v.fail(format!("history {} is not linearizable", f.case));
+        failures.push(json!({
+            "history": f.case,
+            "operations": f.history.ops.len(),
+            "shrunk_from": f.original_ops,
+            "file": path.display().to_string(),
+            "reproduce": format!("hsmspec replay {}", shell_quote(&path.display().to_string())),
+            "placed": f.why.placed,
+            "blocked": f.why.blocked.iter().map(|(op, reason)| json!({
+                "operation": (*op != usize::MAX).then_some(*op),
+                "reason": reason,
+            })).collect::<Vec<_>>(),
+        }));
     }
     if r.histories < r.asked && r.failures.is_empty() && r.run_failure.is_none() {
         v.incomplete(format!("{} of {} histories ran", r.histories, r.asked));
@@ -163,8 +191,45 @@ pub fn conform_concurrent_with(
         ));
     }
     say!("{}", v.line());
+    if args.json || args.report.is_some() {
+        let mut doc = crate::output::header(CONCURRENT_SCHEMA, "hsmspec conform");
+        let body = json!({
+            "verdict": v,
+            "config": crate::output::config_json(&cfg),
+            "system": system,
+            "seed": seed,
+            "threads": threads,
+            "histories_requested": r.asked,
+            "histories": r.histories,
+            "operations": r.ops,
+            "overlapping_operations": r.overlapping_ops,
+            "seconds": r.seconds,
+            "judge_seconds": r.judge_seconds,
+            "histories_per_second": r.histories as f64 / r.seconds.max(1e-9),
+            "undecided": r.undecided.iter().map(|(h, why)| json!({"history": h, "why": why})).collect::<Vec<_>>(),
+            "run_failure": run_failure,
+            "failures": failures,
+        });
+        if let serde_json::Value::Object(m) = body {
+            doc.extend(m);
+        }
+        let doc = serde_json::Value::Object(doc);
+        if let Some(path) = &args.report {
+            let text = serde_json::to_string_pretty(&doc)
+                .map_err(|e| Error::Usage(format!("cannot write the report: {e}")))?;
+            std::fs::write(path, text).map_err(|e| {
+                Error::Usage(format!("cannot write the report {}: {e}", path.display()))
+            })?;
+        }
+        if args.json {
+            crate::output::print_document(&doc);
+        }
+    }
     Ok(v)
 }
+
+/// The `schema` of `hsmspec conform --concurrent N --json`'s document (and of `--report`).
+pub const CONCURRENT_SCHEMA: &str = "hsmspec-concurrent/1";
 
 /// ` --sut-cmd '…'` (and its timeout) when the campaign ran against a process, for the
 /// command a failure prints.

@@ -565,6 +565,17 @@ pub const LINKS: &[Link] = &[
         faults: &[],
     },
     Link {
+        rule: "D73 a concurrent campaign prints one versioned JSON document of its own, and tells operations in words (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (SCHEMA, "concurrent_json_validates_on_a_pass_and_on_a_process_that_fails"),
+            (SCHEMA, "concurrent_report_of_a_race_validates_with_its_saved_history"),
+            (STORIES, "no_command_prints_rust_debug_text"),
+        ],
+        faults: &[],
+    },
+    Link {
         rule: "D60 scenarios are a line-oriented text format lexed with winnow; every mistake in a file has its line and column",
         model: &[("scenario/syntax.rs", "parse_line"), ("scenario/mod.rs", "Scenario")],
         properties: &[],

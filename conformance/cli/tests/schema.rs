@@ -348,3 +348,88 @@ fn simulate_on_a_planted_fault_fails_validates_and_saves_a_trace_replay_reads() 
         .expect("hsmspec runs");
     assert_ne!(out.status.code(), Some(2), "{out:?}");
 }
+
+#[test]
+fn concurrent_json_validates_on_a_pass_and_on_a_process_that_fails() {
+    let (code, doc, _) = run(&[
+        "conform",
+        "--concurrent",
+        "4",
+        "--histories",
+        "20",
+        "--seed",
+        "3",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["schema"], "hsmspec-concurrent/1");
+    assert_eq!(doc["verdict"]["status"], "PASS");
+    assert_eq!(doc["histories"], 20);
+    assert_valid("concurrent", &doc);
+    let (code, doc, _) = run(&[
+        "conform",
+        "--concurrent",
+        "2",
+        "--sut-cmd",
+        "true",
+        "--json",
+    ]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["verdict"]["status"], "FAIL");
+    assert!(doc["run_failure"]["reproduce"]
+        .as_str()
+        .is_some_and(|r| r.contains("--sut-cmd true")));
+    assert_valid("concurrent", &doc);
+}
+
+/// A history no order explains, in the report of `conform --concurrent`'s own code (against
+/// hsm-impl with a race fault, which the normal build has not).
+#[test]
+fn concurrent_report_of_a_race_validates_with_its_saved_history() {
+    use clap::Parser;
+    use hsm_conformance::adapter::ImplFactory;
+    use hsm_impl::{Cluster, Fault};
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        conform: hsmspec::conform::ConformArgs,
+    }
+    let dir = scratch("concurrent");
+    let report = dir.join("report.json");
+    let cli = Cli::parse_from([
+        "conform",
+        "--concurrent",
+        "3",
+        "--histories",
+        "1000",
+        "--quiet",
+        "--failures-dir",
+        dir.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    let f = ImplFactory::with_constructor(
+        "racy",
+        std::sync::Arc::new(|n, pw, p| {
+            Cluster::new_with_fault(n, pw, p, Some(Fault::LostFailedLogin))
+        }),
+    );
+    let v = hsmspec::concurrent::conform_concurrent_with(
+        &cli.conform,
+        3,
+        7,
+        hsm_model::Families::all(),
+        Some(&f),
+    )
+    .expect("runs");
+    assert_eq!(v.code(), 1);
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("the report")).unwrap();
+    assert_eq!(doc["verdict"]["status"], "FAIL");
+    let file = doc["failures"][0]["file"]
+        .as_str()
+        .expect("a saved history");
+    assert!(Path::new(file).exists(), "{file}");
+    assert_valid("concurrent", &doc);
+    let _ = std::fs::remove_dir_all(&dir);
+}

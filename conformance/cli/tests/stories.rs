@@ -389,6 +389,59 @@ fn no_command_prints_rust_debug_text() {
         .find(|p| p.ends_with(".json"))
         .expect("a saved failure");
     outputs.push(("replay fail", run(&["replay", &saved, "--sut-cmd", &sut])));
+    // simulate and the concurrent campaign, on success and failure paths (a committed history
+    // no order explains; a process that ends before hello).
+    let race = root()
+        .join("conformance/histories/cluster-info-reads-every-hsm-at-once.json")
+        .display()
+        .to_string();
+    let serve = format!("{} serve-impl", env!("CARGO_BIN_EXE_hsmspec"));
+    for (what, args) in [
+        (
+            "simulate pass",
+            vec![
+                "simulate", "--config", "masking", "--walks", "200", "--depth", "20", "--seed", "3",
+            ],
+        ),
+        ("simulate bad option", vec!["simulate", "--walks", "x"]),
+        (
+            "concurrent pass",
+            vec![
+                "conform",
+                "--concurrent",
+                "4",
+                "--histories",
+                "20",
+                "--seed",
+                "3",
+                "--quiet",
+            ],
+        ),
+        (
+            "concurrent through a process",
+            vec![
+                "conform",
+                "--concurrent",
+                "2",
+                "--histories",
+                "10",
+                "--quiet",
+                "--sut-cmd",
+                &serve,
+            ],
+        ),
+        (
+            "concurrent process fails",
+            vec!["conform", "--concurrent", "2", "--sut-cmd", "true"],
+        ),
+        (
+            "concurrent bad threads",
+            vec!["conform", "--concurrent", "9"],
+        ),
+        ("replay history fail", vec!["replay", &race, "--rerun", "2"]),
+    ] {
+        outputs.push((what, run(&args)));
+    }
     outputs.push((
         "replay json fail",
         run(&["replay", "--json", &saved, "--sut-cmd", &sut]),

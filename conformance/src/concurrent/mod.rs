@@ -873,7 +873,8 @@ pub fn describe(h: &History, why: &Explanation) -> String {
     out
 }
 
-/// An operation in words: `Login(alice, …)`-like, from the request.
+/// An operation in words, from the request: `Login name "alice", password (a password)`,
+/// `Zeroize`.
 fn call_text(_cfg: &Config, step: &Step) -> String {
     let args = serde_json::to_value(&step.call)
         .ok()
@@ -882,22 +883,26 @@ fn call_text(_cfg: &Config, step: &Step) -> String {
         .map(|m| {
             m.iter()
                 .map(|(k, v)| match (k.as_str(), v) {
-                    ("password", _) => format!("{k}: (a password)"),
+                    ("password", _) => format!("{k} (a password)"),
                     (
                         "data" | "object" | "wrapped" | "ciphertext" | "signature",
                         serde_json::Value::String(s),
                     ) => format!(
-                        "{k}: {} bytes",
+                        "{k} of {} bytes",
                         crate::protocol::unb64(s).map_or(0, |b| b.len())
                     ),
-                    (_, serde_json::Value::String(s)) => format!("{k}: {s}"),
-                    (_, other) => format!("{k}: {other}"),
+                    (_, serde_json::Value::String(s)) => format!("{k} \"{s}\""),
+                    (_, other) => format!("{k} {other}"),
                 })
                 .collect::<Vec<_>>()
                 .join(", ")
         })
         .unwrap_or_default();
-    format!("{}({args})", step.call.name())
+    if args.is_empty() {
+        step.call.name().to_string()
+    } else {
+        format!("{} {args}", step.call.name())
+    }
 }
 
 /// The operation families whose races the campaign looks at (every family: the plans are the
