@@ -304,16 +304,7 @@ impl Transport for Client {
             self.views = None;
         }
         let observe = self.version >= 2 && matches!(request, Request::Step(s) if s.cluster == 0);
-        let mut line = serde_json::to_string(&Envelope {
-            id,
-            observe,
-            request,
-        })
-        .map_err(|e| Error::Broken(format!("cannot write {what}: {e}")))?;
-        line.push('\n');
-        if let Some(l) = &self.log {
-            l.write('>', &line);
-        }
+        let line = request_line(id, observe, request, &what, self.log.as_ref())?;
         let Some(w) = self.writer.as_mut() else {
             return Err(self.fail(format!("cannot send {what}: no connection")));
         };
@@ -438,4 +429,26 @@ pub(crate) fn decode_answer(
         )));
     };
     Ok((reply, views))
+}
+
+/// Request `id` as the line that travels (`observe`: a version 2 step asking for its
+/// cluster's observation), recorded in the protocol log if there is one.
+pub(crate) fn request_line(
+    id: u64,
+    observe: bool,
+    request: &Request,
+    what: &str,
+    log: Option<&Logged>,
+) -> Result<String, Error> {
+    let mut line = serde_json::to_string(&Envelope {
+        id,
+        observe,
+        request,
+    })
+    .map_err(|e| Error::Broken(format!("cannot write {what}: {e}")))?;
+    line.push('\n');
+    if let Some(l) = log {
+        l.write('>', &line);
+    }
+    Ok(line)
 }

@@ -5,11 +5,11 @@
 //! output); an answer whose id no request in flight has breaks the connection, and a broken
 //! connection fails every request in flight and every later one with the same reason.
 
-use super::client::{answer_object, decode_answer, Bad, Client, Parts, EXIT_GRACE};
+use super::client::{answer_object, decode_answer, request_line, Bad, Client, Parts, EXIT_GRACE};
 use super::group::ProcessGroup;
 use super::log::Logged;
 use crate::error::Error;
-use crate::protocol::{Envelope, Observation, Reply, Request};
+use crate::protocol::{Observation, Reply, Request};
 use crate::sut::Transport;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -149,16 +149,7 @@ impl SharedClient {
                 }
                 Err(_) => return Err(Error::Broken("the connection broke".into())),
             }
-            let mut line = serde_json::to_string(&Envelope {
-                id,
-                observe,
-                request,
-            })
-            .map_err(|e| Error::Broken(format!("cannot write {what}: {e}")))?;
-            line.push('\n');
-            if let Some(l) = &s.log {
-                l.write('>', &line);
-            }
+            let line = request_line(id, observe, request, &what, s.log.as_ref())?;
             if let Err(e) = writer
                 .write_all(line.as_bytes())
                 .and_then(|_| writer.flush())
