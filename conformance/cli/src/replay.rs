@@ -26,7 +26,7 @@ pub struct ReplayArgs {
     /// `--json` prints).
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Print one JSON document on stdout (schema `hsmspec-replay/2`,
+    /// Print one JSON document on stdout (schema `hsmspec-replay/3`,
     /// docs/schema/hsmspec-output.schema.json); the text goes to stderr.
     #[arg(long)]
     pub json: bool,

@@ -248,7 +248,7 @@ fn table_json_validates() {
 fn the_schema_rejects_a_document_without_its_verdict_or_with_unknown_fields() {
     let v = validator("replay");
     let good = json!({
-        "schema": "hsmspec-replay/2",
+        "schema": "hsmspec-replay/3",
         "tool": "hsmspec replay",
         "version": "0.1.0",
         "verdict": { "status": "PASS", "reasons": [], "failures": [], "not_checked": [] },
