@@ -573,6 +573,10 @@ mod tests {
             r#"{"format":"hsmspec-profile","name":"t","extra":1}"#,
             "unknown field `extra`",
         );
+        bad(
+            r#"{"format":"hsmspec-profile","name":"t","exhaustive":["token-user"]}"#,
+            "`token-user` is no exhaustive configuration",
+        );
     }
 
     #[test]
@@ -775,5 +779,56 @@ mod tests {
         assert_eq!(none.next_state(&s, &change, &ok, s), (s, None));
         let refused = Err(ErrorCode::InvalidPassword);
         assert_eq!(all.next_state(&s, &change, &refused, s), (s, None));
+    }
+
+    #[test]
+    fn a_trace_fits_or_says_what_it_needs() {
+        use hsm_model::scenario::trace_of;
+        let p = Profile::parse(
+            r#"{"format":"hsmspec-profile","name":"t","without":["Clone"],"create_roles":["CU"],"deviations":["no_lockout","logout_always_ok"],"hsms":1,"appliance_user":false}"#,
+        )
+        .unwrap();
+        let limits = |t: &Trace| t.config.policy;
+        // An operation the class lacks, the AU, a role it cannot create: outside, each said.
+        let t = trace_of(
+            "scenario: x\n\nadmin: Login admin password -> ok PRECO\nadmin: ChangeOwnPassword \"officer-pw-1\" -> ok\nadmin: CreateUser bob CO \"bob-pw-0001\" -> ok\nau: Login app_user \"appliance-pw\" -> ok AU\nau: Clone 0 -> NotBlank\n",
+        )
+        .unwrap();
+        let Fit::Outside(o) = p.fit(&t, &limits(&t)) else {
+            panic!("outside")
+        };
+        let what: Vec<&str> = o.iter().map(|o| o.what.as_str()).collect();
+        assert_eq!(what, ["CreateUser of a CO", "the AU", "Clone"]);
+        assert_eq!(o[1].steps, [4]);
+        assert_eq!(o[2].steps, [5]);
+        // Written expectations the layer changes: each with its deviation, or the shape.
+        let t = trace_of(
+            "scenario: x\npolicy: lockout 1\n\nadmin: Logout -> NotLoggedIn\nadmin: Login admin wrong-pw-1 -> BadCredentials\nadmin: Login admin password -> LockedOut\nadmin: ListUsers -> ok [admin PRECO locked, app_user AU]\n",
+        )
+        .unwrap();
+        let Fit::Fits(run, changed) = p.fit(&t, &limits(&t)) else {
+            panic!("fits")
+        };
+        let by: Vec<(usize, Option<Deviation>)> =
+            changed.iter().map(|c| (c.step, c.deviation)).collect();
+        assert_eq!(
+            by,
+            [
+                (1, Some(Deviation::LogoutAlwaysOk)),
+                (3, Some(Deviation::NoLockout)),
+                (4, Some(Deviation::NoLockout)),
+            ]
+        );
+        assert_eq!(run.config.policy.lockout_threshold, u8::MAX);
+        assert!(run.steps.iter().all(|s| s.outcome.is_none()));
+        // Limits the system does not run that change a written outcome: outside.
+        let mut tight = t.config.policy;
+        tight.password_min_chars = 4;
+        tight.lockout_threshold = 3;
+        let Fit::Outside(o) = p.fit(&t, &tight) else {
+            panic!("outside at other limits")
+        };
+        assert_eq!(o[0].what, "the spec's limits");
+        assert_eq!(o[0].steps, [3]);
     }
 }
