@@ -254,9 +254,10 @@ pub fn profile_configs(profile: &Profile) -> (Vec<Config>, Vec<(String, String)>
     for c in exhaustive_configs().into_iter().chain(token_configs()) {
         match named(&c) {
             Some(false) => {
+                let also = outside(profile, &c).map_or(String::new(), |why| format!("; {why}"));
                 left_out.push((
                     c.name.clone(),
-                    "the profile's `exhaustive` does not name it".to_string(),
+                    format!("the profile's `exhaustive` does not name it{also}"),
                 ));
                 continue;
             }
