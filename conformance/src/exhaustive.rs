@@ -487,6 +487,10 @@ fn path_to(states: &[Reached], mut i: usize) -> Vec<Action> {
 
 /// Replays every transition of `cfg`'s reachable graph on `factory`'s systems; stops at the
 /// first divergence (shrunk) when `stop_on_failure`. `tick(done, total)` reports progress.
+/// Under the factory's profile (D57) the graph is the model's as the profile rewrites `cfg`
+/// ([`Profile::model_config`]), walked with only the actions the profile allows and not past
+/// `cfg`'s own lockout threshold of failures ([`Within`]); the runner applies the profile's
+/// layer to every step, as in the random campaign.
 pub fn exhaustive(
     cfg: &Config,
     factory: &dyn SutFactory,
