@@ -4,6 +4,7 @@
 
 use crate::error::Error;
 use crate::failure::{investigate, Failure};
+use crate::profile::Profile;
 use crate::runner::{run_trace, Triple};
 use crate::sut::SutFactory;
 use hsm_model::trace::{Trace, TraceStep};
@@ -236,6 +237,170 @@ pub fn exhaustive_configs() -> Vec<Config> {
     out
 }
 
+/// The configurations of the exhaustive campaign under `profile` (D57): those its
+/// `exhaustive` names (of [`exhaustive_configs`] and [`token_configs`]), or without it those
+/// of [`exhaustive_configs`] whose setup the profile has; the others are left out, each with
+/// why (a sentence). Whether a setup still succeeds at the limits the system
+/// runs is [`setup_fits`]'s to say, once the system has said them.
+pub fn profile_configs(profile: &Profile) -> (Vec<Config>, Vec<(String, String)>) {
+    let mut run = Vec::new();
+    let mut left_out = Vec::new();
+    let named = |c: &Config| {
+        profile
+            .exhaustive
+            .as_ref()
+            .map(|names| names.iter().any(|n| c.name == format!("exhaustive-{n}")))
+    };
+    for c in exhaustive_configs().into_iter().chain(token_configs()) {
+        match named(&c) {
+            Some(false) => {
+                let also = outside(profile, &c).map_or(String::new(), |why| format!("; {why}"));
+                left_out.push((
+                    c.name.clone(),
+                    format!("the profile's `exhaustive` does not name it{also}"),
+                ));
+                continue;
+            }
+            // The token's configurations run only where a profile names them.
+            None if c.name.starts_with("exhaustive-token-") => continue,
+            _ => {}
+        }
+        match outside(profile, &c) {
+            Some(why) => left_out.push((c.name.clone(), why)),
+            None => run.push(c),
+        }
+    }
+    (run, left_out)
+}
+
+/// Why `cfg` is outside what `profile` has, if it is: a setup step the profile lacks, an HSM
+/// beyond the profile's, or no family left with an operation the profile has.
+fn outside(profile: &Profile, cfg: &Config) -> Option<String> {
+    let hsms = profile.hsms.unwrap_or(cfg.hsms);
+    for (i, a) in cfg.setup.iter().enumerate() {
+        if a.hsm.0 >= hsms {
+            return Some(format!(
+                "its setup step {} is on HSM {}; the profile's class has {hsms}",
+                i + 1,
+                a.hsm.0
+            ));
+        }
+        if !profile.allows(cfg, a) {
+            return Some(format!(
+                "its setup step {} is {}, which the profile does not have",
+                i + 1,
+                hsm_model::trace::describe(cfg, a)
+            ));
+        }
+    }
+    let left = cfg.families.iter().any(|f| {
+        hsm_model::Operation::ALL
+            .iter()
+            .any(|o| o.family() == f && profile.has_operation(*o))
+    });
+    (!left).then(|| "the profile has none of its operations".to_string())
+}
+
+/// Whether `cfg`'s setup, run on the model as `profile` rewrites it (at the limits the system
+/// runs), succeeds at every step: `Err` says the first that does not, in a sentence.
+pub fn setup_fits(profile: &Profile, cfg: &Config) -> Result<(), String> {
+    let c = profile.model_config(cfg);
+    let mut s = hsm_model::LargeState::new_cluster();
+    for (i, a) in c.setup.iter().enumerate() {
+        let (o, next) = c.step(&s, a);
+        if let Err(e) = o {
+            return Err(format!(
+                "its setup step {} ({}) answers {} at the system's limits",
+                i + 1,
+                hsm_model::trace::describe(&c, a),
+                e.name()
+            ));
+        }
+        s = next;
+    }
+    Ok(())
+}
+
+/// The configurations made for a token's shape (one HSM, one officer and one user, D57), run
+/// only under a profile:
+/// - `token-officer`: a fresh token, the SO only, 2 clients (two applications): activation,
+///   wrong logins and their flags, a PIN changed by one application and used by the other;
+/// - `token-users`: a fresh token, 1 client: the one CU created, its logins right and wrong,
+///   its password changed by itself and by the SO;
+/// - `token-keys`: the SO and the CU alice made, alice logged in, 1 client: one AES or HMAC
+///   key, extractable or not, wrapped under itself (a non-extractable key under a key that
+///   is not AES: the tie of check order), deleted, used with the empty message, and every
+///   operation again logged out.
+///
+/// They are sized for a real token: about 2,200 steps together through the PKCS#11 bridge.
+pub fn token_configs() -> Vec<Config> {
+    use hsm_model::state::{ClientId, HsmId, NameId, PasswordId, ADMIN, PRECO_PASSWORD};
+    use hsm_model::{Families, Op};
+    let act = |c: u8, op: Op| Action {
+        client: ClientId(c),
+        hsm: HsmId(0),
+        op,
+    };
+    let pw = PasswordId(2);
+    let mut out = Vec::new();
+
+    let mut c = base("token-officer");
+    c.hsms = 1;
+    c.clients = 2;
+    c.names = vec![];
+    c.invalid_names = vec![];
+    c.passwords = vec![crate::generate::PASSWORD_8.into()];
+    c.families = Families::parse("sessions,users,passwords").expect("families");
+    c.key_ids = 0;
+    c.policy.lockout_threshold = 1;
+    let mut users = c.clone();
+    out.push(c);
+    users.name = "exhaustive-token-users".into();
+    users.clients = 1;
+    users.names = vec!["alice".into()];
+    out.push(users);
+
+    let mut c = base("token-keys");
+    c.hsms = 1;
+    c.clients = 1;
+    c.names = vec!["alice".into()];
+    c.invalid_names = vec![];
+    c.families = Families::parse("keys,crypto").expect("families");
+    c.kinds = vec![KeyKind::Aes256, KeyKind::HmacSha256];
+    c.key_ids = 1;
+    c.non_extractable = true;
+    c.data = vec![String::new()];
+    c.labels = vec![];
+    c.setup = vec![
+        act(
+            0,
+            Op::Login {
+                name: ADMIN,
+                password: PRECO_PASSWORD,
+            },
+        ),
+        act(0, Op::ChangeOwnPassword { password: pw }),
+        act(
+            0,
+            Op::CreateUser {
+                name: NameId(2),
+                role: Role::CryptoUser,
+                password: pw,
+            },
+        ),
+        act(0, Op::Logout),
+        act(
+            0,
+            Op::Login {
+                name: NameId(2),
+                password: pw,
+            },
+        ),
+    ];
+    out.push(c);
+    out
+}
+
 /// A reachable state, with its parent's index and the action from it (none for the initial
 /// state).
 pub type Reached = (State, Option<(usize, Action)>);
@@ -248,6 +413,26 @@ pub type Transition = (usize, Action);
 /// action) for each action enabled there that the model takes, the boundary probes of
 /// [`crate::generate::add_boundary_actions`] included. One walk gives both.
 pub fn reachable(model: &HsmModel, limit: usize) -> Result<(Vec<Reached>, Vec<Transition>), Error> {
+    reachable_within(model, limit, None)
+}
+
+/// What a profile's exhaustive walk keeps to ([`reachable_within`]).
+pub struct Within<'a> {
+    /// The profile: only the actions it allows are taken.
+    pub profile: &'a crate::profile::Profile,
+    /// Failed logins of one user beyond which a state is not walked on (the transition into
+    /// it is still replayed): the configuration's lockout threshold before the profile
+    /// rewrote it. Under `no_lockout` the model's threshold is unreachable, and counters of
+    /// 2..255 failures would make the graph 255 times larger without a new outcome.
+    pub failures: u8,
+}
+
+/// [`reachable`], walking only what `within` allows when given.
+pub fn reachable_within(
+    model: &HsmModel,
+    limit: usize,
+    within: Option<&Within>,
+) -> Result<(Vec<Reached>, Vec<Transition>), Error> {
     let init = model.setup_state()?;
     let mut index: HashMap<State, usize> = HashMap::new();
     let mut states = vec![(init, None)];
@@ -260,11 +445,23 @@ pub fn reachable(model: &HsmModel, limit: usize) -> Result<(Vec<Reached>, Vec<Tr
         actions.clear();
         model.enabled_actions(&s, &mut actions);
         crate::generate::add_boundary_actions(&model.cfg, &mut actions);
+        if let Some(w) = within {
+            actions.retain(|a| w.profile.allows(&model.cfg, a));
+        }
         for a in &actions {
             let Some((_, next)) = model.transition(&s, a) else {
                 continue;
             };
             transitions.push((i, *a));
+            let beyond = within.is_some_and(|w| {
+                next.hsms
+                    .iter()
+                    .flat_map(|h| h.users.iter().flatten())
+                    .any(|u| u.failures > w.failures)
+            });
+            if beyond {
+                continue;
+            }
             if let std::collections::hash_map::Entry::Vacant(e) = index.entry(next) {
                 if states.len() >= limit {
                     return Err(Error::Usage(format!("more than {limit} states")));
@@ -290,17 +487,30 @@ fn path_to(states: &[Reached], mut i: usize) -> Vec<Action> {
 
 /// Replays every transition of `cfg`'s reachable graph on `factory`'s systems; stops at the
 /// first divergence (shrunk) when `stop_on_failure`. `tick(done, total)` reports progress.
+/// Under the factory's profile (D57) the graph is the model's as the profile rewrites `cfg`
+/// ([`Profile::model_config`]), walked with only the actions the profile allows and not past
+/// `cfg`'s own lockout threshold of failures ([`Within`]); the runner applies the profile's
+/// layer to every step, as in the random campaign.
 pub fn exhaustive(
     cfg: &Config,
     factory: &dyn SutFactory,
     stop_on_failure: bool,
     tick: &dyn Fn(u64, u64),
 ) -> Result<ExhaustiveResult, Error> {
+    let original_threshold = cfg.policy.lockout_threshold;
     let start = Instant::now();
-    let mut cfg = cfg.clone();
+    let profile = factory.profile();
+    let mut cfg = match profile {
+        Some(p) => p.model_config(cfg),
+        None => cfg.clone(),
+    };
     cfg.symmetry = false;
     let model = HsmModel::new(cfg.clone())?;
-    let (states, todo) = reachable(&model, 2_000_000)?;
+    let within = profile.map(|p| Within {
+        profile: p,
+        failures: original_threshold,
+    });
+    let (states, todo) = reachable_within(&model, 2_000_000, within.as_ref())?;
     let mut res = ExhaustiveResult {
         config: cfg.name.clone(),
         states: states.len() as u64,

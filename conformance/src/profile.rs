@@ -12,6 +12,7 @@
 
 use crate::error::Error;
 use hsm_model::state::APP_USER;
+use hsm_model::trace::Trace;
 use hsm_model::{Action, Config, ErrorCode, LargeState, Observation, Op, Operation, Outcome, Role};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -103,6 +104,11 @@ pub struct Profile {
     /// meets. The model's user limit still counts it.
     #[serde(default = "yes")]
     pub appliance_user: bool,
+    /// The exhaustive configurations made for the class, by name without `exhaustive-`
+    /// (`token-users`); absent: every configuration of the spec's whose setup the profile has
+    /// ([`crate::exhaustive::profile_configs`], D57).
+    #[serde(default)]
+    pub exhaustive: Option<Vec<String>>,
 }
 
 fn yes() -> bool {
@@ -142,6 +148,19 @@ impl Profile {
             if crate::protocol::role::from_name(r).is_none() {
                 return Err(Error::Usage(format!(
                     "`create_roles`: `{r}` is no role (PRECO, CO, CU, AU)"
+                )));
+            }
+        }
+        let known: Vec<String> = crate::exhaustive::exhaustive_configs()
+            .into_iter()
+            .chain(crate::exhaustive::token_configs())
+            .map(|c| c.name.trim_start_matches("exhaustive-").to_string())
+            .collect();
+        for name in p.exhaustive.iter().flatten() {
+            if !known.contains(name) {
+                return Err(Error::Usage(format!(
+                    "`exhaustive`: `{name}` is no exhaustive configuration ({})",
+                    known.join(", ")
                 )));
             }
         }
@@ -309,6 +328,192 @@ impl Profile {
     }
 }
 
+/// Why a trace (a scenario) is outside a profile: one thing it needs that the class lacks,
+/// and the steps (from 1, the configuration's setup included) that need it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Outside {
+    /// What the class lacks, in words (`Clone`, `CreateUser of a CO`, `the AU`, `2 HSMs`,
+    /// `the spec's limits`); the key summaries group files by.
+    pub what: String,
+    /// Why, in a sentence.
+    pub why: String,
+    /// The steps that need it (none for the cluster's shape).
+    pub steps: Vec<usize>,
+}
+
+/// A written expectation of a trace that the profile changes (D58): the system is held to the
+/// model with the profile's layer, not to what is written.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Changed {
+    /// The step, from 1.
+    pub step: usize,
+    /// The outcome written (the spec's), in words.
+    pub written: String,
+    /// The outcome the system must answer under the profile, in words.
+    pub expected: String,
+    /// The deviation that changes it, by name; none: the class's shape (no AU to list).
+    pub deviation: Option<Deviation>,
+}
+
+/// How a trace with recorded outcomes stands to a profile ([`Profile::fit`]).
+#[derive(Clone, Debug)]
+pub enum Fit {
+    /// It fits: the trace to run (the profile's configuration at the system's limits, outcomes
+    /// left to the model and the profile's layer) and the written expectations it changes.
+    Fits(Box<Trace>, Vec<Changed>),
+    /// It needs what the class lacks: not run.
+    Outside(Vec<Outside>),
+    /// A recorded outcome the spec contradicts at this step (from 1): the trace is stale.
+    Disagrees(usize, String),
+}
+
+impl Profile {
+    /// How `trace` stands to the profile, for a system that runs `limits` (D58):
+    /// - outside, when a step needs an operation the class lacks, creates a role it cannot
+    ///   create or names the AU it has not, when its cluster has another number of HSMs than
+    ///   the class, or when a written outcome is another at the system's limits than at the
+    ///   trace's (the limits are the system's, as in every campaign, and a scenario about
+    ///   limits it does not run tests nothing of it);
+    /// - else it fits: it runs at the system's limits under the profile's layer, and each
+    ///   written outcome the layer changes is listed with the deviation that changes it (a
+    ///   deviation that changes a state names the steps its consequences change, too).
+    pub fn fit(&self, trace: &Trace, limits: &hsm_model::Policy) -> Fit {
+        use hsm_model::story::outcome_text;
+        let cfg = &trace.config;
+        let steps: Vec<(Action, Option<&Outcome>)> = cfg
+            .setup
+            .iter()
+            .map(|a| (*a, None))
+            .chain(trace.steps.iter().map(|s| (s.action, s.outcome.as_ref())))
+            .collect();
+        // The trace against the spec at its own configuration.
+        let mut s = LargeState::new_cluster();
+        for (i, (a, recorded)) in steps.iter().enumerate() {
+            let (o, next) = cfg.step(&s, a);
+            if let Some(r) = recorded {
+                if **r != o {
+                    return Fit::Disagrees(
+                        i + 1,
+                        format!(
+                            "the trace disagrees with the spec at step {}: it records {}, the model answers {}",
+                            i + 1,
+                            outcome_text(cfg, r),
+                            outcome_text(cfg, &o)
+                        ),
+                    );
+                }
+            }
+            s = next;
+        }
+        let mut outside: Vec<Outside> = Vec::new();
+        let mut add = |what: String, why: String, step: Option<usize>| match outside
+            .iter_mut()
+            .find(|o| o.what == what)
+        {
+            Some(o) => o.steps.extend(step),
+            None => outside.push(Outside {
+                what,
+                why,
+                steps: step.into_iter().collect(),
+            }),
+        };
+        if let Some(h) = self.hsms {
+            if cfg.hsms != h {
+                add(
+                    format!("{} HSMs", cfg.hsms),
+                    format!(
+                        "a cluster of {} HSMs; the profile's class has {h}",
+                        cfg.hsms
+                    ),
+                    None,
+                );
+            }
+        }
+        for (i, (a, _)) in steps.iter().enumerate() {
+            let op = a.op.operation();
+            if !self.has_operation(op) {
+                add(
+                    op.name().to_string(),
+                    format!("{}: an operation the profile does not have", op.name()),
+                    Some(i + 1),
+                );
+            } else if !self.appliance_user && names_the_au(cfg, &a.op) {
+                add(
+                    "the AU".into(),
+                    "it names the AU, which the profile's class does not have".into(),
+                    Some(i + 1),
+                );
+            } else if !self.allows(cfg, a) {
+                if let Op::CreateUser { role, .. } = a.op {
+                    let r = crate::protocol::role::name(role);
+                    let a = if r == "AU" { "an" } else { "a" };
+                    add(
+                        format!("CreateUser of {a} {r}"),
+                        format!("CreateUser of {a} {r}: a role the profile's class cannot create"),
+                        Some(i + 1),
+                    );
+                }
+            }
+        }
+        if !outside.is_empty() {
+            return Fit::Outside(outside);
+        }
+        // At the system's limits, without the layer: a written outcome changed there is a
+        // scenario about limits the system does not run.
+        let mut at_limits = cfg.clone();
+        at_limits.policy = *limits;
+        let layered = self.model_config(&at_limits);
+        let mut s_lim = LargeState::new_cluster();
+        let mut s_p = LargeState::new_cluster();
+        // The deviation whose state the lockstep carries from now on, if one changed it.
+        let mut carried = (layered.policy != at_limits.policy).then_some(Deviation::NoLockout);
+        let mut changed = Vec::new();
+        for (i, (a, recorded)) in steps.iter().enumerate() {
+            let (lim, next_lim) = at_limits.step(&s_lim, a);
+            if let Some(r) = recorded {
+                if **r != lim {
+                    return Fit::Outside(vec![Outside {
+                        what: "the spec's limits".into(),
+                        why: format!(
+                            "step {} answers {} at the system's limits ({}), where it is written {} at the trace's ({})",
+                            i + 1,
+                            outcome_text(cfg, &lim),
+                            hsm_model::story::policy_text(limits),
+                            outcome_text(cfg, r),
+                            hsm_model::story::policy_text(&cfg.policy)
+                        ),
+                        steps: vec![i + 1],
+                    }]);
+                }
+            }
+            let (spec, next) = layered.step(&s_p, a);
+            let (expected, by) = self.expected(&s_p, a, &spec);
+            let (next, kept) = self.next_state(&s_p, a, &spec, next);
+            if let Some(r) = recorded {
+                if expected != **r {
+                    changed.push(Changed {
+                        step: i + 1,
+                        written: outcome_text(cfg, r),
+                        expected: outcome_text(cfg, &expected),
+                        deviation: by.or(if spec != lim { carried } else { None }),
+                    });
+                }
+            }
+            if carried.is_none() {
+                carried = kept;
+            }
+            s_lim = next_lim;
+            s_p = next;
+        }
+        let mut run = trace.clone();
+        run.config = layered;
+        for st in run.steps.iter_mut() {
+            st.outcome = None;
+        }
+        Fit::Fits(Box::new(run), changed)
+    }
+}
+
 /// Whether `op` names a user that is the AU (after lower-casing, as the model resolves names).
 fn names_the_au(cfg: &Config, op: &Op) -> bool {
     let name = match op {
@@ -367,6 +572,10 @@ mod tests {
         bad(
             r#"{"format":"hsmspec-profile","name":"t","extra":1}"#,
             "unknown field `extra`",
+        );
+        bad(
+            r#"{"format":"hsmspec-profile","name":"t","exhaustive":["token-user"]}"#,
+            "`token-user` is no exhaustive configuration",
         );
     }
 
@@ -570,5 +779,56 @@ mod tests {
         assert_eq!(none.next_state(&s, &change, &ok, s), (s, None));
         let refused = Err(ErrorCode::InvalidPassword);
         assert_eq!(all.next_state(&s, &change, &refused, s), (s, None));
+    }
+
+    #[test]
+    fn a_trace_fits_or_says_what_it_needs() {
+        use hsm_model::scenario::trace_of;
+        let p = Profile::parse(
+            r#"{"format":"hsmspec-profile","name":"t","without":["Clone"],"create_roles":["CU"],"deviations":["no_lockout","logout_always_ok"],"hsms":1,"appliance_user":false}"#,
+        )
+        .unwrap();
+        let limits = |t: &Trace| t.config.policy;
+        // An operation the class lacks, the AU, a role it cannot create: outside, each said.
+        let t = trace_of(
+            "scenario: x\n\nadmin: Login admin password -> ok PRECO\nadmin: ChangeOwnPassword \"officer-pw-1\" -> ok\nadmin: CreateUser bob CO \"bob-pw-0001\" -> ok\nau: Login app_user \"appliance-pw\" -> ok AU\nau: Clone 0 -> NotBlank\n",
+        )
+        .unwrap();
+        let Fit::Outside(o) = p.fit(&t, &limits(&t)) else {
+            panic!("outside")
+        };
+        let what: Vec<&str> = o.iter().map(|o| o.what.as_str()).collect();
+        assert_eq!(what, ["CreateUser of a CO", "the AU", "Clone"]);
+        assert_eq!(o[1].steps, [4]);
+        assert_eq!(o[2].steps, [5]);
+        // Written expectations the layer changes: each with its deviation, or the shape.
+        let t = trace_of(
+            "scenario: x\npolicy: lockout 1\n\nadmin: Logout -> NotLoggedIn\nadmin: Login admin wrong-pw-1 -> BadCredentials\nadmin: Login admin password -> LockedOut\nadmin: ListUsers -> ok [admin PRECO locked, app_user AU]\n",
+        )
+        .unwrap();
+        let Fit::Fits(run, changed) = p.fit(&t, &limits(&t)) else {
+            panic!("fits")
+        };
+        let by: Vec<(usize, Option<Deviation>)> =
+            changed.iter().map(|c| (c.step, c.deviation)).collect();
+        assert_eq!(
+            by,
+            [
+                (1, Some(Deviation::LogoutAlwaysOk)),
+                (3, Some(Deviation::NoLockout)),
+                (4, Some(Deviation::NoLockout)),
+            ]
+        );
+        assert_eq!(run.config.policy.lockout_threshold, u8::MAX);
+        assert!(run.steps.iter().all(|s| s.outcome.is_none()));
+        // Limits the system does not run that change a written outcome: outside.
+        let mut tight = t.config.policy;
+        tight.password_min_chars = 4;
+        tight.lockout_threshold = 3;
+        let Fit::Outside(o) = p.fit(&t, &tight) else {
+            panic!("outside at other limits")
+        };
+        assert_eq!(o[0].what, "the spec's limits");
+        assert_eq!(o[0].steps, [3]);
     }
 }

@@ -64,7 +64,7 @@ impl Verdict {
         let at = self
             .reasons
             .iter()
-            .position(|r| r.starts_with(INCOMPLETE_MARK))
+            .position(|r| r.starts_with(INCOMPLETE_MARK) || r.starts_with(NOTE_MARK))
             .unwrap_or(self.reasons.len());
         self.reasons.insert(at, reason.into());
     }
@@ -73,16 +73,31 @@ impl Verdict {
     /// it is FAIL already.
     pub fn incomplete(&mut self, reason: impl Into<String>) {
         self.status = self.status.min(Status::Incomplete);
+        let at = self
+            .reasons
+            .iter()
+            .position(|r| r.starts_with(NOTE_MARK))
+            .unwrap_or(self.reasons.len());
         self.reasons
-            .push(format!("{INCOMPLETE_MARK}{}", reason.into()));
+            .insert(at, format!("{INCOMPLETE_MARK}{}", reason.into()));
+    }
+
+    /// Records what a person must know of a verdict that it does not change (a PASS that
+    /// left out what the profile does not have, D58): said last on the verdict line, in
+    /// `reasons` of the JSON, in neither `failures` nor `not_checked`.
+    pub fn note(&mut self, reason: impl Into<String>) {
+        self.reasons.push(format!("{NOTE_MARK}{}", reason.into()));
     }
 
     /// Merges another verdict into this one.
     pub fn absorb(&mut self, other: Verdict) {
         for r in other.reasons {
-            match r.strip_prefix(INCOMPLETE_MARK) {
-                Some(gap) => self.incomplete(gap),
-                None => self.fail(r),
+            if let Some(gap) = r.strip_prefix(INCOMPLETE_MARK) {
+                self.incomplete(gap);
+            } else if let Some(note) = r.strip_prefix(NOTE_MARK) {
+                self.note(note);
+            } else {
+                self.fail(r);
             }
         }
         self.status = self.status.min(other.status);
@@ -97,7 +112,7 @@ impl Verdict {
     pub fn reason_text(&self) -> String {
         self.reasons
             .iter()
-            .map(|r| r.strip_prefix(INCOMPLETE_MARK).unwrap_or(r))
+            .map(|r| unmarked(r))
             .collect::<Vec<_>>()
             .join("; ")
     }
@@ -131,8 +146,9 @@ impl Serialize for Verdict {
         let (gaps, failures): (Vec<&String>, Vec<&String>) = self
             .reasons
             .iter()
+            .filter(|r| !r.starts_with(NOTE_MARK))
             .partition(|r| r.starts_with(INCOMPLETE_MARK));
-        let strip = |r: &&String| r.strip_prefix(INCOMPLETE_MARK).unwrap_or(r).to_string();
+        let strip = |r: &&String| unmarked(r).to_string();
         let mut st = s.serialize_struct("Verdict", 4)?;
         st.serialize_field("status", &self.status)?;
         st.serialize_field(
@@ -147,6 +163,15 @@ impl Serialize for Verdict {
 
 /// Reasons that are gaps rather than failures carry this mark inside a [`Verdict`].
 const INCOMPLETE_MARK: &str = "not checked: ";
+/// Reasons that are notes ([`Verdict::note`]) carry this mark inside a [`Verdict`].
+const NOTE_MARK: &str = "note: ";
+
+/// A reason without its mark.
+fn unmarked(r: &str) -> &str {
+    r.strip_prefix(INCOMPLETE_MARK)
+        .or_else(|| r.strip_prefix(NOTE_MARK))
+        .unwrap_or(r)
+}
 
 pub use crate::error::USAGE_EXIT;
 
@@ -186,6 +211,19 @@ mod tests {
             v.line(),
             "verdict: FAIL (a divergence; cut by --timeout; another gap)"
         );
+        let mut n = Verdict::pass();
+        n.note("3 files outside the profile");
+        assert!(n.is_pass(), "a note changes no verdict");
+        assert_eq!(n.line(), "verdict: PASS (3 files outside the profile)");
+        n.incomplete("a gap");
+        n.fail("a failure");
+        assert_eq!(
+            n.line(),
+            "verdict: FAIL (a failure; a gap; 3 files outside the profile)"
+        );
+        let json = serde_json::to_value(&n).expect("JSON");
+        assert_eq!(json["failures"], serde_json::json!(["a failure"]));
+        assert_eq!(json["not_checked"], serde_json::json!(["a gap"]));
         let mut w = Verdict::pass();
         w.absorb(v);
         assert_eq!(w.status, Status::Fail);

@@ -9,12 +9,15 @@ use crate::say;
 use clap::Args;
 use hsm_conformance::adapter::ImplFactory;
 use hsm_conformance::coverage::{committed, missed, triple_text};
-use hsm_conformance::exhaustive::{exhaustive, exhaustive_configs, ExhaustiveResult};
+use hsm_conformance::exhaustive::{
+    exhaustive, exhaustive_configs, profile_configs, setup_fits, ExhaustiveResult,
+};
 use hsm_conformance::failure::Failure;
 use hsm_conformance::generate::{
     campaign, runner_config, spec_policy_config, CampaignOptions, CampaignResult,
 };
 use hsm_conformance::process::ProcessFactory;
+use hsm_conformance::profile::Deviation;
 use hsm_conformance::sut::SutFactory;
 use hsm_conformance::verdict::Verdict;
 use hsm_conformance::Error;
@@ -153,9 +156,6 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
     let mut cfg = runner_config();
     cfg.families = families;
     let profile = args.sut.read_profile()?;
-    if profile.is_some() && args.exhaustive {
-        return Err("--exhaustive with --profile: the exhaustive configurations are not restricted to a profile yet".into());
-    }
     if let Some(p) = &profile {
         cfg = p.model_config(&cfg);
     }
@@ -231,16 +231,42 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
         factory,
     )?;
     let mut exhaustive_results = Vec::new();
-    let mut skipped = Vec::new();
+    // The configurations asked for, and those left out with why.
+    let (configs, mut skipped) = match &profile {
+        Some(p) => profile_configs(p),
+        None => (exhaustive_configs(), Vec::new()),
+    };
+    if !args.exhaustive {
+        skipped.clear();
+    }
+    let asked: Vec<String> = configs.iter().map(|c| c.name.clone()).collect();
     let clean = random.failures.is_empty() && default_policy.failures().is_empty();
     if args.exhaustive && clean {
-        for c in exhaustive_configs() {
+        for c in configs {
             let Some(mut c) = restrict(&c, families) else {
-                skipped.push(c.name.clone());
+                skipped.push((
+                    c.name.clone(),
+                    "needs a family that --ops switched off".into(),
+                ));
                 continue;
             };
             if let Some(p) = adopted {
+                let threshold = c.policy.lockout_threshold;
                 c.policy = p;
+                // Under `no_lockout` the model's threshold is unreachable whatever it is; the
+                // configuration's own bounds the walk (exhaustive::Within).
+                if profile
+                    .as_ref()
+                    .is_some_and(|p| p.has(Deviation::NoLockout))
+                {
+                    c.policy.lockout_threshold = threshold;
+                }
+            }
+            if let Some(p) = &profile {
+                if let Err(why) = setup_fits(p, &c) {
+                    skipped.push((c.name.clone(), why));
+                    continue;
+                }
             }
             let pb = bar(0, args.quiet, &c.name.replace("exhaustive-", "exh. "));
             let r = exhaustive(&c, factory, true, &|n, total| {
@@ -263,6 +289,7 @@ pub fn conform(args: &ConformArgs) -> Result<Verdict, Error> {
         random: &random,
         default_policy: &default_policy,
         exhaustive: &exhaustive_results,
+        asked: &asked,
         skipped: &skipped,
         reachable: &reachable,
         profile: profile.as_ref(),
@@ -357,8 +384,11 @@ struct ConformRun<'a> {
     random: &'a CampaignResult,
     default_policy: &'a DefaultPolicyRun,
     exhaustive: &'a [ExhaustiveResult],
-    /// Exhaustive configurations left out because they need a family that is off.
-    skipped: &'a [String],
+    /// The exhaustive configurations asked for (those of the profile, D57).
+    asked: &'a [String],
+    /// Exhaustive configurations left out, with why: a family that is off, or (under a
+    /// profile) what the profile does not have.
+    skipped: &'a [(String, String)],
     reachable: &'a hsm_conformance::coverage::CoverageFile,
     profile: Option<&'a hsm_conformance::profile::Profile>,
 }
@@ -455,10 +485,12 @@ impl ConformRun<'_> {
         }
         if args.exhaustive {
             let ran: Vec<&str> = self.exhaustive.iter().map(|e| e.config.as_str()).collect();
-            let configs = exhaustive_configs();
-            let not_run = configs
+            let not_run = self
+                .asked
                 .iter()
-                .filter(|c| !ran.contains(&c.name.as_str()) && !self.skipped.contains(&c.name))
+                .filter(|c| {
+                    !ran.contains(&c.as_str()) && !self.skipped.iter().any(|(n, _)| n == *c)
+                })
                 .count();
             if not_run > 0 {
                 v.incomplete(format!("{not_run} exhaustive configurations not run"));
@@ -519,8 +551,10 @@ impl ConformRun<'_> {
                 e.failures.len()
             );
         }
-        for name in self.skipped {
-            say!("exhaustive {name}: left out (needs a family that --ops switched off)");
+        if args.exhaustive {
+            for (name, why) in self.skipped {
+                say!("exhaustive {name}: left out ({why})");
+            }
         }
         let reachable = self.reachable;
         say!(
@@ -715,7 +749,10 @@ impl ConformRun<'_> {
                     })
                     .collect(),
             ),
-            ("exhaustive_left_out", json!(self.skipped)),
+            (
+                "exhaustive_left_out",
+                json!(self.skipped.iter().map(|(n, _)| n).collect::<Vec<_>>()),
+            ),
             (
                 "coverage",
                 json!({

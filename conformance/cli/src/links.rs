@@ -715,6 +715,49 @@ Link {
         tests: &[
             (PKCS11, "softhsm2_passes_the_random_campaign_with_its_declared_deviations"),
             (PKCS11, "each_softhsm2_deviation_has_a_trace_that_fails_without_it"),
+            (PKCS11, "softhsm2_passes_the_exhaustive_campaign_of_its_profile"),
+            (PKCS11, "the_scenarios_that_fit_softhsm2_pass_and_the_others_say_why_not"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D57 the exhaustive campaign under a profile: the configurations it names, its actions only, its layer, the walk bounded under no_lockout (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (PKCS11, "softhsm2_passes_the_exhaustive_campaign_of_its_profile"),
+            (
+                PKCS11,
+                "the_exhaustive_campaign_under_the_class_without_its_deviations_fails",
+            ),
+            (PROFILE_LAYER, "bad_files_are_usage_errors_that_say_why"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D58 scenarios under a profile: those outside it listed with why, the others held to the model with the layer, changed expectations reported (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (PKCS11, "the_scenarios_that_fit_softhsm2_pass_and_the_others_say_why_not"),
+            (
+                PKCS11,
+                "a_fitting_scenario_fails_under_the_class_without_the_deviation_that_changes_it",
+            ),
+            (PROFILE_LAYER, "a_trace_fits_or_says_what_it_needs"),
+        ],
+        faults: &[],
+    },
+    Link {
+        rule: "D59 a verdict's notes: what was left out by design, said without changing the verdict (not in the model)",
+        model: &[],
+        properties: &[],
+        tests: &[
+            (
+                "conformance/src/verdict.rs",
+                "failures_outrank_gaps_and_gaps_outrank_a_pass",
+            ),
+            (PKCS11, "the_scenarios_that_fit_softhsm2_pass_and_the_others_say_why_not"),
         ],
         faults: &[],
     },

@@ -15,7 +15,7 @@ pub const CHECK_SCHEMA: &str = "hsmspec-check/1";
 /// The `schema` of `hsmspec conform --json`'s document (and of `--report`).
 pub const CONFORM_SCHEMA: &str = "hsmspec-conform/2";
 /// The `schema` of `hsmspec replay --json`'s document (and of `--report`).
-pub const REPLAY_SCHEMA: &str = "hsmspec-replay/2";
+pub const REPLAY_SCHEMA: &str = "hsmspec-replay/3";
 /// The `schema` of `hsmspec table --format json`'s document.
 pub const TABLE_SCHEMA: &str = "hsmspec-table/1";
 

@@ -26,7 +26,7 @@ pub struct ReplayArgs {
     /// `--json` prints).
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Print one JSON document on stdout (schema `hsmspec-replay/2`,
+    /// Print one JSON document on stdout (schema `hsmspec-replay/3`,
     /// docs/schema/hsmspec-output.schema.json); the text goes to stderr.
     #[arg(long)]
     pub json: bool,
@@ -60,6 +60,40 @@ pub enum FileVerdict {
     Undecided,
     /// The system answered `unsupported` at a step: the rest was not run.
     Unsupported,
+    /// With `--profile`: the trace needs what the profile's class lacks (an operation, a role,
+    /// the AU, its number of HSMs, limits the system does not run): not run, and said why
+    /// (D58).
+    OutsideProfile,
+}
+
+/// With `--profile`: one thing a file needs that the profile's class lacks.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct OutsideFile {
+    /// What (`Clone`, `the AU`, `2 HSMs`, `the spec's limits`).
+    pub what: String,
+    /// Why, in a sentence.
+    pub why: String,
+    /// The steps that need it, from 1 (none for the cluster's shape).
+    pub steps: Vec<usize>,
+    /// For a scenario: their lines.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<usize>,
+}
+
+/// With `--profile`: a written expectation the profile's layer changes (D58).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ChangedStep {
+    /// The step, from 1.
+    pub step: usize,
+    /// For a scenario: its line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The outcome written.
+    pub written: String,
+    /// The outcome the system is held to under the profile.
+    pub expected: String,
+    /// The declared deviation that changes it; null: the class's shape (no AU to list).
+    pub deviation: Option<&'static str>,
 }
 
 /// One replayed file, for the report.
@@ -84,6 +118,12 @@ pub struct ReplayedFile {
     pub message: Option<String>,
     /// Wall-clock seconds spent on the file (every run of it).
     pub seconds: f64,
+    /// With `--profile`, a file outside it: what it needs that the class lacks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outside: Vec<OutsideFile>,
+    /// With `--profile`, a file that fits: the written expectations the profile changes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed_by_profile: Vec<ChangedStep>,
     /// What the text output said of the file (the story of a divergent run), for the JUnit
     /// report.
     #[serde(skip)]
@@ -105,6 +145,10 @@ pub struct Summary {
     pub undecided: usize,
     /// Files stopped untested where the system answered `unsupported`.
     pub unsupported: usize,
+    /// With `--profile`: files not run, outside what the profile's class has.
+    pub outside_profile: usize,
+    /// With `--profile`: files that ran with a written expectation the profile changes.
+    pub changed_by_profile: usize,
 }
 
 impl Summary {
@@ -119,7 +163,9 @@ impl Summary {
                 FileVerdict::Unreadable => &mut s.unreadable,
                 FileVerdict::Undecided => &mut s.undecided,
                 FileVerdict::Unsupported => &mut s.unsupported,
+                FileVerdict::OutsideProfile => &mut s.outside_profile,
             } += 1;
+            s.changed_by_profile += !f.changed_by_profile.is_empty() as usize;
         }
         s
     }
@@ -142,6 +188,18 @@ impl Summary {
                 self.unsupported
             ));
         }
+        if self.outside_profile > 0 {
+            parts.push(format!(
+                "{} outside the profile (not run)",
+                self.outside_profile
+            ));
+        }
+        if self.changed_by_profile > 0 {
+            parts.push(format!(
+                "{} with a written expectation the profile changes",
+                self.changed_by_profile
+            ));
+        }
         format!(
             "replay: {files} file{}: {}",
             if files == 1 { "" } else { "s" },
@@ -150,9 +208,32 @@ impl Summary {
     }
 }
 
+/// The files outside the profile, grouped by what they need: `Clone ×5, 2 HSMs ×4` (a file
+/// counts under each thing it needs), or `None` when there are none.
+pub fn outside_groups(results: &[ReplayedFile]) -> Option<String> {
+    let mut groups: Vec<(&str, usize)> = Vec::new();
+    for r in results {
+        for o in &r.outside {
+            match groups.iter_mut().find(|(w, _)| *w == o.what) {
+                Some(g) => g.1 += 1,
+                None => groups.push((&o.what, 1)),
+            }
+        }
+    }
+    groups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    (!groups.is_empty()).then(|| {
+        groups
+            .iter()
+            .map(|(w, n)| format!("{w} ×{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
 /// The verdict of a replay: FAIL for a divergence or an expectation the spec contradicts;
 /// INCOMPLETE for what was not checked (an unreadable file, an undecided history, a trace
-/// stopped at an unsupported operation).
+/// stopped at an unsupported operation). Files outside the profile leave a PASS a PASS, and
+/// the verdict line says how many and why (D58).
 pub fn replay_verdict(results: &[ReplayedFile]) -> Verdict {
     let mut verdict = Verdict::pass();
     for r in results {
@@ -187,7 +268,18 @@ pub fn replay_verdict(results: &[ReplayedFile]) -> Verdict {
                 r.step.unwrap_or(0),
                 r.message.as_deref().unwrap_or("unsupported")
             )),
+            FileVerdict::OutsideProfile => {}
         }
+    }
+    let outside = results
+        .iter()
+        .filter(|r| r.verdict == FileVerdict::OutsideProfile)
+        .count();
+    if let Some(groups) = outside_groups(results) {
+        verdict.note(format!(
+            "{outside} file{} outside the profile, not run: {groups}",
+            if outside == 1 { "" } else { "s" }
+        ));
     }
     verdict
 }
@@ -200,6 +292,8 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
     writable(&args.junit, "cannot write the JUnit report")?;
     let factory = args.sut.factory()?;
     let factory = &*factory;
+    let profile = args.sut.read_profile()?;
+    let limits = Limits::new(args)?;
     let mut results = Vec::new();
     if args.rerun > 0 && args.sut.sut_cmd.is_some() {
         // Re-runs of histories go through the process only if it can take them: said before
@@ -220,12 +314,24 @@ pub fn replay(args: &ReplayArgs) -> Result<Verdict, Error> {
         .collect();
     for file in &files {
         let started = std::time::Instant::now();
-        let mut r = replay_file(file, factory, args);
+        let mut r = replay_file(file, factory, args, profile.as_ref(), &limits);
         r.seconds = started.elapsed().as_secs_f64();
         results.push(r);
     }
     let summary = Summary::of(&results);
     say!("{}", summary.line(results.len()));
+    if let (Some(p), Some(groups)) = (&profile, outside_groups(&results)) {
+        say!(
+            "outside the profile `{}`, not run: {} file{} ({groups})",
+            p.name,
+            summary.outside_profile,
+            if summary.outside_profile == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+    }
     let verdict = replay_verdict(&results);
     let mut doc = output::header(output::REPLAY_SCHEMA, "hsmspec replay");
     doc.insert("verdict".into(), serde_json::json!(verdict));
@@ -274,7 +380,9 @@ pub fn junit(results: &[ReplayedFile], implementation: &str) -> Result<String, E
                 Some(Some(NonSuccessKind::Failure))
             }
             FileVerdict::Unreadable => Some(Some(NonSuccessKind::Error)),
-            FileVerdict::Undecided | FileVerdict::Unsupported => Some(None),
+            FileVerdict::Undecided | FileVerdict::Unsupported | FileVerdict::OutsideProfile => {
+                Some(None)
+            }
         };
         let status = match kind {
             None => TestCaseStatus::success(),
@@ -301,6 +409,14 @@ pub fn junit(results: &[ReplayedFile], implementation: &str) -> Result<String, E
         .map_err(|e| Error::Usage(format!("cannot write the JUnit report: {e}")))
 }
 
+/// Numbers, comma-separated: `3, 7, 9`.
+fn numbers(ns: &[usize]) -> String {
+    ns.iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Prints a line of a file's text output and keeps it in the file's record (`out.text`).
 macro_rules! tell {
     ($out:ident, $($arg:tt)*) => {{
@@ -311,11 +427,54 @@ macro_rules! tell {
     }};
 }
 
+/// The limits the system under test runs for a configuration's policy (its `hello`), asked
+/// once per policy; only with `--profile` (D58).
+struct Limits {
+    hello: Option<hsm_conformance::process::ProcessFactory>,
+    known: std::cell::RefCell<Vec<(hsm_model::Policy, hsm_model::Policy)>>,
+}
+
+impl Limits {
+    fn new(args: &ReplayArgs) -> Result<Limits, Error> {
+        let hello = match (&args.sut.sut_cmd, &args.sut.profile) {
+            (Some(cmd), Some(_)) => Some(
+                hsm_conformance::process::ProcessFactory::command(
+                    cmd,
+                    std::time::Duration::from_millis(args.sut.timeout_ms),
+                )
+                .with_max_version(args.sut.protocol_version)?
+                .with_profile(args.sut.read_profile()?),
+            ),
+            _ => None,
+        };
+        Ok(Limits {
+            hello,
+            known: Default::default(),
+        })
+    }
+
+    /// The policy the system runs when asked for `cfg`'s (`cfg`'s own when it cannot say:
+    /// the replay then reports what the system does).
+    fn of(&self, cfg: &hsm_model::Config) -> hsm_model::Policy {
+        let Some(f) = &self.hello else {
+            return cfg.policy;
+        };
+        if let Some((_, p)) = self.known.borrow().iter().find(|(a, _)| *a == cfg.policy) {
+            return *p;
+        }
+        let p = f.hello(cfg).map(|h| h.policy).unwrap_or(cfg.policy);
+        self.known.borrow_mut().push((cfg.policy, p));
+        p
+    }
+}
+
 /// Replays one file; prints what it finds.
 fn replay_file(
     file: &std::path::Path,
     factory: &dyn SutFactory,
     args: &ReplayArgs,
+    profile: Option<&hsm_conformance::profile::Profile>,
+    limits: &Limits,
 ) -> ReplayedFile {
     let sut = &args.sut;
     let mut out = ReplayedFile {
@@ -329,6 +488,8 @@ fn replay_file(
         message: None,
         seconds: 0.0,
         text: String::new(),
+        outside: Vec::new(),
+        changed_by_profile: Vec::new(),
     };
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
@@ -376,6 +537,69 @@ fn replay_file(
         }
     };
     out.steps = trace.steps.len();
+    let setup = trace.config.setup.len();
+    let line_of = |step: usize| {
+        lines
+            .as_ref()
+            .and_then(|l| l.get(step.wrapping_sub(1 + setup)).copied())
+    };
+    let trace = match profile {
+        None => trace,
+        Some(p) => {
+            use hsm_conformance::profile::Fit;
+            match p.fit(&trace, &limits.of(&trace.config)) {
+                Fit::Disagrees(step, message) => {
+                    tell!(out, "{}: {message}", out.file);
+                    out.verdict = FileVerdict::DisagreesWithSpec;
+                    out.step = Some(step);
+                    out.line = line_of(step);
+                    out.message = Some(message);
+                    return out;
+                }
+                Fit::Outside(reasons) => {
+                    out.outside = reasons
+                        .into_iter()
+                        .map(|o| OutsideFile {
+                            lines: o.steps.iter().filter_map(|s| line_of(*s)).collect(),
+                            what: o.what,
+                            why: o.why,
+                            steps: o.steps,
+                        })
+                        .collect();
+                    let message = format!(
+                        "outside the profile `{}`: {}",
+                        p.name,
+                        out.outside
+                            .iter()
+                            .map(|o| match (o.lines.as_slice(), o.steps.as_slice()) {
+                                ([], []) => o.why.clone(),
+                                ([], steps) => format!("{} (step {})", o.why, numbers(steps)),
+                                (lines, _) => format!("{} (line {})", o.why, numbers(lines)),
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    );
+                    tell!(out, "{}: not run, {message}", out.file);
+                    out.verdict = FileVerdict::OutsideProfile;
+                    out.message = Some(message);
+                    return out;
+                }
+                Fit::Fits(t, changed) => {
+                    out.changed_by_profile = changed
+                        .into_iter()
+                        .map(|c| ChangedStep {
+                            step: c.step,
+                            line: line_of(c.step),
+                            written: c.written,
+                            expected: c.expected,
+                            deviation: c.deviation.map(|d| d.name()),
+                        })
+                        .collect();
+                    *t
+                }
+            }
+        }
+    };
     let record = FailureFile::record_of(&text);
     let flaky = record.as_ref().is_some_and(|r| r.flaky);
     tell!(
@@ -390,6 +614,22 @@ fn replay_file(
             String::new()
         }
     );
+    for c in &out.changed_by_profile {
+        let at = match c.line {
+            Some(l) => format!("line {l}"),
+            None => format!("step {}", c.step),
+        };
+        tell!(
+            out,
+            "{at} is written {}; under the profile the system must answer {} ({})",
+            c.written,
+            c.expected,
+            match c.deviation {
+                Some(d) => format!("deviation {d}"),
+                None => "the class's shape".into(),
+            }
+        );
+    }
     // A file recorded as flaky is run until it diverges, at most RERUNS times; others once.
     let mut last: Option<TraceRun> = None;
     for _ in 0..if flaky { RERUNS } else { 1 } {

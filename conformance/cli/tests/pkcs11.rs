@@ -1,6 +1,8 @@
 //! SoftHSM2 on trial through the PKCS#11 bridge (`hsmspec serve-pkcs11`, docs/real-hsms.md):
-//! the random campaign under `conformance/profiles/softhsm2.json` passes with the declared
-//! deviations, and each deviation's committed trace (`conformance/profiles/softhsm2/`) shows
+//! the random and the exhaustive campaign under `conformance/profiles/softhsm2.json` pass with
+//! the declared deviations (and the exhaustive one fails under the class without them); the
+//! scenarios that fit the profile pass and those outside it are listed with why; each
+//! deviation's committed trace (`conformance/profiles/softhsm2/`) shows
 //! it: replayed under the profile it passes and the deviation is seen; replayed under the
 //! profile without that deviation it fails at its documented step.
 //!
@@ -41,7 +43,7 @@ fn softhsm2_profile() -> Profile {
 #[test]
 fn softhsm2_passes_the_random_campaign_with_its_declared_deviations() {
     require_softhsm2();
-    let failures = std::env::temp_dir().join(format!("hsmspec-pkcs11-test-{}", std::process::id()));
+    let failures = std::env::temp_dir().join(format!("hsmspec-test-random-{}", std::process::id()));
     let out = Command::new(HSMSPEC)
         .current_dir(repo())
         .args(["conform", "--sut-cmd", &bridge()])
@@ -65,6 +67,250 @@ fn softhsm2_passes_the_random_campaign_with_its_declared_deviations() {
     // Every deviation the campaign needed is declared, and the report names those it saw.
     assert!(text.contains("seen: "), "{text}");
     assert!(text.contains("hidden_keys"), "{text}");
+}
+
+/// `hsmspec conform` through the bridge under softhsm2.json, from the repository: exit code and
+/// the text (stdout and stderr).
+fn conform(args: &[&str]) -> (Option<i32>, String) {
+    let failures = std::env::temp_dir().join(format!(
+        "hsmspec-test-conform-{}-{}",
+        std::process::id(),
+        args.len()
+    ));
+    let out = Command::new(HSMSPEC)
+        .current_dir(repo())
+        .args(["conform", "--sut-cmd", &bridge()])
+        .args(["--profile", "conformance/profiles/softhsm2.json", "--quiet"])
+        .args(args)
+        .arg("--failures-dir")
+        .arg(&failures)
+        .output()
+        .expect("hsmspec runs");
+    let _ = std::fs::remove_dir_all(&failures);
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The token's exhaustive configurations (D57), as softhsm2.json names them.
+const TOKEN_CONFIGS: [&str; 3] = [
+    "exhaustive-token-officer",
+    "exhaustive-token-users",
+    "exhaustive-token-keys",
+];
+
+#[test]
+fn softhsm2_passes_the_exhaustive_campaign_of_its_profile() {
+    require_softhsm2();
+    let (code, text) = conform(&[
+        "--cases",
+        "1",
+        "--steps",
+        "10",
+        "--seed",
+        "7",
+        "--exhaustive",
+    ]);
+    assert!(
+        code == Some(0) && text.contains("verdict: PASS"),
+        "the exhaustive campaign under softhsm2.json did not pass (exit {code:?}):\n{text}"
+    );
+    for name in TOKEN_CONFIGS {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("exhaustive {name}: ")))
+            .unwrap_or_else(|| panic!("no line for {name}:\n{text}"));
+        // Every transition replayed, none failed.
+        let (done, asked) = line
+            .split(" transitions replayed")
+            .next()
+            .and_then(|l| l.rsplit(", ").next())
+            .and_then(|l| l.split_once(" of "))
+            .unwrap_or_else(|| panic!("{line}"));
+        assert_eq!(done, asked, "{line}");
+        assert!(line.ends_with(" 0 failure(s)"), "{line}");
+    }
+    // The spec's configurations need what a token lacks, or are not the profile's: each is
+    // said, with why.
+    for name in ["exhaustive-fresh", "exhaustive-zeroize"] {
+        assert!(
+            text.contains(&format!("exhaustive {name}: left out (")),
+            "{name}:\n{text}"
+        );
+    }
+    // The tie of check order is reached by the token's keys configuration; the report says
+    // which declared deviations it saw.
+    let seen = text
+        .lines()
+        .find(|l| l.starts_with("deviations declared by the profile"))
+        .and_then(|l| l.split("; seen: ").nth(1))
+        .unwrap_or_else(|| panic!("no deviations line:\n{text}"));
+    for d in [
+        "wrap_checks_kind_first",
+        "logout_always_ok",
+        "failures_since_last_success",
+        "set_pin_clears_failures",
+    ] {
+        assert!(seen.contains(d), "{d} not seen: {seen}");
+    }
+}
+
+#[test]
+fn the_exhaustive_campaign_under_the_class_without_its_deviations_fails() {
+    require_softhsm2();
+    // The same configurations under pkcs11.json (the class, no deviations): SoftHSM2 diverges,
+    // so the campaign checks the token and does not pass by leaving things out.
+    let failures = std::env::temp_dir().join(format!("hsmspec-test-class-{}", std::process::id()));
+    let out = Command::new(HSMSPEC)
+        .current_dir(repo())
+        .args(["conform", "--sut-cmd", &bridge()])
+        .args(["--profile", "conformance/profiles/pkcs11.json", "--quiet"])
+        .args(["--cases", "0", "--exhaustive"])
+        .arg("--failures-dir")
+        .arg(&failures)
+        .output()
+        .expect("hsmspec runs");
+    let _ = std::fs::remove_dir_all(&failures);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.code() == Some(1) && text.contains("verdict: FAIL (exhaustive-token-officer-"),
+        "{text}"
+    );
+}
+
+/// The scenarios of conformance/scenarios that fit softhsm2.json (D58): they run through the
+/// bridge and pass.
+const FITTING_SCENARIOS: [&str; 6] = [
+    "activation",
+    "change-own-password-keeps-the-counter",
+    "crypto-depends-on-material",
+    "key-kinds",
+    "lockout-at-five",
+    "login-check-order",
+];
+
+#[test]
+fn the_scenarios_that_fit_softhsm2_pass_and_the_others_say_why_not() {
+    require_softhsm2();
+    let dir = std::env::temp_dir().join(format!("hsmspec-test-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let xml = dir.join("junit.xml");
+    let out = Command::new(HSMSPEC)
+        .current_dir(repo())
+        .args(["replay", "conformance/scenarios", "--sut-cmd", &bridge()])
+        .args(["--profile", "conformance/profiles/softhsm2.json", "--json"])
+        .arg("--junit")
+        .arg(&xml)
+        .output()
+        .expect("hsmspec runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{stderr}"));
+    let junit = std::fs::read_to_string(&xml).expect("the JUnit report");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(doc["verdict"]["status"], "PASS", "{stderr}");
+    // The document is the committed schema's.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("docs/schema/hsmspec-output.schema.json"))
+            .expect("the schema"),
+    )
+    .expect("JSON");
+    let v = jsonschema::validator_for(&schema).expect("a valid schema");
+    let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let files = doc["files"].as_array().expect("files");
+    let name = |f: &serde_json::Value| {
+        Path::new(f["file"].as_str().unwrap_or_default())
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default()
+    };
+    let ran: Vec<String> = files
+        .iter()
+        .filter(|f| f["verdict"] != "outside_profile")
+        .map(name)
+        .collect();
+    assert_eq!(ran, FITTING_SCENARIOS, "the scenarios that fit the profile");
+    assert!(
+        files
+            .iter()
+            .filter(|f| f["verdict"] != "outside_profile")
+            .all(|f| f["verdict"] == "conforms"),
+        "{stderr}"
+    );
+    // Every other scenario is listed with what it needs that a token lacks, never dropped.
+    let outside: Vec<&serde_json::Value> = files
+        .iter()
+        .filter(|f| f["verdict"] == "outside_profile")
+        .collect();
+    assert_eq!(outside.len() + ran.len(), files.len());
+    assert!(outside.len() >= 30, "{} outside", outside.len());
+    assert_eq!(doc["summary"]["outside_profile"], outside.len());
+    for f in &outside {
+        let why = f["outside"].as_array().expect("why it is outside");
+        assert!(
+            !why.is_empty()
+                && f["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("outside the profile `pkcs11`: ")),
+            "{f}"
+        );
+    }
+    let reasons = doc["verdict"]["reasons"].to_string();
+    assert!(
+        reasons.contains(&format!(
+            "{} files outside the profile, not run: ",
+            outside.len()
+        )),
+        "{reasons}"
+    );
+    assert!(stderr.contains(&format!("{} outside the profile (not run)", outside.len())));
+    // A written expectation a declared deviation changes is said: lockout-at-five's lock is
+    // no_lockout's.
+    let lockout = files
+        .iter()
+        .find(|f| name(f) == "lockout-at-five")
+        .expect("lockout-at-five");
+    assert!(
+        lockout["changed_by_profile"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["deviation"] == "no_lockout")),
+        "{lockout}"
+    );
+    // JUnit: the scenarios outside the profile are skipped, with why.
+    assert_eq!(junit.matches("<skipped").count(), outside.len(), "{junit}");
+    assert!(junit.contains("outside the profile `pkcs11`: "), "{junit}");
+}
+
+#[test]
+fn a_fitting_scenario_fails_under_the_class_without_the_deviation_that_changes_it() {
+    require_softhsm2();
+    let out = Command::new(HSMSPEC)
+        .current_dir(repo())
+        .args(["replay", "conformance/scenarios/lockout-at-five.scenario"])
+        .args(["--sut-cmd", &bridge()])
+        .args(["--profile", "conformance/profiles/pkcs11.json"])
+        .output()
+        .expect("hsmspec runs");
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(
+            "verdict: FAIL (conformance/scenarios/lockout-at-five.scenario: diverged at step"
+        ),
+        "{text}"
+    );
 }
 
 /// Each deviation of softhsm2.json: its trace, and the step at which the trace fails without it.

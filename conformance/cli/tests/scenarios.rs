@@ -78,7 +78,7 @@ fn replay_of_the_scenario_directory_passes_and_counts_every_file() {
     .expect("readable");
     assert_eq!(v.status, Status::Pass, "{}", v.line());
     let r = report(&rep);
-    assert_eq!(r["schema"], "hsmspec-replay/2");
+    assert_eq!(r["schema"], "hsmspec-replay/3");
     let files = r["files"].as_array().expect("files");
     assert!(files.len() >= 30, "{} files", files.len());
     assert!(files.iter().all(|f| f["verdict"] == "conforms"));

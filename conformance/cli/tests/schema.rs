@@ -248,13 +248,13 @@ fn table_json_validates() {
 fn the_schema_rejects_a_document_without_its_verdict_or_with_unknown_fields() {
     let v = validator("replay");
     let good = json!({
-        "schema": "hsmspec-replay/2",
+        "schema": "hsmspec-replay/3",
         "tool": "hsmspec replay",
         "version": "0.1.0",
         "verdict": { "status": "PASS", "reasons": [], "failures": [], "not_checked": [] },
         "implementation": "hsm-impl",
         "files": [],
-        "summary": { "conform": 0, "diverge": 0, "disagree_with_spec": 0, "unreadable": 0, "undecided": 0, "unsupported": 0 },
+        "summary": { "conform": 0, "diverge": 0, "disagree_with_spec": 0, "unreadable": 0, "undecided": 0, "unsupported": 0, "outside_profile": 0, "changed_by_profile": 0 },
     });
     assert!(v.is_valid(&good));
     let mut no_verdict = good.clone();

@@ -158,8 +158,14 @@ fn remove_stale_dirs() {
         let Some(rest) = name.strip_prefix(DIR_PREFIX) else {
             continue;
         };
-        let pid = rest.split('-').next().unwrap_or("");
-        if !pid.is_empty() && !Path::new("/proc").join(pid).exists() {
+        // Only a bridge's own directories (`hsmspec-pkcs11-PID-N`), never another's that
+        // shares the prefix.
+        let mut parts = rest.split('-');
+        let (Some(pid), Some(run), None) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let number = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        if number(pid) && number(run) && !Path::new("/proc").join(pid).exists() {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }
