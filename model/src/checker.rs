@@ -150,14 +150,22 @@ impl HsmModel {
     /// beyond the configuration's bounds.
     pub fn transition(&self, s: &State, a: &Action) -> Option<(Outcome, State)> {
         let (outcome, mut next) = self.cfg.step(s, a);
-        self.finish(s, a, &outcome, &mut next)?;
+        self.finish(s, a, &outcome, &mut next, &mut None)?;
         Some((outcome, next))
     }
 
     /// The checks of [`HsmModel::transition`] after the step of `a` from `s` answered
     /// `outcome` and left `next`: sets `next`'s flags, and tells whether `next` differs from
-    /// `s` (`None` when it is beyond the configuration's bounds).
-    fn finish(&self, s: &State, a: &Action, outcome: &Outcome, next: &mut State) -> Option<bool> {
+    /// `s` (`None` when it is beyond the configuration's bounds). `owners` caches
+    /// [`owners_before`] of `s` for the next call from the same state.
+    fn finish(
+        &self,
+        s: &State,
+        a: &Action,
+        outcome: &Outcome,
+        next: &mut State,
+        owners: &mut Option<Owners>,
+    ) -> Option<bool> {
         let role = s.session_role(a.client, a.hsm);
         let op = a.op.operation();
         self.coverage
@@ -198,7 +206,7 @@ impl HsmModel {
         {
             return None;
         }
-        if owner_changed(s, next) {
+        if owner_changed(owners.get_or_insert_with(|| owners_before(s)), next) {
             next.flags |= flags::OWNER_CHANGED;
         }
         Some(true)
@@ -226,6 +234,8 @@ impl HsmModel {
         let mut base = *state;
         base.events = 0;
         let mut scratch = base;
+        // The keys' owners in `state`, for the owner invariant of every changing successor.
+        let mut owners = None;
         // Each session's column, looked up once per state rather than once per candidate.
         let mut columns = [[Column::Unauthenticated; MAX_HSMS]; MAX_CLIENTS];
         for (c, row) in columns.iter_mut().enumerate() {
@@ -244,7 +254,7 @@ impl HsmModel {
             }
             // What `Config::step` would answer.
             crate::step::settle(state, a, &outcome, &mut scratch);
-            if self.finish(state, a, &outcome, &mut scratch) == Some(true) {
+            if self.finish(state, a, &outcome, &mut scratch, &mut owners) == Some(true) {
                 f(a, &scratch);
             }
             scratch = base;
@@ -613,10 +623,14 @@ impl Sink<'_> {
     }
 }
 
-/// Whether some key in `after` has an owner other than the one its id had anywhere in `before`
-/// (on an HSM, or in a masked object that left one).
-fn owner_changed(before: &State, after: &State) -> bool {
-    let owner_before = |id: KeyId| -> Option<NameId> {
+/// The owner each key id has in a state: on the first HSM that holds it, else in the first
+/// masked object that left one (`None`: the id is nowhere).
+type Owners = [Option<NameId>; Small::KEY_IDS];
+
+/// [`Owners`] of `before`.
+fn owners_before(before: &State) -> Owners {
+    std::array::from_fn(|i| {
+        let id = KeyId(i as u8 + 1);
         before
             .hsms
             .iter()
@@ -627,10 +641,17 @@ fn owner_changed(before: &State, after: &State) -> bool {
                     _ => None,
                 })
             })
-    };
+    })
+}
+
+/// Whether some key in `after` has an owner other than the one its id had anywhere in the
+/// state before (`owners`: on an HSM, or in a masked object that left one).
+fn owner_changed(owners: &Owners, after: &State) -> bool {
     after.hsms.iter().any(|h| {
-        h.records()
-            .any(|r| owner_before(r.id).is_some_and(|o| o != r.key.owner))
+        h.keys
+            .iter()
+            .zip(owners)
+            .any(|(k, o)| matches!((k, o), (Some(k), Some(o)) if k.owner != *o))
     })
 }
 
