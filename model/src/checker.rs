@@ -894,12 +894,11 @@ pub mod properties {
             Property::sometimes(ALL_COS_LOCKED, |m, s| {
                 let t = m.cfg.policy.lockout_threshold;
                 hsms(m, s).any(|(_, hsm)| {
-                    let cos: Vec<_> = hsm
+                    let mut cos = hsm
                         .users()
                         .filter(|(_, u)| u.role == Role::CryptoOfficer)
-                        .map(|(_, u)| *u)
-                        .collect();
-                    !cos.is_empty() && cos.iter().all(|u| u.failures >= t)
+                        .peekable();
+                    cos.peek().is_some() && cos.all(|(_, u)| u.failures >= t)
                 })
             }),
             Property::sometimes(ALL_ZEROIZED, |m, s: &State| {

@@ -52,15 +52,32 @@ impl Shape {
 
     /// Whether `s` leaves everything beyond this shape as a new cluster has it.
     fn fits(&self, s: &State) -> bool {
-        let blank = Hsm::blank();
-        s.hsms[self.hsms.min(MAX_HSMS)..]
-            .iter()
-            .all(|h| *h == blank && h.ghost.is_empty())
-            && s.sessions.iter().enumerate().all(|(c, row)| {
-                row.iter()
-                    .enumerate()
-                    .all(|(h, x)| x.is_none() || (c < self.clients && h < self.hsms))
-            })
+        // `Hsm::blank()`, field by field (this runs for every fingerprint).
+        let au = Some(User {
+            role: Role::ApplianceUser,
+            password: AU_PASSWORD,
+            failures: 0,
+        });
+        let blank = |h: &Hsm| {
+            h.blank
+                && h.keys.iter().all(Option::is_none)
+                && h.users.iter().enumerate().all(|(i, u)| {
+                    if i == APP_USER.index() {
+                        *u == au
+                    } else {
+                        u.is_none()
+                    }
+                })
+                && h.ghost.is_empty()
+        };
+        let (hsms, clients) = (self.hsms.min(MAX_HSMS), self.clients.min(MAX_CLIENTS));
+        s.hsms[hsms..].iter().all(blank)
+            && s.sessions[..clients]
+                .iter()
+                .all(|row| row[hsms..].iter().all(Option::is_none))
+            && s.sessions[clients..]
+                .iter()
+                .all(|row| row.iter().all(Option::is_none))
     }
 }
 
@@ -85,6 +102,16 @@ impl State {
     /// The state packed into bytes: equal states give equal bytes (ghost history excluded).
     pub fn pack(&self, buf: &mut [u8; PACKED_LEN]) -> usize {
         self.pack_shape(buf, Shape::FULL)
+    }
+
+    /// [`State::pack`] of the HSMs and sessions within `shape` when the state fits it (leaves
+    /// the rest as a new cluster has it), of the whole state otherwise; the first byte tells
+    /// which, so that equal bytes are still equal states.
+    pub fn pack_in(&self, buf: &mut [u8; PACKED_LEN], shape: Shape) -> usize {
+        let whole = !shape.fits(self);
+        let n = self.pack_shape(buf, if whole { Shape::FULL } else { shape });
+        buf[0] |= (whole as u8) << 7;
+        n
     }
 
     /// [`State::pack`] of the HSMs and sessions within `shape` only.
