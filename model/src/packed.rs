@@ -81,6 +81,35 @@ impl Shape {
     }
 }
 
+/// Whether `a` and `b` are equal states in everything but the HSMs beyond `shape` and the
+/// sessions bound to them (ghost history excluded, as in `Eq`): `a == b` for two states that
+/// agree there ([`equal_beyond`]), as a state and its successor by an action of a
+/// configuration of that shape do (the step function writes only the HSM an action names
+/// and the sessions bound to it, and refuses an HSM beyond the configuration).
+pub(crate) fn equal_within(a: &State, b: &State, shape: Shape) -> bool {
+    let hsms = shape.hsms.min(MAX_HSMS);
+    a.activated == b.activated
+        && a.next_key_id == b.next_key_id
+        && a.events == b.events
+        && a.flags == b.flags
+        && a.sessions
+            .iter()
+            .zip(&b.sessions)
+            .all(|(x, y)| x[..hsms] == y[..hsms])
+        && a.hsms[..hsms] == b.hsms[..hsms]
+        && a.masked == b.masked
+        && a.wrapped == b.wrapped
+        && a.ciphertexts == b.ciphertexts
+        && a.signatures == b.signatures
+}
+
+/// Whether `a` and `b` agree on the HSMs beyond `shape` and the sessions bound to them.
+pub(crate) fn equal_beyond(a: &State, b: &State, shape: Shape) -> bool {
+    let hsms = shape.hsms.min(MAX_HSMS);
+    a.hsms[hsms..] == b.hsms[hsms..]
+        && (0..MAX_CLIENTS).all(|c| a.sessions[c][hsms..] == b.sessions[c][hsms..])
+}
+
 fn pack_key(k: &Key, out: &mut [u8]) {
     out[0] = 1 + k.kind as u8 + ((k.extractable as u8) << 4);
     out[1] = k.material.0;
