@@ -241,6 +241,7 @@ pub fn explore(model: &HsmModel, options: &ExploreOptions) -> Exploration {
             let expand = |from: usize, to: usize| {
                 let mut part = Part::default();
                 let mut candidates = Vec::new();
+                let mut renamed = State::new_cluster();
                 level.each(from, to, |index, state| {
                     for (p, property) in properties.iter().enumerate() {
                         if known[p] || part.found.iter().any(|(q, _)| *q == p) {
@@ -258,8 +259,8 @@ pub fn explore(model: &HsmModel, options: &ExploreOptions) -> Exploration {
                     }
                     let mut action = 0u32;
                     model.for_each_successor(state, &mut candidates, |_, next| {
-                        let next = model.symmetry().canonicalize(next).0;
-                        let fp = fingerprint_in(&next, shape);
+                        let next = model.symmetry().representative(next, &mut renamed);
+                        let fp = fingerprint_in(next, shape);
                         if !seen.contains(&fp) {
                             let mut buf = [0u8; ENCODED_MAX];
                             let n = next.encode(&mut buf, shape);

@@ -309,8 +309,10 @@ impl Symmetry {
     /// the state mentions are swapped freely without changing the state, so they are never
     /// permuted among themselves.
     pub fn canonicalize(&self, s: &State) -> (State, Perm) {
+        if let Some(p) = self.only_renaming(s) {
+            return self.renamed(s, p);
+        }
         let mut best: Option<(State, Perm)> = None;
-        let single = self.hsm_perms.len() == 1;
         let k = self.names.len();
         for hp in &self.hsm_perms {
             let with_hsms = Perm {
@@ -321,43 +323,87 @@ impl Symmetry {
                 self.consider(s, with_hsms, &mut best);
                 continue;
             }
-            // The names by signature; unmentioned names (all-zero signature) are one run
-            // that is never permuted.
-            let mut keyed = [([0; 4 * MAX_HSMS + 1], 0); MAX_NAMES];
-            for (slot, &n) in keyed.iter_mut().zip(&self.names) {
-                *slot = (signature(s, hp, self.hsms, self.clients, n), n);
-            }
-            keyed[..k].sort_unstable();
-            let mut order = [0u8; MAX_NAMES];
-            let mut runs = [0usize; MAX_NAMES];
-            let mut ties = false;
-            for i in 0..k {
-                order[i] = keyed[i].1;
-                let unmentioned = keyed[i].0 == [0; 4 * MAX_HSMS + 1];
-                runs[i] = if i > 0 && keyed[i].0 == keyed[i - 1].0 && !unmentioned {
-                    ties = true;
-                    runs[i - 1]
-                } else {
-                    i
-                };
-            }
-            let perm = |order: &[u8]| {
-                // The name at sorted position i becomes the i-th interchangeable name.
-                let mut p = with_hsms;
-                for (i, &old) in order.iter().enumerate() {
-                    p.names[old as usize] = self.names[i];
-                }
-                p
-            };
-            if !ties && single {
-                // The usual case: one renaming to try.
-                return self.renamed(s, perm(&order[..k]));
-            }
+            let (order, runs, _) = self.name_order(s, hp);
+            let perm = |order: &[u8]| self.with_names(with_hsms, order);
+            let mut order = order;
             arrangements(&mut order[..k], &runs[..k], 0, &mut |order: &[u8]| {
                 self.consider(s, perm(order), &mut best);
             });
         }
         best.unwrap_or((*s, Perm::identity()))
+    }
+
+    /// The representative of `s`, as [`Symmetry::canonicalize`] gives it: `s` itself where it
+    /// is its own (the usual case: no renaming to apply), else `out`, holding it. What the
+    /// checker asks for every successor, without copying a state that needs no renaming.
+    pub fn representative<'a>(&self, s: &'a State, out: &'a mut State) -> &'a State {
+        match self.only_renaming(s) {
+            Some(p) if p == Perm::identity() && self.clients <= 1 => s,
+            Some(p) => {
+                *out = self.renamed(s, p).0;
+                out
+            }
+            None => {
+                *out = self.canonicalize(s).0;
+                out
+            }
+        }
+    }
+
+    /// The names' order by signature under the HSM renaming `hp`: the old names in sorted
+    /// order, the run each position belongs to (tied names share a run; unmentioned names,
+    /// all-zero signature, are one run that is never permuted), and whether any run is tied.
+    fn name_order(
+        &self,
+        s: &State,
+        hp: &[u8; MAX_HSMS],
+    ) -> ([u8; MAX_NAMES], [usize; MAX_NAMES], bool) {
+        let k = self.names.len();
+        let mut keyed = [([0; 4 * MAX_HSMS + 1], 0); MAX_NAMES];
+        for (slot, &n) in keyed.iter_mut().zip(&self.names) {
+            *slot = (signature(s, hp, self.hsms, self.clients, n), n);
+        }
+        keyed[..k].sort_unstable();
+        let mut order = [0u8; MAX_NAMES];
+        let mut runs = [0usize; MAX_NAMES];
+        let mut ties = false;
+        for i in 0..k {
+            order[i] = keyed[i].1;
+            let unmentioned = keyed[i].0 == [0; 4 * MAX_HSMS + 1];
+            runs[i] = if i > 0 && keyed[i].0 == keyed[i - 1].0 && !unmentioned {
+                ties = true;
+                runs[i - 1]
+            } else {
+                i
+            };
+        }
+        (order, runs, ties)
+    }
+
+    /// `p` with the name at sorted position i becoming the i-th interchangeable name.
+    fn with_names(&self, mut p: Perm, order: &[u8]) -> Perm {
+        for (i, &old) in order.iter().enumerate() {
+            p.names[old as usize] = self.names[i];
+        }
+        p
+    }
+
+    /// The one renaming of names and HSMs to try on `s`, when there is only one: a single HSM
+    /// renaming and no tied names (the usual case).
+    fn only_renaming(&self, s: &State) -> Option<Perm> {
+        let [hp] = self.hsm_perms.as_slice() else {
+            return None;
+        };
+        let with_hsms = Perm {
+            hsms: *hp,
+            ..Perm::identity()
+        };
+        let k = self.names.len();
+        if k == 0 {
+            return Some(with_hsms);
+        }
+        let (order, _, ties) = self.name_order(s, hp);
+        (!ties).then(|| self.with_names(with_hsms, &order[..k]))
     }
 
     /// `s` renamed by `p`, its clients then sorted (`p` completed with their renaming).
