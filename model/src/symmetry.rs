@@ -196,42 +196,81 @@ pub struct Symmetry {
 /// how many keys it owns and shares there and in the masked pool. Two names of a state can be
 /// swapped only if their signatures are equal, so a canonical form need only try the
 /// renamings that sort names by signature.
-type Signature = [u16; 4 * MAX_HSMS + 1];
-
-fn signature(
+///
+/// The signature of every name id below `MAX_NAMES` at once (for each HSM in the renamed
+/// order: its user's role, password and failures, the sessions logged in as it, the keys it
+/// owns and those shared with it; then the masked pool's keys it owns and shares), each as
+/// one number whose order is the lexicographic order of those fields from the first to the last,
+/// each in a field of bits wide enough for every value it can take (a user's code in 16
+/// bits; sessions, owned and shared keys, at most 3, 6 and 6, in 4 bits each; the masked
+/// pool's word in 16): 3 × 28 + 16 = 100 bits. Equal numbers are equal signatures, and 0 is
+/// the all-zero signature. One pass over the state instead of one per name.
+fn signature_words(
     s: &State,
     hsm_perm: &[u8; MAX_HSMS],
     hsms: usize,
     clients: usize,
-    n: u8,
-) -> Signature {
-    let name = NameId(n);
-    let mut sig = [0u16; 4 * MAX_HSMS + 1];
+) -> [u128; MAX_NAMES] {
+    const _: () = assert!(MAX_CLIENTS < 16 && Small::KEY_IDS < 16 && Small::POOL < 256);
+    /// Where each field starts, from the low end: the last field lowest.
+    const OFFSET: [u32; 4 * MAX_HSMS + 1] = {
+        let mut out = [0; 4 * MAX_HSMS + 1];
+        let mut i = 4 * MAX_HSMS;
+        let mut at = 0;
+        loop {
+            out[i] = at;
+            at += if i == 4 * MAX_HSMS || i % 4 == 0 {
+                16
+            } else {
+                4
+            };
+            if i == 0 {
+                break;
+            }
+            i -= 1;
+        }
+        out
+    };
+    let mut words = [0u128; MAX_NAMES];
+    let mut add = |n: usize, field: usize, x: u128| {
+        if let Some(w) = words.get_mut(n) {
+            *w += x << OFFSET[field];
+        }
+    };
     for (old, (h, &new)) in s.hsms.iter().zip(hsm_perm).enumerate().take(hsms) {
         let new = new as usize;
-        sig[4 * new] = h.user(name).map_or(0, |u| {
-            1 + ((u.role as u16) << 10 | (u.password.0 as u16) << 4 | u.failures as u16)
-        });
-        sig[4 * new + 1] = (0..clients)
-            .filter(|&c| s.sessions[c][old] == Some(name))
-            .count() as u16;
-        let (mut owned, mut shared) = (0u16, 0u16);
-        for k in h.keys.iter().flatten() {
-            owned += (k.owner == name) as u16;
-            shared += k.shares.contains(name) as u16;
+        for (n, u) in h.users.iter().enumerate() {
+            if let Some(u) = u {
+                let code =
+                    1 + ((u.role as u16) << 10 | (u.password.0 as u16) << 4 | u.failures as u16);
+                add(n, 4 * new, code as u128);
+            }
         }
-        sig[4 * new + 2] = owned;
-        sig[4 * new + 3] = shared;
+        for row in &s.sessions[..clients] {
+            if let Some(n) = row[old] {
+                add(n.index(), 4 * new + 1, 1);
+            }
+        }
+        for k in h.keys.iter().flatten() {
+            add(k.owner.index(), 4 * new + 2, 1);
+            let mut shares = k.shares.bits();
+            while shares != 0 {
+                add(shares.trailing_zeros() as usize, 4 * new + 3, 1);
+                shares &= shares - 1;
+            }
+        }
     }
-    let (mut owned, mut shared) = (0u16, 0u16);
     for o in s.masked.iter() {
         if let MaskedObject::Sealed(r) = o {
-            owned += (r.key.owner == name) as u16;
-            shared += r.key.shares.contains(name) as u16;
+            add(r.key.owner.index(), 4 * MAX_HSMS, 1 << 8);
+            let mut shares = r.key.shares.bits();
+            while shares != 0 {
+                add(shares.trailing_zeros() as usize, 4 * MAX_HSMS, 1);
+                shares &= shares - 1;
+            }
         }
     }
-    sig[4 * MAX_HSMS] = owned << 8 | shared;
-    sig
+    words
 }
 
 /// Calls `f` with every arrangement of `items[from..]` that keeps each run of equal keys
@@ -359,9 +398,10 @@ impl Symmetry {
         hp: &[u8; MAX_HSMS],
     ) -> ([u8; MAX_NAMES], [usize; MAX_NAMES], bool) {
         let k = self.names.len();
-        let mut keyed = [([0; 4 * MAX_HSMS + 1], 0); MAX_NAMES];
+        let words = signature_words(s, hp, self.hsms, self.clients);
+        let mut keyed = [(0u128, 0); MAX_NAMES];
         for (slot, &n) in keyed.iter_mut().zip(&self.names) {
-            *slot = (signature(s, hp, self.hsms, self.clients, n), n);
+            *slot = (words[n as usize], n);
         }
         keyed[..k].sort_unstable();
         let mut order = [0u8; MAX_NAMES];
@@ -369,7 +409,7 @@ impl Symmetry {
         let mut ties = false;
         for i in 0..k {
             order[i] = keyed[i].1;
-            let unmentioned = keyed[i].0 == [0; 4 * MAX_HSMS + 1];
+            let unmentioned = keyed[i].0 == 0;
             runs[i] = if i > 0 && keyed[i].0 == keyed[i - 1].0 && !unmentioned {
                 ties = true;
                 runs[i - 1]
