@@ -147,7 +147,8 @@ impl State {
     fn pack_shape(&self, buf: &mut [u8; PACKED_LEN], shape: Shape) -> usize {
         let mut i = 0;
         let mut put = |b: u8| {
-            buf[i] = b;
+            // `i` stays below PACKED_BOUND: the mask never changes it.
+            buf[i & (PACKED_LEN - 1)] = b;
             i += 1;
         };
         put(self.activated as u8 | (self.events << 1));
@@ -237,12 +238,17 @@ impl State {
     }
 }
 
-/// An upper bound on the packed length of a state.
-pub const PACKED_LEN: usize = 8
+/// The most bytes a state packs into.
+const PACKED_BOUND: usize = 8
     + MAX_HSMS * (1 + 4 * MAX_NAMES + 5 * MAX_KEY_IDS)
     + MAX_CLIENTS * MAX_HSMS
     + POOL_CAPACITY * (7 + 3 + 2 + 2)
     + 8;
+
+/// An upper bound on the packed length of a state: [`PACKED_BOUND`] rounded up to a power of
+/// two, so that `pack` can index its buffer modulo its length (which never wraps) with no
+/// bounds check per byte.
+pub const PACKED_LEN: usize = PACKED_BOUND.next_power_of_two();
 
 /// `Hash` of the small state ([`Capacity::hash_state`]): its packed bytes in one write.
 pub(crate) fn hash_small<H: std::hash::Hasher>(s: &State, hasher: &mut H) {
