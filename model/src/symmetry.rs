@@ -219,7 +219,7 @@ fn signature_words(
         let mut at = 0;
         loop {
             out[i] = at;
-            at += if i == 4 * MAX_HSMS || i % 4 == 0 {
+            at += if i == 4 * MAX_HSMS || i.is_multiple_of(4) {
                 16
             } else {
                 4
