@@ -20,6 +20,8 @@ use std::sync::Arc;
 pub type Triple = (Column, Operation, Option<ErrorCode>);
 
 const OUTCOMES: usize = 1 + ErrorCode::ALL.len();
+// The enumerator keeps a set of error codes in a `u64` (`Config::variants`).
+const _: () = assert!(ErrorCode::ALL.len() <= 64);
 const TRIPLES: usize = Column::ALL.len() * Operation::ALL.len() * OUTCOMES;
 
 fn triple_index(t: &Triple) -> usize {
@@ -148,14 +150,22 @@ impl HsmModel {
     /// beyond the configuration's bounds.
     pub fn transition(&self, s: &State, a: &Action) -> Option<(Outcome, State)> {
         let (outcome, mut next) = self.cfg.step(s, a);
-        self.finish(s, a, &outcome, &mut next)?;
+        self.finish(s, a, &outcome, &mut next, &mut None)?;
         Some((outcome, next))
     }
 
     /// The checks of [`HsmModel::transition`] after the step of `a` from `s` answered
     /// `outcome` and left `next`: sets `next`'s flags, and tells whether `next` differs from
-    /// `s` (`None` when it is beyond the configuration's bounds).
-    fn finish(&self, s: &State, a: &Action, outcome: &Outcome, next: &mut State) -> Option<bool> {
+    /// `s` (`None` when it is beyond the configuration's bounds). `owners` caches
+    /// [`owners_before`] of `s` for the next call from the same state.
+    fn finish(
+        &self,
+        s: &State,
+        a: &Action,
+        outcome: &Outcome,
+        next: &mut State,
+        owners: &mut Option<Owners>,
+    ) -> Option<bool> {
         let role = s.session_role(a.client, a.hsm);
         let op = a.op.operation();
         self.coverage
@@ -185,7 +195,11 @@ impl HsmModel {
         let unchanged = if outcome.is_err() && !matches!(a.op, Op::Login { .. }) {
             next.flags == s.flags
         } else {
-            *next == *s
+            // Only the configuration's HSMs and the sessions bound to them can differ: the
+            // step function refuses any other HSM.
+            let shape = self.cfg.shape();
+            debug_assert!(crate::packed::equal_beyond(s, next, shape));
+            crate::packed::equal_within(s, next, shape)
         };
         if unchanged {
             return Some(false);
@@ -196,7 +210,7 @@ impl HsmModel {
         {
             return None;
         }
-        if owner_changed(s, next) {
+        if owner_changed(owners.get_or_insert_with(|| owners_before(s)), next) {
             next.flags |= flags::OWNER_CHANGED;
         }
         Some(true)
@@ -219,11 +233,13 @@ impl HsmModel {
         mut f: impl FnMut(&Action, &State),
     ) {
         candidates.clear();
-        self.cfg.enabled(state, candidates);
+        self.cfg.enabled(state, candidates, true);
         // What `Config::step` starts from; the scratch state is this until a step changes it.
         let mut base = *state;
         base.events = 0;
         let mut scratch = base;
+        // The keys' owners in `state`, for the owner invariant of every changing successor.
+        let mut owners = None;
         // Each session's column, looked up once per state rather than once per candidate.
         let mut columns = [[Column::Unauthenticated; MAX_HSMS]; MAX_CLIENTS];
         for (c, row) in columns.iter_mut().enumerate() {
@@ -242,7 +258,7 @@ impl HsmModel {
             }
             // What `Config::step` would answer.
             crate::step::settle(state, a, &outcome, &mut scratch);
-            if self.finish(state, a, &outcome, &mut scratch) == Some(true) {
+            if self.finish(state, a, &outcome, &mut scratch, &mut owners) == Some(true) {
                 f(a, &scratch);
             }
             scratch = base;
@@ -273,7 +289,7 @@ impl HsmModel {
     /// what the conformance runner replays. The checker explores only the actions that change
     /// the state (see [`Model::actions`]).
     pub fn enabled_actions<C: Capacity>(&self, s: &StateOf<C>, out: &mut Vec<Action>) {
-        self.cfg.enabled(s, out);
+        self.cfg.enabled(s, out, false);
     }
 }
 
@@ -285,9 +301,21 @@ impl Config {
     /// unauthenticated session, Forbidden by the step function's own role guard, AlreadyLoggedIn
     /// — one representative variant is enough; this keeps transitions few without losing a
     /// state or a (role, operation, outcome) triple.
-    pub(crate) fn enabled<C: Capacity>(&self, s: &StateOf<C>, out: &mut Vec<Action>) {
+    ///
+    /// With `prefilter` (the checker's enumeration, not the runner's), the same holds one
+    /// level down, by the step function's own checks: where [`crate::step::first_key_check`]
+    /// refutes the key a group of variants names first, one variant of the group is kept,
+    /// and of the CreateUser variants that [`crate::step::new_user_check`] refutes with the
+    /// same error, the first. Both checks are what the operations themselves run first after
+    /// the role guard, and read nothing the other arguments change.
+    pub(crate) fn enabled<C: Capacity>(
+        &self,
+        s: &StateOf<C>,
+        out: &mut Vec<Action>,
+        prefilter: bool,
+    ) {
         let cfg = self;
-        let mut ops = Vec::new();
+        let prefilter = prefilter && crate::planted::spec_intact(cfg);
         for c in 0..cfg.clients {
             for h in 0..cfg.hsms {
                 let (client, hsm) = (ClientId(c), HsmId(h));
@@ -297,29 +325,58 @@ impl Config {
                     if !cfg.has(op.family()) {
                         continue;
                     }
-                    ops.clear();
-                    self.variants(s, hsm, op, &mut ops);
                     let collapse = match (op, crate::step::callers(op)) {
                         (Operation::Login, _) => logged_in,
                         (_, None) => false,
                         (_, Some(roles)) => role.is_none_or(|r| !roles.contains(&r)),
                     };
                     let collapse = collapse && crate::planted::role_guard_intact(cfg);
-                    let take = if collapse { 1 } else { ops.len() };
-                    out.extend(ops.iter().take(take).map(|&op| Action { client, hsm, op }));
+                    // The caller the step function's later checks see: the role guard lets it
+                    // pass (the operation is not collapsed).
+                    let me = if prefilter && !collapse {
+                        s.session(client, hsm)
+                    } else {
+                        None
+                    };
+                    let mut sink = Sink {
+                        out: &mut *out,
+                        client,
+                        hsm,
+                        first_only: collapse,
+                        taken: false,
+                    };
+                    self.variants(s, hsm, op, me, &mut sink);
                 }
             }
         }
     }
 
-    /// Every argument variant of `op` the configuration puts in play in `s`.
-    fn variants<C: Capacity>(&self, s: &StateOf<C>, hsm: HsmId, op: Operation, out: &mut Vec<Op>) {
+    /// Every argument variant of `op` the configuration puts in play in `s`, into `out`. With
+    /// `me` (the caller's name, given only when the role guard lets it pass and the
+    /// enumeration may prefilter), the groups of variants the step function's first checks
+    /// refute alike are cut to one variant (see [`Config::enabled`]).
+    fn variants<C: Capacity>(
+        &self,
+        s: &StateOf<C>,
+        hsm: HsmId,
+        op: Operation,
+        me: Option<NameId>,
+        out: &mut Sink,
+    ) {
         let cfg = self;
         let valid_names = (0..cfg.valid_name_count() as u8).map(NameId);
         let names = cfg.name_ids();
         let new_passwords = (2..2 + cfg.passwords.len() as u8).map(PasswordId);
         let keys = (1..=cfg.key_ids).map(KeyId);
         let data = (0..cfg.data.len() as u8).map(DataId);
+        let the_hsm = &s.hsms.as_ref()[hsm.index()];
+        // Whether the operation's first key check refutes `key` (then one variant naming it
+        // first is enough).
+        let refuted = |key: KeyId| {
+            me.is_some_and(|me| {
+                crate::step::first_key_check(op, the_hsm, key, me).is_some_and(|r| r.is_err())
+            })
+        };
         match op {
             Operation::Login => {
                 for name in names {
@@ -341,9 +398,15 @@ impl Config {
             Operation::GetClusterInfo => out.push(Op::GetClusterInfo),
             Operation::ListUsers => out.push(Op::ListUsers),
             Operation::Zeroize => out.push(Op::Zeroize),
-            Operation::Clone => out.extend((0..cfg.hsms).map(|h| Op::Clone { from: HsmId(h) })),
+            Operation::Clone => {
+                for h in 0..cfg.hsms {
+                    out.push(Op::Clone { from: HsmId(h) });
+                }
+            }
             Operation::ChangeOwnPassword => {
-                out.extend(new_passwords.map(|password| Op::ChangeOwnPassword { password }))
+                for password in new_passwords {
+                    out.push(Op::ChangeOwnPassword { password });
+                }
             }
             Operation::ChangePassword => {
                 for name in names {
@@ -353,38 +416,61 @@ impl Config {
                 }
             }
             Operation::CreateUser => {
+                // The errors of CreateUser's checks already stepped once from this session.
+                let mut refused = 0u64;
+                let mut push = |out: &mut Sink, name: NameId, role: Role, password: PasswordId| {
+                    if me.is_some() {
+                        let check = crate::step::new_user_check(
+                            cfg,
+                            the_hsm,
+                            cfg.user_named(name),
+                            role,
+                            password,
+                        );
+                        if let Err(e) = check {
+                            let bit = 1u64 << e as u32;
+                            if refused & bit != 0 {
+                                return;
+                            }
+                            refused |= bit;
+                        }
+                    }
+                    out.push(Op::CreateUser {
+                        name,
+                        role,
+                        password,
+                    });
+                };
                 for name in valid_names.clone() {
                     for role in [Role::CryptoUser, Role::CryptoOfficer] {
                         for password in new_passwords.clone() {
-                            out.push(Op::CreateUser {
-                                name,
-                                role,
-                                password,
-                            });
+                            push(out, name, role, password);
                         }
                     }
                 }
                 let first_pw = PasswordId(2);
                 for name in names.skip(cfg.valid_name_count()) {
-                    out.push(Op::CreateUser {
-                        name,
-                        role: Role::CryptoUser,
-                        password: first_pw,
-                    });
+                    push(out, name, Role::CryptoUser, first_pw);
                 }
                 if !cfg.names.is_empty() {
-                    out.push(Op::CreateUser {
-                        name: NameId(2),
-                        role: Role::ApplianceUser,
-                        password: first_pw,
-                    });
+                    push(out, NameId(2), Role::ApplianceUser, first_pw);
                 }
             }
-            Operation::DeleteUser => out.extend(names.map(|name| Op::DeleteUser { name })),
+            Operation::DeleteUser => {
+                for name in names {
+                    out.push(Op::DeleteUser { name });
+                }
+            }
             Operation::GetSyncStatus => out.push(Op::GetSyncStatus),
-            Operation::ExtractMasked => out.extend(keys.map(|key| Op::ExtractMasked { key })),
+            Operation::ExtractMasked => {
+                for key in keys {
+                    out.push(Op::ExtractMasked { key });
+                }
+            }
             Operation::InsertMasked => {
-                out.extend(s.masked.iter().map(|object| Op::InsertMasked { object }))
+                for object in s.masked.iter() {
+                    out.push(Op::InsertMasked { object });
+                }
             }
             // Always enabled, even past the key-id bound: that bound is enforced on the
             // resulting state (see `transition`), so GenerateKey and UnwrapKey can still answer
@@ -403,88 +489,152 @@ impl Config {
                     }
                 }
             }
-            Operation::DeleteKey => out.extend(keys.map(|key| Op::DeleteKey { key })),
+            Operation::DeleteKey => {
+                for key in keys {
+                    out.push(Op::DeleteKey { key });
+                }
+            }
             Operation::ShareKey | Operation::UnshareKey => {
                 for key in keys {
+                    let one = refuted(key);
                     for name in cfg.name_ids() {
                         out.push(if op == Operation::ShareKey {
                             Op::ShareKey { key, name }
                         } else {
                             Op::UnshareKey { key, name }
                         });
+                        if one {
+                            break;
+                        }
                     }
                 }
             }
             Operation::SetAttribute => {
                 for key in keys {
+                    let one = refuted(key);
                     for l in 0..=cfg.labels.len() as u8 {
                         out.push(Op::SetAttribute {
                             key,
                             label: LabelId(l),
                         });
+                        if one {
+                            break;
+                        }
                     }
                 }
             }
             Operation::WrapKey => {
                 for key in keys.clone() {
+                    let one = refuted(key);
                     for wrapping in keys.clone() {
                         out.push(Op::WrapKey { key, wrapping });
+                        if one {
+                            break;
+                        }
                     }
                 }
             }
             Operation::UnwrapKey => {
                 for wrapping in keys {
+                    let one = refuted(wrapping);
                     for wrapped in s.wrapped.iter().chain([WrappedKey::Garbage]) {
                         out.push(Op::UnwrapKey { wrapped, wrapping });
+                        if one {
+                            break;
+                        }
                     }
                 }
             }
             Operation::Encrypt | Operation::Sign | Operation::Hmac => {
                 for key in keys {
+                    let one = refuted(key);
                     for data in data.clone() {
                         out.push(match op {
                             Operation::Encrypt => Op::Encrypt { key, data },
                             Operation::Sign => Op::Sign { key, data },
                             _ => Op::Hmac { key, data },
                         });
+                        if one {
+                            break;
+                        }
                     }
                 }
             }
             Operation::Decrypt => {
                 for key in keys {
+                    let one = refuted(key);
                     for ciphertext in s.ciphertexts.iter().chain([Ciphertext::Garbage]) {
                         out.push(Op::Decrypt { key, ciphertext });
+                        if one {
+                            break;
+                        }
                     }
                 }
             }
             Operation::Verify => {
                 for key in keys {
-                    for data in data.clone() {
+                    let one = refuted(key);
+                    'key: for data in data.clone() {
                         for signature in s.signatures.iter().chain([Signature::Garbage]) {
                             out.push(Op::Verify {
                                 key,
                                 data,
                                 signature,
                             });
+                            if one {
+                                break 'key;
+                            }
                         }
                     }
                 }
             }
-            Operation::Digest => out.extend(data.map(|data| Op::Digest { data })),
+            Operation::Digest => {
+                for data in data {
+                    out.push(Op::Digest { data });
+                }
+            }
         }
     }
 
     /// Every action the configuration enables in `s`, self-loops included (errors, reads),
     /// at any capacity: what the conformance runner's generator picks from.
     pub fn enabled_actions<C: Capacity>(&self, s: &StateOf<C>, out: &mut Vec<Action>) {
-        self.enabled(s, out);
+        self.enabled(s, out, false);
     }
 }
 
-/// Whether some key in `after` has an owner other than the one its id had anywhere in `before`
-/// (on an HSM, or in a masked object that left one).
-fn owner_changed(before: &State, after: &State) -> bool {
-    let owner_before = |id: KeyId| -> Option<NameId> {
+/// Where the enumerator writes the variants of one operation from one session.
+struct Sink<'a> {
+    out: &'a mut Vec<Action>,
+    client: ClientId,
+    hsm: HsmId,
+    /// Keep only the first variant: every variant answers the same error.
+    first_only: bool,
+    taken: bool,
+}
+
+impl Sink<'_> {
+    fn push(&mut self, op: Op) {
+        if self.first_only && self.taken {
+            return;
+        }
+        self.taken = true;
+        self.out.push(Action {
+            client: self.client,
+            hsm: self.hsm,
+            op,
+        });
+    }
+}
+
+/// The owner each key id has in a state: on the first HSM that holds it, else in the first
+/// masked object that left one (`None`: the id is nowhere).
+type Owners = [Option<NameId>; Small::KEY_IDS];
+
+/// [`Owners`] of `before`.
+fn owners_before(before: &State) -> Owners {
+    std::array::from_fn(|i| {
+        let id = KeyId(i as u8 + 1);
         before
             .hsms
             .iter()
@@ -495,10 +645,17 @@ fn owner_changed(before: &State, after: &State) -> bool {
                     _ => None,
                 })
             })
-    };
+    })
+}
+
+/// Whether some key in `after` has an owner other than the one its id had anywhere in the
+/// state before (`owners`: on an HSM, or in a masked object that left one).
+fn owner_changed(owners: &Owners, after: &State) -> bool {
     after.hsms.iter().any(|h| {
-        h.records()
-            .any(|r| owner_before(r.id).is_some_and(|o| o != r.key.owner))
+        h.keys
+            .iter()
+            .zip(owners)
+            .any(|(k, o)| matches!((k, o), (Some(k), Some(o)) if k.owner != *o))
     })
 }
 
@@ -741,12 +898,11 @@ pub mod properties {
             Property::sometimes(ALL_COS_LOCKED, |m, s| {
                 let t = m.cfg.policy.lockout_threshold;
                 hsms(m, s).any(|(_, hsm)| {
-                    let cos: Vec<_> = hsm
+                    let mut cos = hsm
                         .users()
                         .filter(|(_, u)| u.role == Role::CryptoOfficer)
-                        .map(|(_, u)| *u)
-                        .collect();
-                    !cos.is_empty() && cos.iter().all(|u| u.failures >= t)
+                        .peekable();
+                    cos.peek().is_some() && cos.all(|(_, u)| u.failures >= t)
                 })
             }),
             Property::sometimes(ALL_ZEROIZED, |m, s: &State| {

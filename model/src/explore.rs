@@ -55,12 +55,19 @@ impl Hasher for Identity {
 /// seeded per process, and a crate's algorithm may change in a minor release), and the
 /// word-at-a-time steps below are chosen so that states differing in one word cannot collide.
 pub fn fingerprint(s: &State) -> u64 {
+    fingerprint_in(s, Shape::FULL)
+}
+
+/// [`fingerprint`] of the HSMs and sessions of `shape` only, when `s` leaves the rest as a new
+/// cluster has it (every state of a configuration of that shape does: its actions name no
+/// other HSM or client); of the whole state otherwise. What the compact engine keys its set
+/// by: 20–30% fewer bytes to pack than the whole state on the presets.
+pub fn fingerprint_in(s: &State, shape: Shape) -> u64 {
     let mut buf = [0u8; PACKED_LEN.next_multiple_of(8)];
-    let n = s.pack(
-        (&mut buf[..PACKED_LEN])
-            .try_into()
-            .expect("PACKED_LEN bytes"),
-    );
+    let packed: &mut [u8; PACKED_LEN] = (&mut buf[..PACKED_LEN])
+        .try_into()
+        .expect("PACKED_LEN bytes");
+    let n = s.pack_in(packed, shape);
     // Word at a time: each step is a bijection of the running value for a fixed word and of
     // the word for a fixed running value, so states differing in one word never collide.
     let mut h: u64 = 0x9e37_79b9_7f4a_7c15 ^ n as u64;
@@ -208,7 +215,7 @@ pub fn explore(model: &HsmModel, options: &ExploreOptions) -> Exploration {
     let shape = model.cfg.shape();
     let mut level = Level::new(shape, 0);
     for s in model.init_states() {
-        if seen.insert(fingerprint(&s)) {
+        if seen.insert(fingerprint_in(&s, shape)) {
             level.push(&s);
             parents.push(Parent {
                 parent: NO_PARENT,
@@ -234,6 +241,7 @@ pub fn explore(model: &HsmModel, options: &ExploreOptions) -> Exploration {
             let expand = |from: usize, to: usize| {
                 let mut part = Part::default();
                 let mut candidates = Vec::new();
+                let mut renamed = State::new_cluster();
                 level.each(from, to, |index, state| {
                     for (p, property) in properties.iter().enumerate() {
                         if known[p] || part.found.iter().any(|(q, _)| *q == p) {
@@ -251,8 +259,8 @@ pub fn explore(model: &HsmModel, options: &ExploreOptions) -> Exploration {
                     }
                     let mut action = 0u32;
                     model.for_each_successor(state, &mut candidates, |_, next| {
-                        let next = model.symmetry().canonicalize(next).0;
-                        let fp = fingerprint(&next);
+                        let next = model.symmetry().representative(next, &mut renamed);
+                        let fp = fingerprint_in(next, shape);
                         if !seen.contains(&fp) {
                             let mut buf = [0u8; ENCODED_MAX];
                             let n = next.encode(&mut buf, shape);

@@ -52,16 +52,62 @@ impl Shape {
 
     /// Whether `s` leaves everything beyond this shape as a new cluster has it.
     fn fits(&self, s: &State) -> bool {
-        let blank = Hsm::blank();
-        s.hsms[self.hsms.min(MAX_HSMS)..]
-            .iter()
-            .all(|h| *h == blank && h.ghost.is_empty())
-            && s.sessions.iter().enumerate().all(|(c, row)| {
-                row.iter()
-                    .enumerate()
-                    .all(|(h, x)| x.is_none() || (c < self.clients && h < self.hsms))
-            })
+        // `Hsm::blank()`, field by field (this runs for every fingerprint).
+        let au = Some(User {
+            role: Role::ApplianceUser,
+            password: AU_PASSWORD,
+            failures: 0,
+        });
+        let blank = |h: &Hsm| {
+            h.blank
+                && h.keys.iter().all(Option::is_none)
+                && h.users.iter().enumerate().all(|(i, u)| {
+                    if i == APP_USER.index() {
+                        *u == au
+                    } else {
+                        u.is_none()
+                    }
+                })
+                && h.ghost.is_empty()
+        };
+        let (hsms, clients) = (self.hsms.min(MAX_HSMS), self.clients.min(MAX_CLIENTS));
+        s.hsms[hsms..].iter().all(blank)
+            && s.sessions[..clients]
+                .iter()
+                .all(|row| row[hsms..].iter().all(Option::is_none))
+            && s.sessions[clients..]
+                .iter()
+                .all(|row| row.iter().all(Option::is_none))
     }
+}
+
+/// Whether `a` and `b` are equal states in everything but the HSMs beyond `shape` and the
+/// sessions bound to them (ghost history excluded, as in `Eq`): `a == b` for two states that
+/// agree there ([`equal_beyond`]), as a state and its successor by an action of a
+/// configuration of that shape do (the step function writes only the HSM an action names
+/// and the sessions bound to it, and refuses an HSM beyond the configuration).
+pub(crate) fn equal_within(a: &State, b: &State, shape: Shape) -> bool {
+    let hsms = shape.hsms.min(MAX_HSMS);
+    a.activated == b.activated
+        && a.next_key_id == b.next_key_id
+        && a.events == b.events
+        && a.flags == b.flags
+        && a.sessions
+            .iter()
+            .zip(&b.sessions)
+            .all(|(x, y)| x[..hsms] == y[..hsms])
+        && a.hsms[..hsms] == b.hsms[..hsms]
+        && a.masked == b.masked
+        && a.wrapped == b.wrapped
+        && a.ciphertexts == b.ciphertexts
+        && a.signatures == b.signatures
+}
+
+/// Whether `a` and `b` agree on the HSMs beyond `shape` and the sessions bound to them.
+pub(crate) fn equal_beyond(a: &State, b: &State, shape: Shape) -> bool {
+    let hsms = shape.hsms.min(MAX_HSMS);
+    a.hsms[hsms..] == b.hsms[hsms..]
+        && (0..MAX_CLIENTS).all(|c| a.sessions[c][hsms..] == b.sessions[c][hsms..])
 }
 
 fn pack_key(k: &Key, out: &mut [u8]) {
@@ -87,11 +133,22 @@ impl State {
         self.pack_shape(buf, Shape::FULL)
     }
 
+    /// [`State::pack`] of the HSMs and sessions within `shape` when the state fits it (leaves
+    /// the rest as a new cluster has it), of the whole state otherwise; the first byte tells
+    /// which, so that equal bytes are still equal states.
+    pub fn pack_in(&self, buf: &mut [u8; PACKED_LEN], shape: Shape) -> usize {
+        let whole = !shape.fits(self);
+        let n = self.pack_shape(buf, if whole { Shape::FULL } else { shape });
+        buf[0] |= (whole as u8) << 7;
+        n
+    }
+
     /// [`State::pack`] of the HSMs and sessions within `shape` only.
     fn pack_shape(&self, buf: &mut [u8; PACKED_LEN], shape: Shape) -> usize {
         let mut i = 0;
         let mut put = |b: u8| {
-            buf[i] = b;
+            // `i` stays below PACKED_BOUND: the mask never changes it.
+            buf[i & (PACKED_LEN - 1)] = b;
             i += 1;
         };
         put(self.activated as u8 | (self.events << 1));
@@ -181,12 +238,17 @@ impl State {
     }
 }
 
-/// An upper bound on the packed length of a state.
-pub const PACKED_LEN: usize = 8
+/// The most bytes a state packs into.
+const PACKED_BOUND: usize = 8
     + MAX_HSMS * (1 + 4 * MAX_NAMES + 5 * MAX_KEY_IDS)
     + MAX_CLIENTS * MAX_HSMS
     + POOL_CAPACITY * (7 + 3 + 2 + 2)
     + 8;
+
+/// An upper bound on the packed length of a state: [`PACKED_BOUND`] rounded up to a power of
+/// two, so that `pack` can index its buffer modulo its length (which never wraps) with no
+/// bounds check per byte.
+pub const PACKED_LEN: usize = PACKED_BOUND.next_power_of_two();
 
 /// `Hash` of the small state ([`Capacity::hash_state`]): its packed bytes in one write.
 pub(crate) fn hash_small<H: std::hash::Hasher>(s: &State, hasher: &mut H) {

@@ -11,7 +11,9 @@
 //!   wrong operation written here (the spec's operation with one check left out or one effect
 //!   changed);
 //! - `role_guard_intact`, read by the checker where it relies on the step function's role
-//!   guard (it explores one variant of an operation a role may not run).
+//!   guard (it explores one variant of an operation a role may not run), and `spec_intact`,
+//!   read where it relies on the order of the other checks (one variant of those a check
+//!   refutes alike).
 //!
 //! So every operation of `step.rs` is only its guard then its effect.
 
@@ -19,9 +21,9 @@
 pub use faults::Planted;
 
 #[cfg(any(test, feature = "planted"))]
-pub(crate) use faults::{instead, role_guard_intact};
+pub(crate) use faults::{instead, role_guard_intact, spec_intact};
 #[cfg(not(any(test, feature = "planted")))]
-pub(crate) use off::{instead, role_guard_intact};
+pub(crate) use off::{instead, role_guard_intact, spec_intact};
 
 /// The hooks without the feature: no fault, nothing to do.
 #[cfg(not(any(test, feature = "planted")))]
@@ -40,6 +42,12 @@ mod off {
     /// The role guard is as the spec has it.
     #[inline(always)]
     pub(crate) fn role_guard_intact(_: &Config) -> bool {
+        true
+    }
+
+    /// Every operation is as the spec has it.
+    #[inline(always)]
+    pub(crate) fn spec_intact(_: &Config) -> bool {
         true
     }
 }
@@ -80,6 +88,12 @@ mod faults {
     /// not run.
     pub(crate) fn role_guard_intact(cfg: &Config) -> bool {
         cfg.planted != Some(Planted::CuMayCreateUsers)
+    }
+
+    /// Whether no fault is planted, so the checker's enumerator may rely on the order of every
+    /// operation's checks (a planted operation has its own).
+    pub(crate) fn spec_intact(cfg: &Config) -> bool {
+        cfg.planted.is_none()
     }
 
     /// The answer of the planted fault to `a` from `s`, in place of the spec's (and `s` changed

@@ -76,6 +76,84 @@ pub(crate) fn owned<C: Capacity>(hsm: &Hsm<C>, id: KeyId, name: NameId) -> Resul
     }
 }
 
+/// The check an operation naming keys runs first after [`caller`], on the key it names first
+/// (the wrapping key for UnwrapKey): [`owned`] for the operations only the owner may run,
+/// [`usable`] for the others; `None` for an operation without such a check.
+///
+/// It reads only the caller's name and the HSM's key: nothing else of the state or the
+/// action. Every operation below calls it (through [`key_check`]) before any other check on
+/// its arguments, so when it refutes a key every variant naming that key first answers the
+/// same error; the checker's enumerator relies on this to step one variant of them
+/// (`Config::enabled`).
+pub(crate) fn first_key_check<C: Capacity>(
+    op: Operation,
+    hsm: &Hsm<C>,
+    key: KeyId,
+    me: NameId,
+) -> Option<Result<Key, ErrorCode>> {
+    use Operation::*;
+    match op {
+        DeleteKey | ShareKey | UnshareKey | SetAttribute => Some(owned(hsm, key, me)),
+        WrapKey | UnwrapKey | Encrypt | Decrypt | Sign | Verify | Hmac => {
+            Some(usable(hsm, key, me))
+        }
+        _ => None,
+    }
+}
+
+/// [`first_key_check`] of `a`'s operation on `key`, as the operations run it.
+fn key_check<C: Capacity>(
+    a: &Action,
+    hsm: &Hsm<C>,
+    key: KeyId,
+    me: NameId,
+) -> Result<Key, ErrorCode> {
+    first_key_check(a.op.operation(), hsm, key, me).unwrap_or(Err(NoSuchKey))
+}
+
+/// CreateUser's checks on its arguments alone, in its order (InvalidName, InvalidRole,
+/// InvalidPassword): the user's id. It reads the configuration and the arguments, not the
+/// state; the checker's enumerator relies on this to step one of the variants it refutes
+/// with the same error.
+pub(crate) fn new_user_arguments(
+    cfg: &Config,
+    name: Option<NameId>,
+    role: Role,
+    pw: PasswordId,
+) -> Result<NameId, ErrorCode> {
+    let Some(name) = name else {
+        return Err(InvalidName);
+    };
+    if !matches!(role, Role::CryptoOfficer | Role::CryptoUser) {
+        return Err(InvalidRole);
+    }
+    if !cfg.password_is_valid(pw) {
+        return Err(InvalidPassword);
+    }
+    Ok(name)
+}
+
+/// Every check of CreateUser after [`caller`], in its order: on the arguments
+/// ([`new_user_arguments`]), then UserExists and UserLimit on the HSM. It reads only the
+/// configuration, the arguments and the HSM; the checker's enumerator relies on this to step
+/// one of the variants that answer the same error.
+pub(crate) fn new_user_check<C: Capacity>(
+    cfg: &Config,
+    hsm: &Hsm<C>,
+    name: Option<NameId>,
+    role: Role,
+    pw: PasswordId,
+) -> Result<NameId, ErrorCode> {
+    let name = new_user_arguments(cfg, name, role, pw)?;
+    if hsm.user(name).is_some() {
+        return Err(UserExists);
+    }
+    if hsm.users().count() >= cfg.policy.max_users as usize {
+        return Err(UserLimit);
+    }
+    Ok(name)
+}
+
 /// Whether `outcome` is a Login's BadCredentials: the one error that changes the state (the
 /// failure counter of an existing name grows).
 pub(crate) fn is_login_failure(action: &Action, outcome: &Step) -> bool {
@@ -291,22 +369,7 @@ impl Config {
         pw: PasswordId,
     ) -> Step {
         caller(s, a)?;
-        let Some(name) = name else {
-            return Err(InvalidName);
-        };
-        if !matches!(role, Role::CryptoOfficer | Role::CryptoUser) {
-            return Err(InvalidRole);
-        }
-        if !self.password_is_valid(pw) {
-            return Err(InvalidPassword);
-        }
-        let hsm = &s.hsms[a.hsm.index()];
-        if hsm.user(name).is_some() {
-            return Err(UserExists);
-        }
-        if hsm.users().count() >= self.policy.max_users as usize {
-            return Err(UserLimit);
-        }
+        let name = new_user_check(self, &s.hsms[a.hsm.index()], name, role, pw)?;
         hsm_mut(s, a.hsm).users[name.index()] = Some(User {
             role,
             password: pw,
@@ -452,7 +515,7 @@ impl Config {
     ) -> Step {
         let (me, _) = caller(s, a)?;
         let hsm = &s.hsms[a.hsm.index()];
-        let k = owned(hsm, key, me)?;
+        let k = key_check(a, hsm, key, me)?;
         let (name, target) = existing(hsm, name).ok_or(NoSuchUser)?;
         if target.role != Role::CryptoUser || name == k.owner {
             return Err(InvalidTarget);
@@ -478,7 +541,7 @@ impl Config {
     ) -> Step {
         let (me, _) = caller(s, a)?;
         let hsm = &s.hsms[a.hsm.index()];
-        let w = usable(hsm, wrapping, me)?;
+        let w = key_check(a, hsm, wrapping, me)?;
         if w.kind != KeyKind::Aes256 {
             return Err(WrongKeyKind);
         }
@@ -517,7 +580,7 @@ impl Config {
     ) -> Step {
         let (me, _) = caller(s, a)?;
         let hsm = &s.hsms[a.hsm.index()];
-        let k = usable(hsm, key, me)?;
+        let k = key_check(a, hsm, key, me)?;
         if k.kind != KeyKind::Aes256 {
             return Err(WrongKeyKind);
         }
@@ -594,7 +657,7 @@ fn extract_masked<C: Capacity>(s: &mut StateOf<C>, a: &Action, key: KeyId) -> St
 
 fn delete_key<C: Capacity>(s: &mut StateOf<C>, a: &Action, key: KeyId) -> Step {
     let (me, _) = caller(s, a)?;
-    owned(&s.hsms[a.hsm.index()], key, me)?;
+    key_check(a, &s.hsms[a.hsm.index()], key, me)?;
     let hsm = hsm_mut(s, a.hsm);
     hsm.keys[key.index() - 1] = None;
     hsm.ghost.deleted_keys[key.index() - 1] = true;
@@ -609,7 +672,7 @@ fn unshare_key<C: Capacity>(
 ) -> Step {
     let (me, _) = caller(s, a)?;
     let hsm = &s.hsms[a.hsm.index()];
-    let k = owned(hsm, key, me)?;
+    let k = key_check(a, hsm, key, me)?;
     let (name, target) = existing(hsm, name).ok_or(NoSuchUser)?;
     if target.role != Role::CryptoUser || name == k.owner {
         return Err(InvalidTarget);
@@ -625,7 +688,7 @@ fn unshare_key<C: Capacity>(
 
 fn set_attribute<C: Capacity>(s: &mut StateOf<C>, a: &Action, key: KeyId, label: LabelId) -> Step {
     let (me, _) = caller(s, a)?;
-    owned(&s.hsms[a.hsm.index()], key, me)?;
+    key_check(a, &s.hsms[a.hsm.index()], key, me)?;
     if let Some(k) = hsm_mut(s, a.hsm).keys[key.index() - 1].as_mut() {
         k.label = label;
     }
@@ -635,7 +698,7 @@ fn set_attribute<C: Capacity>(s: &mut StateOf<C>, a: &Action, key: KeyId, label:
 fn wrap_key<C: Capacity>(s: &mut StateOf<C>, a: &Action, key: KeyId, wrapping: KeyId) -> Step {
     let (me, _) = caller(s, a)?;
     let hsm = &s.hsms[a.hsm.index()];
-    let k = usable(hsm, key, me)?;
+    let k = key_check(a, hsm, key, me)?;
     let w = usable(hsm, wrapping, me)?;
     if k.owner != me {
         return Err(NotOwner);
@@ -658,7 +721,7 @@ fn wrap_key<C: Capacity>(s: &mut StateOf<C>, a: &Action, key: KeyId, wrapping: K
 
 fn decrypt<C: Capacity>(s: &mut StateOf<C>, a: &Action, key: KeyId, ct: Ciphertext) -> Step {
     let (me, _) = caller(s, a)?;
-    let k = usable(&s.hsms[a.hsm.index()], key, me)?;
+    let k = key_check(a, &s.hsms[a.hsm.index()], key, me)?;
     if k.kind != KeyKind::Aes256 {
         return Err(WrongKeyKind);
     }
@@ -675,7 +738,7 @@ fn decrypt<C: Capacity>(s: &mut StateOf<C>, a: &Action, key: KeyId, ct: Cipherte
 
 fn sign<C: Capacity>(s: &mut StateOf<C>, a: &Action, key: KeyId, data: DataId) -> Step {
     let (me, _) = caller(s, a)?;
-    let k = usable(&s.hsms[a.hsm.index()], key, me)?;
+    let k = key_check(a, &s.hsms[a.hsm.index()], key, me)?;
     if k.kind != KeyKind::Signing {
         return Err(WrongKeyKind);
     }
@@ -696,7 +759,7 @@ fn verify<C: Capacity>(
     sig: Signature,
 ) -> Step {
     let (me, _) = caller(s, a)?;
-    let k = usable(&s.hsms[a.hsm.index()], key, me)?;
+    let k = key_check(a, &s.hsms[a.hsm.index()], key, me)?;
     if k.kind != KeyKind::Signing {
         return Err(WrongKeyKind);
     }
@@ -711,7 +774,7 @@ fn verify<C: Capacity>(
 
 fn hmac<C: Capacity>(s: &mut StateOf<C>, a: &Action, key: KeyId, data: DataId) -> Step {
     let (me, _) = caller(s, a)?;
-    let k = usable(&s.hsms[a.hsm.index()], key, me)?;
+    let k = key_check(a, &s.hsms[a.hsm.index()], key, me)?;
     if k.kind != KeyKind::HmacSha256 {
         return Err(WrongKeyKind);
     }

@@ -196,42 +196,81 @@ pub struct Symmetry {
 /// how many keys it owns and shares there and in the masked pool. Two names of a state can be
 /// swapped only if their signatures are equal, so a canonical form need only try the
 /// renamings that sort names by signature.
-type Signature = [u16; 4 * MAX_HSMS + 1];
-
-fn signature(
+///
+/// The signature of every name id below `MAX_NAMES` at once (for each HSM in the renamed
+/// order: its user's role, password and failures, the sessions logged in as it, the keys it
+/// owns and those shared with it; then the masked pool's keys it owns and shares), each as
+/// one number whose order is the lexicographic order of those fields from the first to the last,
+/// each in a field of bits wide enough for every value it can take (a user's code in 16
+/// bits; sessions, owned and shared keys, at most 3, 6 and 6, in 4 bits each; the masked
+/// pool's word in 16): 3 × 28 + 16 = 100 bits. Equal numbers are equal signatures, and 0 is
+/// the all-zero signature. One pass over the state instead of one per name.
+fn signature_words(
     s: &State,
     hsm_perm: &[u8; MAX_HSMS],
     hsms: usize,
     clients: usize,
-    n: u8,
-) -> Signature {
-    let name = NameId(n);
-    let mut sig = [0u16; 4 * MAX_HSMS + 1];
+) -> [u128; MAX_NAMES] {
+    const _: () = assert!(MAX_CLIENTS < 16 && Small::KEY_IDS < 16 && Small::POOL < 256);
+    /// Where each field starts, from the low end: the last field lowest.
+    const OFFSET: [u32; 4 * MAX_HSMS + 1] = {
+        let mut out = [0; 4 * MAX_HSMS + 1];
+        let mut i = 4 * MAX_HSMS;
+        let mut at = 0;
+        loop {
+            out[i] = at;
+            at += if i == 4 * MAX_HSMS || i.is_multiple_of(4) {
+                16
+            } else {
+                4
+            };
+            if i == 0 {
+                break;
+            }
+            i -= 1;
+        }
+        out
+    };
+    let mut words = [0u128; MAX_NAMES];
+    let mut add = |n: usize, field: usize, x: u128| {
+        if let Some(w) = words.get_mut(n) {
+            *w += x << OFFSET[field];
+        }
+    };
     for (old, (h, &new)) in s.hsms.iter().zip(hsm_perm).enumerate().take(hsms) {
         let new = new as usize;
-        sig[4 * new] = h.user(name).map_or(0, |u| {
-            1 + ((u.role as u16) << 10 | (u.password.0 as u16) << 4 | u.failures as u16)
-        });
-        sig[4 * new + 1] = (0..clients)
-            .filter(|&c| s.sessions[c][old] == Some(name))
-            .count() as u16;
-        let (mut owned, mut shared) = (0u16, 0u16);
-        for k in h.keys.iter().flatten() {
-            owned += (k.owner == name) as u16;
-            shared += k.shares.contains(name) as u16;
+        for (n, u) in h.users.iter().enumerate() {
+            if let Some(u) = u {
+                let code =
+                    1 + ((u.role as u16) << 10 | (u.password.0 as u16) << 4 | u.failures as u16);
+                add(n, 4 * new, code as u128);
+            }
         }
-        sig[4 * new + 2] = owned;
-        sig[4 * new + 3] = shared;
+        for row in &s.sessions[..clients] {
+            if let Some(n) = row[old] {
+                add(n.index(), 4 * new + 1, 1);
+            }
+        }
+        for k in h.keys.iter().flatten() {
+            add(k.owner.index(), 4 * new + 2, 1);
+            let mut shares = k.shares.bits();
+            while shares != 0 {
+                add(shares.trailing_zeros() as usize, 4 * new + 3, 1);
+                shares &= shares - 1;
+            }
+        }
     }
-    let (mut owned, mut shared) = (0u16, 0u16);
     for o in s.masked.iter() {
         if let MaskedObject::Sealed(r) = o {
-            owned += (r.key.owner == name) as u16;
-            shared += r.key.shares.contains(name) as u16;
+            add(r.key.owner.index(), 4 * MAX_HSMS, 1 << 8);
+            let mut shares = r.key.shares.bits();
+            while shares != 0 {
+                add(shares.trailing_zeros() as usize, 4 * MAX_HSMS, 1);
+                shares &= shares - 1;
+            }
         }
     }
-    sig[4 * MAX_HSMS] = owned << 8 | shared;
-    sig
+    words
 }
 
 /// Calls `f` with every arrangement of `items[from..]` that keeps each run of equal keys
@@ -309,8 +348,10 @@ impl Symmetry {
     /// the state mentions are swapped freely without changing the state, so they are never
     /// permuted among themselves.
     pub fn canonicalize(&self, s: &State) -> (State, Perm) {
+        if let Some(p) = self.only_renaming(s) {
+            return self.renamed(s, p);
+        }
         let mut best: Option<(State, Perm)> = None;
-        let single = self.hsm_perms.len() == 1;
         let k = self.names.len();
         for hp in &self.hsm_perms {
             let with_hsms = Perm {
@@ -321,43 +362,88 @@ impl Symmetry {
                 self.consider(s, with_hsms, &mut best);
                 continue;
             }
-            // The names by signature; unmentioned names (all-zero signature) are one run
-            // that is never permuted.
-            let mut keyed = [([0; 4 * MAX_HSMS + 1], 0); MAX_NAMES];
-            for (slot, &n) in keyed.iter_mut().zip(&self.names) {
-                *slot = (signature(s, hp, self.hsms, self.clients, n), n);
-            }
-            keyed[..k].sort_unstable();
-            let mut order = [0u8; MAX_NAMES];
-            let mut runs = [0usize; MAX_NAMES];
-            let mut ties = false;
-            for i in 0..k {
-                order[i] = keyed[i].1;
-                let unmentioned = keyed[i].0 == [0; 4 * MAX_HSMS + 1];
-                runs[i] = if i > 0 && keyed[i].0 == keyed[i - 1].0 && !unmentioned {
-                    ties = true;
-                    runs[i - 1]
-                } else {
-                    i
-                };
-            }
-            let perm = |order: &[u8]| {
-                // The name at sorted position i becomes the i-th interchangeable name.
-                let mut p = with_hsms;
-                for (i, &old) in order.iter().enumerate() {
-                    p.names[old as usize] = self.names[i];
-                }
-                p
-            };
-            if !ties && single {
-                // The usual case: one renaming to try.
-                return self.renamed(s, perm(&order[..k]));
-            }
+            let (order, runs, _) = self.name_order(s, hp);
+            let perm = |order: &[u8]| self.with_names(with_hsms, order);
+            let mut order = order;
             arrangements(&mut order[..k], &runs[..k], 0, &mut |order: &[u8]| {
                 self.consider(s, perm(order), &mut best);
             });
         }
         best.unwrap_or((*s, Perm::identity()))
+    }
+
+    /// The representative of `s`, as [`Symmetry::canonicalize`] gives it: `s` itself where it
+    /// is its own (the usual case: no renaming to apply), else `out`, holding it. What the
+    /// checker asks for every successor, without copying a state that needs no renaming.
+    pub fn representative<'a>(&self, s: &'a State, out: &'a mut State) -> &'a State {
+        match self.only_renaming(s) {
+            Some(p) if p == Perm::identity() && self.clients <= 1 => s,
+            Some(p) => {
+                *out = self.renamed(s, p).0;
+                out
+            }
+            None => {
+                *out = self.canonicalize(s).0;
+                out
+            }
+        }
+    }
+
+    /// The names' order by signature under the HSM renaming `hp`: the old names in sorted
+    /// order, the run each position belongs to (tied names share a run; unmentioned names,
+    /// all-zero signature, are one run that is never permuted), and whether any run is tied.
+    fn name_order(
+        &self,
+        s: &State,
+        hp: &[u8; MAX_HSMS],
+    ) -> ([u8; MAX_NAMES], [usize; MAX_NAMES], bool) {
+        let k = self.names.len();
+        let words = signature_words(s, hp, self.hsms, self.clients);
+        let mut keyed = [(0u128, 0); MAX_NAMES];
+        for (slot, &n) in keyed.iter_mut().zip(&self.names) {
+            *slot = (words[n as usize], n);
+        }
+        keyed[..k].sort_unstable();
+        let mut order = [0u8; MAX_NAMES];
+        let mut runs = [0usize; MAX_NAMES];
+        let mut ties = false;
+        for i in 0..k {
+            order[i] = keyed[i].1;
+            let unmentioned = keyed[i].0 == 0;
+            runs[i] = if i > 0 && keyed[i].0 == keyed[i - 1].0 && !unmentioned {
+                ties = true;
+                runs[i - 1]
+            } else {
+                i
+            };
+        }
+        (order, runs, ties)
+    }
+
+    /// `p` with the name at sorted position i becoming the i-th interchangeable name.
+    fn with_names(&self, mut p: Perm, order: &[u8]) -> Perm {
+        for (i, &old) in order.iter().enumerate() {
+            p.names[old as usize] = self.names[i];
+        }
+        p
+    }
+
+    /// The one renaming of names and HSMs to try on `s`, when there is only one: a single HSM
+    /// renaming and no tied names (the usual case).
+    fn only_renaming(&self, s: &State) -> Option<Perm> {
+        let [hp] = self.hsm_perms.as_slice() else {
+            return None;
+        };
+        let with_hsms = Perm {
+            hsms: *hp,
+            ..Perm::identity()
+        };
+        let k = self.names.len();
+        if k == 0 {
+            return Some(with_hsms);
+        }
+        let (order, _, ties) = self.name_order(s, hp);
+        (!ties).then(|| self.with_names(with_hsms, &order[..k]))
     }
 
     /// `s` renamed by `p`, its clients then sorted (`p` completed with their renaming).

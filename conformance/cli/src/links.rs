@@ -688,6 +688,27 @@ Link {
         faults: &[],
     },
     Link {
+        rule: "D82 the checker steps one variant of a group the step function's own first checks refute alike",
+        model: &[
+            ("checker.rs", "enabled"),
+            ("step.rs", "first_key_check"),
+            ("step.rs", "new_user_check"),
+        ],
+        properties: &[],
+        tests: &[(ENGINE, "the_prefilter_drops_only_errors_another_variant_answers")],
+        faults: &[],
+    },
+    Link {
+        rule: "D83 fingerprints and the change test read only the configuration's HSMs and their sessions",
+        model: &[("explore.rs", "fingerprint_in"), ("packed.rs", "equal_within")],
+        properties: &[],
+        tests: &[
+            (ENGINE, "the_prefilter_drops_only_errors_another_variant_answers"),
+            (ENGINE, "a_state_beyond_its_shape_is_encoded_whole"),
+        ],
+        faults: &[],
+    },
+    Link {
         rule: "D54 state-rewriting deviations: set_pin_clears_failures (not in the model)",
         model: &[],
         properties: &[],

@@ -92,6 +92,55 @@ fn errors_leave_the_state_untouched_before_the_restore() {
     }
 }
 
+/// The checker's enumeration leaves out only variants that answer an error another variant
+/// from the same session answers too: on every reachable state, the prefiltered and the full
+/// enumeration step to the same successors in the same order, with the same (role,
+/// operation, outcome) triples. And no step changes an HSM beyond the configuration or a
+/// session bound to one, so comparing the rest tells whether a step changed the state.
+#[test]
+fn the_prefilter_drops_only_errors_another_variant_answers() {
+    use crate::table::Column;
+    let (mut dropped, mut seen) = (0usize, 0usize);
+    for (model, states) in explored() {
+        let name = &model.cfg.name;
+        let (mut full, mut filtered) = (Vec::new(), Vec::new());
+        seen += states.len();
+        for s in states {
+            full.clear();
+            filtered.clear();
+            model.cfg.enabled(s, &mut full, false);
+            model.cfg.enabled(s, &mut filtered, true);
+            assert!(filtered.iter().all(|a| full.contains(a)));
+            let step = |actions: &[crate::action::Action]| {
+                let mut triples = std::collections::BTreeSet::new();
+                let mut successors = Vec::new();
+                for a in actions {
+                    let (outcome, next) = model.cfg.step(s, a);
+                    // What the checker's change test relies on.
+                    let shape = model.cfg.shape();
+                    assert!(
+                        crate::packed::equal_beyond(s, &next, shape),
+                        "{name}: {a:?}"
+                    );
+                    assert_eq!(crate::packed::equal_within(s, &next, shape), next == *s);
+                    let column = Column::of(s.session_role(a.client, a.hsm));
+                    triples.insert((column, a.op.operation(), outcome.err()));
+                    if next != *s {
+                        successors.push((*a, next));
+                    }
+                }
+                (triples, successors)
+            };
+            assert_eq!(step(&full), step(&filtered), "{name}: {s:?}");
+            dropped += full.len() - filtered.len();
+        }
+    }
+    assert!(
+        dropped > seen,
+        "the prefilter dropped too little to be tested"
+    );
+}
+
 #[test]
 fn the_packed_encoding_gives_back_the_whole_state() {
     let mut longest = 0;
