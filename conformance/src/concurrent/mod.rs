@@ -891,6 +891,7 @@ fn call_text(_cfg: &Config, step: &Step) -> String {
                         "{k} of {} bytes",
                         crate::protocol::unb64(s).map_or(0, |b| b.len())
                     ),
+                    ("from", serde_json::Value::Number(n)) => format!("from HSM {n}"),
                     (_, serde_json::Value::String(s)) => format!("{k} \"{s}\""),
                     (_, other) => format!("{k} {other}"),
                 })
