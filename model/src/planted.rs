@@ -145,22 +145,8 @@ mod faults {
         role: Role,
         pw: PasswordId,
     ) -> Step {
-        let Some(name) = name else {
-            return Err(InvalidName);
-        };
-        if !matches!(role, Role::CryptoOfficer | Role::CryptoUser) {
-            return Err(InvalidRole);
-        }
-        if !cfg.password_is_valid(pw) {
-            return Err(InvalidPassword);
-        }
-        let hsm = &s.hsms[a.hsm.index()];
-        if hsm.user(name).is_some() {
-            return Err(UserExists);
-        }
-        if hsm.users().count() >= cfg.policy.max_users as usize {
-            return Err(UserLimit);
-        }
+        // Every check but the role guard, as the spec's CreateUser makes them.
+        let name = crate::step::new_user_check(cfg, &s.hsms[a.hsm.index()], name, role, pw)?;
         hsm_mut(s, a.hsm).users[name.index()] = Some(User {
             role,
             password: pw,
