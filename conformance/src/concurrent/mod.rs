@@ -24,7 +24,7 @@ use crate::abstraction::{Abstraction, Bindings};
 use crate::adapter::ImplFactory;
 use crate::error::Error;
 use crate::generate::{case_seed, Generator, Rng};
-use crate::process::{ProcessFactory, SharedClient, SharedTransport};
+use crate::process::{reset_answer, ProcessFactory, ResetAnswer, SharedClient, SharedTransport};
 use crate::protocol::serve::observe;
 use crate::protocol::{Observation, Reply, Request, Step, CONCURRENT};
 use crate::sut::{ProtocolSut, SutFactory, SystemUnderTest, Transport};
@@ -322,24 +322,9 @@ impl ConcurrentTarget for ProcessConcurrent {
     fn start(&self, cfg: &Config, prefix: &[Action]) -> Result<Result<Started, String>, Error> {
         let client = self.connection(cfg)?;
         let mut transport = SharedTransport::new(client.clone());
-        match transport.call(&Request::reset(cfg)) {
-            Ok(Reply::Ok(crate::protocol::Answer::Reset(r))) => {
-                if let Some(p) = r.policy.filter(|p| *p != cfg.policy) {
-                    return Err(Error::Refused(format!(
-                        "the implementation runs the policy ({}), the configuration `{}` needs ({})",
-                        hsm_model::story::policy_text(&p),
-                        cfg.name,
-                        hsm_model::story::policy_text(&cfg.policy)
-                    )));
-                }
-            }
-            Ok(Reply::Refused(r)) => {
-                return Err(Error::Refused(format!(
-                    "the implementation refused reset: {r}"
-                )))
-            }
-            Ok(other) => return Ok(Err(format!("reset was answered {}", other.text()))),
-            Err(e) => return Ok(Err(format!("reset: {e}"))),
+        match reset_answer(cfg, transport.call(&Request::reset(cfg)))? {
+            ResetAnswer::Ready => {}
+            ResetAnswer::Wrong(m) | ResetAnswer::Broken(m) => return Ok(Err(m)),
         }
         let mut sut = ProtocolSut::new(cfg, transport);
         Ok(run_prefix(cfg, &mut sut, prefix).map(|state| Started {
@@ -720,14 +705,15 @@ pub fn concurrent_campaign(
     Ok(res)
 }
 
+/// Whether `a` and `b`, of different threads, were in flight at the same time.
+fn overlap(a: &RecordedOp, b: &RecordedOp) -> bool {
+    a.thread != b.thread && a.invoked_us < b.answered_us && b.invoked_us < a.answered_us
+}
+
 /// How many of `ops` overlap in time an operation of another thread.
 pub fn overlapping(ops: &[RecordedOp]) -> usize {
     ops.iter()
-        .filter(|a| {
-            ops.iter().any(|b| {
-                a.thread != b.thread && a.invoked_us < b.answered_us && b.invoked_us < a.answered_us
-            })
-        })
+        .filter(|a| ops.iter().any(|b| overlap(a, b)))
         .count()
 }
 
@@ -835,11 +821,7 @@ pub fn describe(h: &History, why: &Explanation) -> String {
                 .iter()
                 .enumerate()
                 .skip(i + 1)
-                .filter(move |(_, b)| {
-                    a.thread != b.thread
-                        && a.invoked_us < b.answered_us
-                        && b.invoked_us < a.answered_us
-                })
+                .filter(move |(_, b)| overlap(a, b))
                 .map(move |(j, _)| format!("#{i}/#{j}"))
         })
         .collect();

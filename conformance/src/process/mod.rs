@@ -216,40 +216,60 @@ impl ProcessFactory {
         );
         let reset = Request::reset(cfg);
         let client = sut.transport.client();
-        match client.call(&reset) {
-            Ok(Reply::Ok(Answer::Reset(r))) => match r.policy {
-                Some(p) if p != cfg.policy => {
-                    return Err(Error::Refused(format!(
+        match reset_answer(cfg, client.call(&reset))? {
+            ResetAnswer::Ready => {}
+            ResetAnswer::Wrong(m) => {
+                client.fail(m);
+            }
+            // Broken: the first step fails with the reason.
+            ResetAnswer::Broken(_) => {}
+        }
+        Ok(sut)
+    }
+}
+
+/// What an implementation's answer to `reset` means for a trace of `cfg`.
+pub(crate) enum ResetAnswer {
+    /// A fresh cluster of the configuration.
+    Ready,
+    /// An answer `reset` may not have (an error, `unsupported`, another request's answer, a
+    /// malformed one): the implementation broke the protocol, said how.
+    Wrong(String),
+    /// The connection broke before answering, said why.
+    Broken(String),
+}
+
+/// Reads `answer`, the reply to `reset` for `cfg`. `Err`: [`Error::Refused`] when the
+/// implementation refused, or runs another policy than the configuration needs.
+pub(crate) fn reset_answer(
+    cfg: &Config,
+    answer: Result<Reply, Error>,
+) -> Result<ResetAnswer, Error> {
+    Ok(match answer {
+        Ok(Reply::Ok(Answer::Reset(r))) => match r.policy {
+            Some(p) if p != cfg.policy => {
+                return Err(Error::Refused(format!(
                     "the implementation runs the policy ({}), the configuration `{}` needs ({})",
                     hsm_model::story::policy_text(&p),
                     cfg.name,
                     hsm_model::story::policy_text(&cfg.policy)
                 )))
-                }
-                _ => {}
-            },
-            Ok(Reply::Refused(r)) => {
-                return Err(Error::Refused(format!(
-                    "the implementation refused reset: {r}"
-                )))
             }
-            Ok(Reply::Unsupported(u)) => {
-                client.fail(format!("reset: answered unsupported ({u})"));
-            }
-            Ok(Reply::Err(e)) => {
-                client.fail(format!("reset: answered the error `{e}`"));
-            }
-            Ok(Reply::Ok(_)) => {
-                client.fail("reset: an answer of another request".into());
-            }
-            Err(Error::Divergence(m)) => {
-                client.fail(format!("reset: {m}"));
-            }
-            // Broken: the first step fails with the reason.
-            Err(_) => {}
+            _ => ResetAnswer::Ready,
+        },
+        Ok(Reply::Refused(r)) => {
+            return Err(Error::Refused(format!(
+                "the implementation refused reset: {r}"
+            )))
         }
-        Ok(sut)
-    }
+        Ok(Reply::Unsupported(u)) => {
+            ResetAnswer::Wrong(format!("reset: answered unsupported ({u})"))
+        }
+        Ok(Reply::Err(e)) => ResetAnswer::Wrong(format!("reset: answered the error `{e}`")),
+        Ok(Reply::Ok(_)) => ResetAnswer::Wrong("reset: an answer of another request".into()),
+        Err(Error::Divergence(m)) => ResetAnswer::Wrong(format!("reset: {m}")),
+        Err(e) => ResetAnswer::Broken(format!("reset: {e}")),
+    })
 }
 
 impl SutFactory for ProcessFactory {

@@ -214,9 +214,10 @@ fn dispatch(s: &Shared, lines: Receiver<Result<String, String>>) {
             Ok(Err(e)) => format!("cannot read the implementation's output: {e}"),
             Err(_) => "the process closed its output".to_string(),
         };
-        // A connection closed by its own end (dropped) is not a failure of anything.
-        let closing = s.writer.lock().map(|w| w.is_none()).unwrap_or(true);
-        if !closing || s.broken().is_none() {
+        // The input is gone only when the runner closed it (the client was dropped) or the
+        // connection already failed: neither makes the end of the output a failure.
+        let closed = s.writer.lock().map(|w| w.is_none()).unwrap_or(true);
+        if !closed {
             s.fail(why);
         }
         return;
